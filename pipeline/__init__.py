@@ -1,0 +1,3 @@
+"""formscan: scanned paper forms in, checked and confidence-scored records out."""
+
+__version__ = "0.1.0"

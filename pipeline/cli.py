@@ -1,0 +1,48 @@
+"""The `formscan` command line: parses arguments and hands them to the library, nothing more."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline import __version__
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the `formscan` command line and return its exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    result: int = handler(args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="formscan", description="Read scanned forms into checked, structured records."
+    )
+    parser.add_argument("--version", action="version", version=f"formscan {__version__}")
+    commands = parser.add_subparsers(title="commands")
+
+    run = commands.add_parser("run", help="read scans (files or folders) into records")
+    run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    run.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run.set_defaults(handler=_run)
+
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    # The reading pipeline (grid, OCR, anchors, calibration) is issue 3; say so plainly
+    # rather than write an empty or made-up export.
+    print(
+        "formscan run: reading scans is not built yet (issue 3). "
+        f"Nothing was read from {', '.join(str(p) for p in args.paths)}.",
+        file=sys.stderr,
+    )
+    return 0

@@ -1,0 +1,135 @@
+"""The record contract of `shared/spec/record-format.md`: truth records and exported records.
+
+Truth files (`NAME.gold.jsonl`) hold one `GoldRecord` per form, every leaf a plain string.
+The pipeline's export holds one `ExportRecord` per form, every leaf a `FieldResult`.
+The key names here are the spec's and must not be renamed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORM_TYPE = "budget_performance_approval"
+
+SCALAR_KEYS: tuple[str, ...] = (
+    "year",
+    "project_name",
+    "department",
+    "implementing_unit",
+    "project_attribute",
+    "project_period",
+    "funds_total",
+    "funds_fiscal",
+    "funds_other",
+    "overall_goal",
+)
+INDICATOR_KEYS: tuple[str, ...] = ("level1", "level2", "seq", "name", "value")
+DECIMAL_KEYS: frozenset[str] = frozenset({"funds_total", "funds_fiscal", "funds_other"})
+
+LEVEL1_NAMES: tuple[str, ...] = ("产出指标", "效益指标", "满意度指标")
+LEVEL2_NAMES: tuple[str, ...] = (
+    "数量指标",
+    "质量指标",
+    "时效指标",
+    "成本指标",
+    "经济效益指标",
+    "社会效益指标",
+    "生态效益指标",
+    "可持续影响指标",
+    "服务对象满意度指标",
+)
+
+
+class GoldIndicator(BaseModel):
+    """One filled 三级指标 line of the truth."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level1: str
+    level2: str
+    seq: str
+    name: str
+    value: str
+
+
+class GoldRecord(BaseModel):
+    """The correct record of one form, as a truth file holds it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    form_type: str = FORM_TYPE
+    fields: dict[str, str]
+    indicators: list[GoldIndicator] = Field(default_factory=list)
+
+
+class FieldResult(BaseModel):
+    """One value the pipeline read, with how far it can be trusted and where it was seen."""
+
+    model_config = ConfigDict(extra="allow")
+
+    value: str
+    confidence: float = Field(ge=0.0, le=1.0, description="Calibrated P(value is exactly right).")
+    review: bool = Field(description="True when the field went to the review queue.")
+    page: int | None = Field(default=None, description="1-based page number in the source file.")
+    bbox: list[float] | None = Field(default=None, description="[x0, y0, x1, y1] in page pixels.")
+    reviewed_by: str | None = None
+
+
+class Source(BaseModel):
+    """Where a form came from: a file relative to the run's folder, and its pages (1-based)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    file: str
+    pages: list[int] = Field(default_factory=list)
+
+
+class ExportRecord(BaseModel):
+    """One form as `formscan export --format jsonl` writes it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: Source
+    form_type: str = FORM_TYPE
+    fields: dict[str, FieldResult]
+    indicators: list[dict[str, FieldResult]] = Field(default_factory=list)
+
+
+def read_gold(path: Path) -> list[GoldRecord]:
+    """Read a truth file: one `GoldRecord` per non-empty line, in page order."""
+    return [GoldRecord.model_validate_json(line) for line in _lines(path)]
+
+
+def write_gold(path: Path, records: Iterable[GoldRecord]) -> None:
+    """Write a truth file, one JSON object per line, CJK kept readable."""
+    path.write_text(
+        "".join(json.dumps(r.model_dump(), ensure_ascii=False) + "\n" for r in records),
+        encoding="utf-8",
+    )
+
+
+def read_export(path: Path) -> list[ExportRecord]:
+    """Read an export file: one `ExportRecord` per non-empty line."""
+    return [ExportRecord.model_validate_json(line) for line in _lines(path)]
+
+
+def write_export(path: Path, records: Iterable[ExportRecord]) -> None:
+    """Write an export file, one JSON object per line, without unset optional keys."""
+    path.write_text(
+        "".join(
+            json.dumps(r.model_dump(exclude_none=True), ensure_ascii=False) + "\n"
+            for r in records
+        ),
+        encoding="utf-8",
+    )
+
+
+def _lines(path: Path) -> Iterator[str]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line
