@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import __version__
+from pipeline.evaluate import EvalInputError, evaluate_files, format_report
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -34,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, metavar="DIR")
     run.set_defaults(handler=_run)
 
+    score = commands.add_parser("eval", help="score an export against a folder of truth files")
+    score.add_argument("--gold", type=Path, required=True, metavar="DIR")
+    score.add_argument("--pred", type=Path, required=True, metavar="EXPORT.jsonl")
+    score.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
+    score.set_defaults(handler=_eval)
+
     return parser
 
 
@@ -45,4 +52,14 @@ def _run(args: argparse.Namespace) -> int:
         f"Nothing was read from {', '.join(str(p) for p in args.paths)}.",
         file=sys.stderr,
     )
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    try:
+        report = evaluate_files(args.gold, args.pred)
+    except EvalInputError as error:
+        print(f"formscan eval: {error}", file=sys.stderr)
+        return 2
+    print(report.model_dump_json(indent=2) if args.as_json else format_report(report))
     return 0
