@@ -1,0 +1,177 @@
+"""Documents as a scanner would leave them: single pages (PNG, JPG, TIFF), multi-form PDFs,
+forms whose 绩效指标 rows run onto a second page; each with its truth file beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import asdict, dataclass, field
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from pipeline.records import GoldRecord, write_gold
+from synth.content import Sheet, invent_sheet, seed_sheets
+from synth.degrade import LEVELS, Damage, encode_jpeg, scan
+from synth.layout import Style, layout_sheet, shift
+from synth.marks import pen_strokes, press_seal
+from synth.render import Ink, as_array, render_page
+
+# A fixed date in PDF metadata, so that one seed always gives byte-identical files.
+FIXED_DATE = time.gmtime(1709251200)  # 2024-03-01
+CLEAN_JPEG_QUALITY = 85  # what office scanners default to for JPG and PDF output
+SEED_SHARE = 0.1  # share of invented documents that reuse one of the seven real forms' content
+
+
+@dataclass
+class Page:
+    """One page as it comes out of the scanner, and what was done to it."""
+
+    image: np.ndarray
+    dpi: int
+    damage: Damage
+    gray: bool = False  # scanned in grayscale, as office scanners do unless told otherwise
+
+
+@dataclass
+class Document:
+    """A file to write: its pages, its forms' truth, and notes for the manifest."""
+
+    name: str
+    ext: str
+    pages: list[Page] = field(default_factory=list)
+    truth: list[GoldRecord] = field(default_factory=list)
+    notes: dict[str, object] = field(default_factory=dict)
+
+
+def doc_rng(seed: int, level: str, index: int) -> random.Random:
+    """The random stream of one document: the same (seed, level, index) gives the same file."""
+    return random.Random(f"{seed}:{level}:{index}")
+
+
+def make_document(seed: int, level: str, index: int) -> Document:
+    """Draw the content, kind and format of one corpus document and print, mark and scan it."""
+    rng = doc_rng(seed, level, index)
+    kind = rng.choices(["single", "continued", "multi"], weights=[5, 2, 3])[0]
+    if kind == "single":
+        sheets = [_sheet(rng, long=False)]
+        ext = rng.choice(["png", "jpg", "tif"])
+    elif kind == "continued":
+        sheets = [_sheet(rng, long=True)]
+        ext = rng.choice(["pdf", "tif"])
+    else:
+        sheets = [_sheet(rng, long=rng.random() < 0.25) for _ in range(rng.randint(2, 4))]
+        ext = "pdf"
+    doc = Document(name=f"{level}-{index:04d}", ext=ext, notes={"kind": kind})
+    dpi = _dpi(level, rng)
+    for sheet in sheets:
+        _print_form(doc, sheet, level, dpi, rng, long=kind == "continued")
+    if kind == "single" and len(doc.pages) > 1:
+        doc.ext = "tif" if ext == "tif" else "pdf"  # a form that spilt over needs a multi-page file
+        doc.notes["kind"] = "continued"
+    return doc
+
+
+def seed_document(level: str, seed: int) -> Document:
+    """The seven real forms of the seed set, in one multi-form PDF."""
+    rng = doc_rng(seed, level, -1)
+    doc = Document(name=f"seed-forms-{level}", ext="pdf", notes={"kind": "seed"})
+    for sheet in seed_sheets():
+        _print_form(doc, sheet, level, _dpi(level, rng), rng, long=False)
+    return doc
+
+
+def _sheet(rng: random.Random, long: bool) -> Sheet:
+    if not long and rng.random() < SEED_SHARE:
+        return rng.choice(seed_sheets())
+    return invent_sheet(rng, long=long)
+
+
+def _dpi(level: str, rng: random.Random) -> int:
+    if level == "heavy" and rng.random() < 0.3:
+        return 150
+    if level in ("clean", "light") and rng.random() < 0.25:
+        return 300
+    return 200
+
+
+def _print_form(doc: Document, sheet: Sheet, level: str, dpi: int, rng: random.Random,
+                long: bool) -> None:
+    style = Style.draw(rng, tall_rows=long)
+    ink = Ink.draw(rng, worn=level == "heavy" and rng.random() < 0.7)
+    layouts = layout_sheet(sheet, style, ink.measure())
+    seal_page = rng.randrange(len(layouts)) if _wants_seal(level, rng) else -1
+    pen = level == "heavy" and rng.random() < 0.5
+    gray = seal_page < 0 and not pen and level in ("clean", "light") and rng.random() < 0.6
+    for number, page in enumerate(layouts):
+        page = shift(page, rng.uniform(-3, 3), rng.uniform(-3, 3))
+        image = render_page(page, ink, dpi, rng, style.font_mm)
+        if number == seal_page:
+            press_seal(image, page, sheet.implementing_unit, dpi, rng)
+        if pen:
+            pen_strokes(image, page, dpi, rng)
+        scanned, damage = scan(as_array(image), level, rng)
+        doc.pages.append(Page(scanned, dpi, damage, gray))
+    doc.truth.append(sheet.gold())
+    doc.notes.setdefault("faces", []).append(ink.body[0])  # type: ignore[union-attr]
+
+
+def _wants_seal(level: str, rng: random.Random) -> bool:
+    return {"heavy": 0.6, "photo": 0.3}.get(level, 0.0) > rng.random()
+
+
+def write_document(doc: Document, folder: Path) -> dict[str, object]:
+    """Write the scan and its truth file; return the manifest entry."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{doc.name}.{doc.ext}"
+    dpi = doc.pages[0].dpi
+    # The scanner's JPEG step happens once: inside a JPG or PDF it is the file's own
+    # compression; a PNG or TIFF still carries its artefacts, losslessly.
+    quality = doc.pages[0].damage.jpeg or CLEAN_JPEG_QUALITY
+    if doc.ext in ("jpg", "pdf"):
+        images = [_pil(p, None) for p in doc.pages]
+    else:
+        images = [_pil(p, p.damage.jpeg) for p in doc.pages]
+    if doc.ext == "jpg":
+        images[0].save(path, quality=quality, dpi=(dpi, dpi))
+    elif doc.ext == "png":
+        images[0].save(path, dpi=(dpi, dpi))
+    elif doc.ext == "tif":
+        images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_deflate",
+                       dpi=(dpi, dpi))
+    else:
+        images[0].save(path, save_all=True, append_images=images[1:], resolution=float(dpi),
+                       quality=quality, creationDate=FIXED_DATE, modDate=FIXED_DATE)
+    write_gold(folder / f"{doc.name}.gold.jsonl", doc.truth)
+    return {
+        "file": path.name, "forms": len(doc.truth), "pages": len(doc.pages), "dpi": dpi,
+        **doc.notes, "damage": [asdict(p.damage) for p in doc.pages],
+    }
+
+
+def _pil(page: Page, jpeg: int | None) -> Image.Image:
+    pixels = encode_jpeg(page.image, jpeg) if jpeg else page.image
+    image = Image.fromarray(pixels)
+    return image.convert("L") if page.gray else image
+
+
+def write_corpus(out: Path, seed: int, docs: int, levels: tuple[str, ...], seed_forms: bool) -> int:
+    """Generate `docs` documents per level under `out/LEVEL/`; returns how many were written."""
+    unknown = set(levels) - set(LEVELS)
+    if unknown:
+        raise ValueError(f"unknown levels {sorted(unknown)}; choose from {', '.join(LEVELS)}")
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    with (out / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
+        for level in levels:
+            makers = [lambda i=i: make_document(seed, level, i) for i in range(docs)]
+            if seed_forms:
+                makers.append(lambda: seed_document(level, seed))
+            for make in makers:  # one document in memory at a time
+                entry = write_document(make(), out / level)
+                manifest.write(json.dumps({"level": level, "seed": seed, **entry}, ensure_ascii=False) + "\n")
+                written += 1
+    return written
