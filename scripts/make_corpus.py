@@ -19,22 +19,34 @@ from synth.documents import write_corpus
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--out", type=Path, required=True, help="folder to write into")
     parser.add_argument("--seed", type=int, default=0, help="corpus seed (default 0)")
     parser.add_argument("--docs", type=int, default=40, help="documents per level (default 40)")
-    parser.add_argument("--levels", default=",".join(LEVELS),
-                        help=f"comma-separated damage levels (default {','.join(LEVELS)})")
-    parser.add_argument("--seed-forms", action="store_true",
-                        help="also write the seven real seed forms as one PDF per level")
+    parser.add_argument(
+        "--levels",
+        default=",".join(LEVELS),
+        help=f"comma-separated damage levels (default {','.join(LEVELS)})",
+    )
+    parser.add_argument(
+        "--seed-forms",
+        action="store_true",
+        help="also write the seven real seed forms as one PDF per level",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     try:
-        n = write_corpus(args.out, args.seed, args.docs, tuple(args.levels.split(",")), args.seed_forms)
+        n = write_corpus(
+            args.out, args.seed, args.docs, tuple(args.levels.split(",")), args.seed_forms
+        )
     except ValueError as error:
         print(f"make_corpus: {error}", file=sys.stderr)
         return 2
-    print(f"make_corpus: wrote {n} documents to {args.out} in {time.perf_counter() - started:.0f} s")
+    print(
+        f"make_corpus: wrote {n} documents to {args.out} in {time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 

@@ -26,7 +26,7 @@ from pipeline.records import ExportRecord, FieldResult, GoldIndicator, GoldRecor
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD_AS_EXPORT = REPO / "scripts" / "gold_as_export.py"
-SEED_GOLD = Path(__file__).parent / "data" / "budget-performance-forms-2024.gold.jsonl"
+SEED_GOLD = REPO / "scripts" / "synth" / "data" / "seed-forms-2024.gold.jsonl"
 FORMSCAN = Path(sys.executable).parent / "formscan"
 
 ROW_COUNT = {

@@ -55,8 +55,14 @@ def scan(page: np.ndarray, level: str, rng: random.Random) -> tuple[np.ndarray, 
 def _rotate(img: np.ndarray, angle: float, border: int) -> np.ndarray:
     h, w = img.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    return cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
-                          borderValue=(border, border, border))
+    return cv2.warpAffine(
+        img,
+        m,
+        (w, h),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(border, border, border),
+    )
 
 
 def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -88,7 +94,9 @@ def _lighting(img: np.ndarray, nprng: np.random.Generator, darkest: float) -> np
     return np.clip(img.astype(np.float32) * field, 0, 255).astype(np.uint8)
 
 
-def _photograph(page: np.ndarray, rng: random.Random, nprng: np.random.Generator) -> tuple[np.ndarray, Damage]:
+def _photograph(
+    page: np.ndarray, rng: random.Random, nprng: np.random.Generator
+) -> tuple[np.ndarray, Damage]:
     h, w = page.shape[:2]
     scale = rng.uniform(1.15, 1.3)
     cw, ch = int(w * scale), int(h * scale)
@@ -96,7 +104,9 @@ def _photograph(page: np.ndarray, rng: random.Random, nprng: np.random.Generator
 
     angle = rng.choice([-1, 1]) * rng.uniform(3, 6)
     corners = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    center = np.float32([cw / 2 + rng.uniform(-0.03, 0.03) * cw, ch / 2 + rng.uniform(-0.03, 0.03) * ch])
+    center = np.float32(
+        [cw / 2 + rng.uniform(-0.03, 0.03) * cw, ch / 2 + rng.uniform(-0.03, 0.03) * ch]
+    )
     theta = np.radians(angle)
     rot = np.float32([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     placed = (corners - np.float32([w / 2, h / 2])) @ rot.T * rng.uniform(0.88, 0.95) + center
@@ -119,8 +129,12 @@ def _photograph(page: np.ndarray, rng: random.Random, nprng: np.random.Generator
 
 
 def _desk(w: int, h: int, rng: random.Random, nprng: np.random.Generator) -> np.ndarray:
-    base = np.float32(rng.choice([(120, 85, 55), (90, 90, 95), (160, 140, 115), (50, 45, 45), (180, 175, 170)]))
-    grain = cv2.resize(nprng.normal(0, 18, (max(2, h // 40), max(2, w // 4))).astype(np.float32), (w, h))
+    base = np.float32(
+        rng.choice([(120, 85, 55), (90, 90, 95), (160, 140, 115), (50, 45, 45), (180, 175, 170)])
+    )
+    grain = cv2.resize(
+        nprng.normal(0, 18, (max(2, h // 40), max(2, w // 4))).astype(np.float32), (w, h)
+    )
     fine = nprng.normal(0, 6, (h, w)).astype(np.float32)
     return np.clip(base[None, None, :] + (grain + fine)[..., None], 0, 255)
 

@@ -1,13 +1,15 @@
-"""Documents as a scanner would leave them: single pages (PNG, JPG, TIFF), multi-form PDFs,
-forms whose 绩效指标 rows run onto a second page; each with its truth file beside it.
+"""Documents as a scanner would leave them, each with its truth file beside it.
+
+Single pages (PNG, JPG, TIFF), multi-form PDFs, and forms whose 绩效指标 rows run onto a
+second page.
 """
 
 from __future__ import annotations
 
 import json
 import random
-from dataclasses import asdict, dataclass, field
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +60,11 @@ def make_document(seed: int, level: str, index: int) -> Document:
     kind = rng.choices(["single", "continued", "multi"], weights=[5, 2, 3])[0]
     if kind == "single":
         sheets = [_sheet(rng, long=False)]
-        ext = rng.choice(["png", "jpg", "tif"])
+        # A phone saves JPEG; scanners offer all three.
+        ext = "jpg" if level == "photo" else rng.choice(["png", "jpg", "tif"])
     elif kind == "continued":
         sheets = [_sheet(rng, long=True)]
-        ext = rng.choice(["pdf", "tif"])
+        ext = "pdf" if level == "photo" else rng.choice(["pdf", "tif"])
     else:
         sheets = [_sheet(rng, long=rng.random() < 0.25) for _ in range(rng.randint(2, 4))]
         ext = "pdf"
@@ -79,8 +82,9 @@ def seed_document(level: str, seed: int) -> Document:
     """The seven real forms of the seed set, in one multi-form PDF."""
     rng = doc_rng(seed, level, -1)
     doc = Document(name=f"seed-forms-{level}", ext="pdf", notes={"kind": "seed"})
+    dpi = _dpi(level, rng)  # one batch through the scanner, one resolution
     for sheet in seed_sheets():
-        _print_form(doc, sheet, level, _dpi(level, rng), rng, long=False)
+        _print_form(doc, sheet, level, dpi, rng, long=False)
     return doc
 
 
@@ -98,8 +102,9 @@ def _dpi(level: str, rng: random.Random) -> int:
     return 200
 
 
-def _print_form(doc: Document, sheet: Sheet, level: str, dpi: int, rng: random.Random,
-                long: bool) -> None:
+def _print_form(
+    doc: Document, sheet: Sheet, level: str, dpi: int, rng: random.Random, long: bool
+) -> None:
     style = Style.draw(rng, tall_rows=long)
     ink = Ink.draw(rng, worn=level == "heavy" and rng.random() < 0.7)
     layouts = layout_sheet(sheet, style, ink.measure())
@@ -140,15 +145,31 @@ def write_document(doc: Document, folder: Path) -> dict[str, object]:
     elif doc.ext == "png":
         images[0].save(path, dpi=(dpi, dpi))
     elif doc.ext == "tif":
-        images[0].save(path, save_all=True, append_images=images[1:], compression="tiff_deflate",
-                       dpi=(dpi, dpi))
+        images[0].save(
+            path,
+            save_all=True,
+            append_images=images[1:],
+            compression="tiff_deflate",
+            dpi=(dpi, dpi),
+        )
     else:
-        images[0].save(path, save_all=True, append_images=images[1:], resolution=float(dpi),
-                       quality=quality, creationDate=FIXED_DATE, modDate=FIXED_DATE)
+        images[0].save(
+            path,
+            save_all=True,
+            append_images=images[1:],
+            resolution=float(dpi),
+            quality=quality,
+            creationDate=FIXED_DATE,
+            modDate=FIXED_DATE,
+        )
     write_gold(folder / f"{doc.name}.gold.jsonl", doc.truth)
     return {
-        "file": path.name, "forms": len(doc.truth), "pages": len(doc.pages), "dpi": dpi,
-        **doc.notes, "damage": [asdict(p.damage) for p in doc.pages],
+        "file": path.name,
+        "forms": len(doc.truth),
+        "pages": len(doc.pages),
+        "dpi": dpi,
+        **doc.notes,
+        "damage": [asdict(p.damage) for p in doc.pages],
     }
 
 
@@ -167,11 +188,13 @@ def write_corpus(out: Path, seed: int, docs: int, levels: tuple[str, ...], seed_
     written = 0
     with (out / "manifest.jsonl").open("w", encoding="utf-8") as manifest:
         for level in levels:
-            makers = [lambda i=i: make_document(seed, level, i) for i in range(docs)]
+            makers = [lambda i=i, lv=level: make_document(seed, lv, i) for i in range(docs)]
             if seed_forms:
-                makers.append(lambda: seed_document(level, seed))
+                makers.append(lambda lv=level: seed_document(lv, seed))
             for make in makers:  # one document in memory at a time
                 entry = write_document(make(), out / level)
-                manifest.write(json.dumps({"level": level, "seed": seed, **entry}, ensure_ascii=False) + "\n")
+                manifest.write(
+                    json.dumps({"level": level, "seed": seed, **entry}, ensure_ascii=False) + "\n"
+                )
                 written += 1
     return written

@@ -1,5 +1,7 @@
-"""Where everything on a printed form goes, in millimetres: the title, the ruled table with
-its merged cells, text wrapped inside its cell, and the table split over pages when it is long.
+"""Where everything on a printed form goes, in millimetres.
+
+The title, the ruled table with its merged cells, text wrapped inside its cell, and the table
+split over pages when it is long.
 """
 
 from __future__ import annotations
@@ -40,8 +42,14 @@ class Style:
     @classmethod
     def draw(cls, rng: random.Random, *, tall_rows: bool = False) -> Style:
         """A random but plausible look; `tall_rows` makes the table long enough to overflow."""
-        widths = [rng.uniform(15, 22), rng.uniform(17, 24), rng.uniform(26, 34),
-                  rng.uniform(40, 55), rng.uniform(21, 26), rng.uniform(30, 42)]
+        widths = [
+            rng.uniform(15, 22),
+            rng.uniform(17, 24),
+            rng.uniform(26, 34),
+            rng.uniform(40, 55),
+            rng.uniform(21, 26),
+            rng.uniform(30, 42),
+        ]
         scale = rng.uniform(168, 186) / sum(widths)
         return cls(
             columns=tuple(w * scale for w in widths),
@@ -102,6 +110,7 @@ class _Row:
     height: float = 0.0
     breakable_before: bool = True  # a page may end above this row
     is_header: bool = False
+    block_start: int | None = None  # index of the first row of this row's 二级指标 block
 
 
 def wrap(text: str, width_mm: float, size_mm: float, measure: Measure) -> tuple[str, ...]:
@@ -111,7 +120,11 @@ def wrap(text: str, width_mm: float, size_mm: float, measure: Measure) -> tuple[
         current = ""
         for char in paragraph:
             # Closing punctuation never starts a line (kinsoku): it hangs past the edge instead.
-            if current and char not in NO_LINE_START and measure(current + char, size_mm) > width_mm:
+            if (
+                current
+                and char not in NO_LINE_START
+                and measure(current + char, size_mm) > width_mm
+            ):
                 lines.append(current)
                 current = char.lstrip()
             else:
@@ -131,36 +144,70 @@ def _table_rows(sheet: Sheet, s: Style) -> list[_Row]:
     label_end = 1 if s.label_span else 0
     value_align = "center" if s.values_centered else "left"
     rows = [
-        _Row([(0, label_end, 1, "项目名称", "center", "label:项目名称"),
-              (label_end + 1, 5, 1, sheet.project_name, value_align, "value:project_name")]),
-        _Row([(0, label_end, 1, "主管部门及代码", "center", "label:主管部门及代码"),
-              (label_end + 1, 3, 1, sheet.department, value_align, "value:department"),
-              (4, 4, 1, "实施单位", "center", "label:实施单位"),
-              (5, 5, 1, sheet.implementing_unit, value_align, "value:implementing_unit")]),
-        _Row([(0, label_end, 1, "项目属性", "center", "label:项目属性"),
-              (label_end + 1, 3, 1, sheet.project_attribute, value_align, "value:project_attribute"),
-              (4, 4, 1, "项目期", "center", "label:项目期"),
-              (5, 5, 1, sheet.project_period, value_align, "value:project_period")]),
+        _Row(
+            [
+                (0, label_end, 1, "项目名称", "center", "label:项目名称"),
+                (label_end + 1, 5, 1, sheet.project_name, value_align, "value:project_name"),
+            ]
+        ),
+        _Row(
+            [
+                (0, label_end, 1, "主管部门及代码", "center", "label:主管部门及代码"),
+                (label_end + 1, 3, 1, sheet.department, value_align, "value:department"),
+                (4, 4, 1, "实施单位", "center", "label:实施单位"),
+                (5, 5, 1, sheet.implementing_unit, value_align, "value:implementing_unit"),
+            ]
+        ),
+        _Row(
+            [
+                (0, label_end, 1, "项目属性", "center", "label:项目属性"),
+                (
+                    label_end + 1,
+                    3,
+                    1,
+                    sheet.project_attribute,
+                    value_align,
+                    "value:project_attribute",
+                ),
+                (4, 4, 1, "项目期", "center", "label:项目期"),
+                (5, 5, 1, sheet.project_period, value_align, "value:project_period"),
+            ]
+        ),
     ]
     c = s.funds_label_colon
-    funds = [("年度资金总额" + c, sheet.funds_total, "funds_total"),
-             ("其中：财政拨款", sheet.funds_fiscal, "funds_fiscal"),
-             ("其他资金", sheet.funds_other, "funds_other")]
+    funds = [
+        ("年度资金总额" + c, sheet.funds_total, "funds_total"),
+        ("其中：财政拨款", sheet.funds_fiscal, "funds_fiscal"),
+        ("其他资金", sheet.funds_other, "funds_other"),
+    ]
     for i, (label, value, key) in enumerate(funds):
-        cells = [(1, 2, 1, label, "left" if i else "center", f"label:{key}"),
-                 (3, 5, 1, value, "center", f"value:{key}")]
+        cells = [
+            (1, 2, 1, label, "left" if i else "center", f"label:{key}"),
+            (3, 5, 1, value, "center", f"value:{key}"),
+        ]
         if i == 0:
             cells.insert(0, (0, 0, 3, "项目资金\n（万元）", "center", "label:项目资金"))
         rows.append(_Row(cells, breakable_before=i == 0))
-    rows.append(_Row([(0, label_end, 1, sheet.goal_label, "center", "label:年度总体目标"),
-                      (label_end + 1, 5, 1, sheet.overall_goal, "left", "value:overall_goal")]))
+    rows.append(
+        _Row(
+            [
+                (0, label_end, 1, sheet.goal_label, "center", "label:年度总体目标"),
+                (label_end + 1, 5, 1, sheet.overall_goal, "left", "value:overall_goal"),
+            ]
+        )
+    )
 
     indicator_rows = sum(len(b.lines) + b.filler for b in sheet.blocks)
-    header = _Row([(0, 0, 1 + indicator_rows, "绩效指标", "center", "label:绩效指标"),
-                   (1, 1, 1, "一级指标", "center", "label:一级指标"),
-                   (2, 2, 1, "二级指标", "center", "label:二级指标"),
-                   (3, 4, 1, "三级指标", "center", "label:三级指标"),
-                   (5, 5, 1, "指标值", "center", "label:指标值")], is_header=True)
+    header = _Row(
+        [
+            (0, 0, 1 + indicator_rows, "绩效指标", "center", "label:绩效指标"),
+            (1, 1, 1, "一级指标", "center", "label:一级指标"),
+            (2, 2, 1, "二级指标", "center", "label:二级指标"),
+            (3, 4, 1, "三级指标", "center", "label:三级指标"),
+            (5, 5, 1, "指标值", "center", "label:指标值"),
+        ],
+        is_header=True,
+    )
     rows.append(header)
 
     level1_rows: dict[str, int] = {}
@@ -168,20 +215,45 @@ def _table_rows(sheet: Sheet, s: Style) -> list[_Row]:
         level1_rows[b.level1] = level1_rows.get(b.level1, 0) + len(b.lines) + b.filler
     seen_level1: set[str] = set()
     for b in sheet.blocks:
+        start = len(rows)
         for i, line in enumerate(b.lines):
-            cells = [(3, 4, 1, f"{s.value_indent}指标{line.seq}{s.seq_colon}{line.name}".rstrip()
-                      , "left", "ind:name"),
-                     (5, 5, 1, line.value, "center", "ind:value")]
+            cells = [
+                (
+                    3,
+                    4,
+                    1,
+                    f"{s.value_indent}指标{line.seq}{s.seq_colon}{line.name}".rstrip(),
+                    "left",
+                    "ind:name",
+                ),
+                (5, 5, 1, line.value, "center", "ind:value"),
+            ]
             if i == 0:
-                cells.insert(0, (2, 2, len(b.lines) + b.filler, f"{b.level2}\n{b.note}", "center",
-                                 f"level2:{b.level2}"))
+                cells.insert(
+                    0,
+                    (
+                        2,
+                        2,
+                        len(b.lines) + b.filler,
+                        f"{b.level2}\n{b.note}",
+                        "center",
+                        f"level2:{b.level2}",
+                    ),
+                )
                 if b.level1 not in seen_level1:
                     seen_level1.add(b.level1)
                     cells.insert(0, (1, 1, level1_rows[b.level1], b.level1, "center", "level1"))
-            rows.append(_Row(cells))
+            rows.append(_Row(cells, block_start=start))
         for j in range(b.filler):
-            rows.append(_Row([(3, 4, 1, "....." if b.dots and j == 0 else "", "left", "ind:filler"),
-                              (5, 5, 1, "", "center", "ind:filler")]))
+            rows.append(
+                _Row(
+                    [
+                        (3, 4, 1, "....." if b.dots and j == 0 else "", "left", "ind:filler"),
+                        (5, 5, 1, "", "center", "ind:filler"),
+                    ],
+                    block_start=start,
+                )
+            )
     return rows
 
 
@@ -208,6 +280,26 @@ def _size_rows(rows: list[_Row], s: Style, measure: Measure) -> None:
                 have = sum(r.height for r in rows[i : i + span])
                 if need > have:
                     rows[i + span - 1].height += need - have
+    # A page may end inside a 二级指标 block only below its label, which then prints above the cut.
+    for i, row in enumerate(rows):
+        if row.block_start is not None and row.block_start != i:
+            above = sum(r.height for r in rows[row.block_start : i])
+            row.breakable_before = above >= _label_need(rows[row.block_start], s, measure)
+
+
+def _need(text: str, s: Style, c0: int, c1: int, measure: Measure) -> float:
+    if not text:
+        return 0.0
+    return (
+        len(wrap(text, _inner_width(s, c0, c1), s.font_mm, measure)) * s.font_mm * LINE_GAP
+        + 2 * CELL_PAD_MM
+    )
+
+
+def _label_need(row: _Row, s: Style, measure: Measure) -> float:
+    """Height the tallest spanning label starting in `row` needs."""
+    needs = [_need(text, s, c0, c1, measure) for c0, c1, span, text, _, _ in row.cells if span > 1]
+    return max(needs, default=0.0)
 
 
 def _inner_width(s: Style, c0: int, c1: int) -> float:
@@ -223,19 +315,31 @@ def _paginate(sheet: Sheet, rows: list[_Row], s: Style, measure: Measure) -> lis
     y = s.top_mm + title_h
     header_index = next(i for i, r in enumerate(rows) if r.is_header)
     for i, row in enumerate(rows):
-        if y + row.height > height - s.bottom_mm and pages[-1] and row.breakable_before:
-            pages.append([])
-            y = s.top_mm + (rows[header_index].height if s.repeat_header else 0)
+        if y + row.height > height - s.bottom_mm and pages[-1]:
+            # End the page above this row, or above the last row on it that allows a cut.
+            cuts = [k for k in pages[-1][1:] if rows[k].breakable_before]
+            cut = i if row.breakable_before else max(cuts, default=None)
+            if cut is not None:
+                moved = [k for k in pages[-1] if k >= cut]
+                pages[-1] = [k for k in pages[-1] if k < cut]
+                pages.append(moved)
+                y = s.top_mm + (rows[header_index].height if s.repeat_header else 0)
+                y += sum(rows[k].height for k in moved)
         pages[-1].append(i)
         y += row.height
 
+    pages_of = {i: n for n, members in enumerate(pages) for i in members}
     layouts = []
     for page_no, members in enumerate(pages):
         page = PageLayout(width, height)
         y = s.top_mm
         if page_no == 0:
-            page.texts.append(Text(width / 2, y, "部门项目支出预算绩效批复表", s.title_mm, bold=True))
-            page.texts.append(Text(width / 2, y + s.title_mm * 1.6, f"（ {sheet.year} 年度）", s.font_mm * 1.1))
+            page.texts.append(
+                Text(width / 2, y, "部门项目支出预算绩效批复表", s.title_mm, bold=True)
+            )
+            page.texts.append(
+                Text(width / 2, y + s.title_mm * 1.6, f"（ {sheet.year} 年度）", s.font_mm * 1.1)
+            )
             y += title_h
         ys: dict[int, float] = {}
         if page_no > 0 and s.repeat_header:
@@ -246,10 +350,34 @@ def _paginate(sheet: Sheet, rows: list[_Row], s: Style, measure: Measure) -> lis
         if page_no > 0 and s.repeat_header:
             hy = s.top_mm
             for c0, c1, _, text, align, role in rows[header_index].cells[1:]:
-                page.cells.append(_cell(s, left, c0, c1, hy, hy + rows[header_index].height, text,
-                                        align, role, measure))
-            page.cells.append(_cell(s, left, 0, 0, hy, hy + rows[header_index].height, "", "center",
-                                    "label:绩效指标", measure))
+                page.cells.append(
+                    _cell(
+                        s,
+                        left,
+                        c0,
+                        c1,
+                        hy,
+                        hy + rows[header_index].height,
+                        text,
+                        align,
+                        role,
+                        measure,
+                    )
+                )
+            page.cells.append(
+                _cell(
+                    s,
+                    left,
+                    0,
+                    0,
+                    hy,
+                    hy + rows[header_index].height,
+                    "",
+                    "center",
+                    "label:绩效指标",
+                    measure,
+                )
+            )
         for i, row in enumerate(rows):
             for c0, c1, span, text, align, role in row.cells:
                 spanned = range(i, i + span)
@@ -258,20 +386,39 @@ def _paginate(sheet: Sheet, rows: list[_Row], s: Style, measure: Measure) -> lis
                     continue
                 y0 = ys[here[0]]
                 y1 = ys[here[-1]] + rows[here[-1]].height
-                # A cell cut by the page end prints its text on the page holding more of it.
-                share = sum(rows[r].height for r in here) / sum(rows[r].height for r in spanned)
-                show = share > 0.5 or (share == 0.5 and here[0] == i)
-                page.cells.append(_cell(s, left, c0, c1, y0, y1, text if show else "", align, role,
-                                        measure))
+                # A cell cut by the page end prints its text above the cut where it fits there,
+                # else below it.
+                first = [r for r in spanned if r in pages_of and pages_of[r] == pages_of[i]]
+                fits_first = sum(rows[r].height for r in first) >= _need(text, s, c0, c1, measure)
+                show = fits_first == (here[0] == i)
+                page.cells.append(
+                    _cell(s, left, c0, c1, y0, y1, text if show else "", align, role, measure)
+                )
         if s.page_numbers:
-            page.texts.append(Text(width / 2, height - s.bottom_mm + 3,
-                                   f"第 {page_no + 1} 页，共 {len(pages)} 页", s.font_mm * 0.85))
+            page.texts.append(
+                Text(
+                    width / 2,
+                    height - s.bottom_mm + 3,
+                    f"第 {page_no + 1} 页，共 {len(pages)} 页",
+                    s.font_mm * 0.85,
+                )
+            )
         layouts.append(page)
     return layouts
 
 
-def _cell(s: Style, left: float, c0: int, c1: int, y0: float, y1: float, text: str, align: str,
-          role: str, measure: Measure) -> Cell:
+def _cell(
+    s: Style,
+    left: float,
+    c0: int,
+    c1: int,
+    y0: float,
+    y1: float,
+    text: str,
+    align: str,
+    role: str,
+    measure: Measure,
+) -> Cell:
     x0 = left + _col_x(s, c0)
     x1 = left + _col_x(s, c1 + 1)
     lines = wrap(text, x1 - x0 - 2 * CELL_PAD_MM, s.font_mm, measure) if text else ()
@@ -281,7 +428,8 @@ def _cell(s: Style, left: float, c0: int, c1: int, y0: float, y1: float, text: s
 def shift(page: PageLayout, dx: float, dy: float) -> PageLayout:
     """The same page printed `dx`, `dy` mm off: paper never sits exactly square in a printer."""
     return PageLayout(
-        page.width_mm, page.height_mm,
+        page.width_mm,
+        page.height_mm,
         [replace(c, x0=c.x0 + dx, x1=c.x1 + dx, y0=c.y0 + dy, y1=c.y1 + dy) for c in page.cells],
         [replace(t, x=t.x + dx, y=t.y + dy) for t in page.texts],
     )

@@ -13,11 +13,20 @@ from synth.render import TITLE_FACES, _font
 
 SEAL_TEXTS = ["财务专用章", "", "", "预算专用章"]
 # Cells a seal is pressed over: official seals go on the unit's name or the amounts.
-SEAL_TARGETS = ("value:implementing_unit", "value:department", "value:funds_total", "value:funds_fiscal",
-                "value:project_name", "ind:value", "value:overall_goal")
+SEAL_TARGETS = (
+    "value:implementing_unit",
+    "value:department",
+    "value:funds_total",
+    "value:funds_fiscal",
+    "value:project_name",
+    "ind:value",
+    "value:overall_goal",
+)
 
 
-def press_seal(image: Image.Image, page: PageLayout, unit: str, dpi: int, rng: random.Random) -> None:
+def press_seal(
+    image: Image.Image, page: PageLayout, unit: str, dpi: int, rng: random.Random
+) -> None:
     """Press a red round seal bearing `unit` over a cell that holds text."""
     px = dpi / 25.4
     targets = [c for c in page.cells if c.lines and c.role in SEAL_TARGETS]
@@ -93,8 +102,12 @@ def pen_strokes(image: Image.Image, page: PageLayout, dpi: int, rng: random.Rand
     draw = ImageDraw.Draw(image)
     color = rng.choice([(25, 45, 150), (20, 20, 30), (30, 60, 170)])
     width = max(1, round(rng.uniform(0.3, 0.55) * px))
-    values = [c for c in page.cells if c.lines and c.role in ("ind:value", "value:funds_total",
-                                                               "value:project_name", "ind:name")]
+    values = [
+        c
+        for c in page.cells
+        if c.lines
+        and c.role in ("ind:value", "value:funds_total", "value:project_name", "ind:name")
+    ]
     for _ in range(rng.randint(1, 4)):
         if not values:
             break
@@ -107,13 +120,20 @@ def pen_strokes(image: Image.Image, page: PageLayout, dpi: int, rng: random.Rand
         elif kind == "underline":
             y = (cell.y0 + cell.y1) / 2 + rng.uniform(1.8, 2.6)
             x0 = cell.x0 + rng.uniform(1, 4)
-            pts = [(x0 + t * (cell.x1 - cell.x0 - 6) / 6, y + rng.uniform(-0.4, 0.4)) for t in range(7)]
+            pts = [
+                (x0 + t * (cell.x1 - cell.x0 - 6) / 6, y + rng.uniform(-0.4, 0.4)) for t in range(7)
+            ]
         elif kind == "ring":
             cx, cy = (cell.x0 + cell.x1) / 2, (cell.y0 + cell.y1) / 2
             rx, ry = (cell.x1 - cell.x0) * rng.uniform(0.3, 0.45), (cell.y1 - cell.y0) * 0.55
             start = rng.uniform(0, 2 * math.pi)
-            pts = [(cx + rx * math.cos(start + t / 20 * 2.15 * math.pi) + rng.uniform(-0.3, 0.3),
-                    cy + ry * math.sin(start + t / 20 * 2.15 * math.pi)) for t in range(21)]
+            pts = [
+                (
+                    cx + rx * math.cos(start + t / 20 * 2.15 * math.pi) + rng.uniform(-0.3, 0.3),
+                    cy + ry * math.sin(start + t / 20 * 2.15 * math.pi),
+                )
+                for t in range(21)
+            ]
         else:
             x, y = page.width_mm - rng.uniform(30, 45), page.height_mm - rng.uniform(10, 14)
             pts = [(x + t * 1.6, y + 2.5 * math.sin(t * rng.uniform(1.2, 2.2))) for t in range(12)]

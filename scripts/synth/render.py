@@ -37,7 +37,9 @@ _MEASURE_PX = 100  # em size at which text widths are measured, then scaled
 def _font(face: tuple[str, int], size_px: int) -> ImageFont.FreeTypeFont:
     path = FONT_DIR / face[0]
     if not path.exists():
-        raise FileNotFoundError(f"CJK font {path} is missing: run scripts/setup.sh (fonts-* packages)")
+        raise FileNotFoundError(
+            f"CJK font {path} is missing: run scripts/setup.sh (fonts-* packages)"
+        )
     return ImageFont.truetype(str(path), size_px, index=face[1])
 
 
@@ -76,8 +78,9 @@ class Ink:
         return lambda text, size_mm: font.getlength(text) / _MEASURE_PX * size_mm
 
 
-def render_page(page: PageLayout, ink: Ink, dpi: int, rng: random.Random,
-                font_mm: float) -> Image.Image:
+def render_page(
+    page: PageLayout, ink: Ink, dpi: int, rng: random.Random, font_mm: float
+) -> Image.Image:
     """Print `page` at `dpi`; worn lines are decided by `rng`."""
     px = dpi / 25.4
     size = (round(page.width_mm * px), round(page.height_mm * px))
@@ -95,9 +98,13 @@ def render_page(page: PageLayout, ink: Ink, dpi: int, rng: random.Random,
         for k, line in enumerate(cell.lines):
             y = (top + (k + 0.5) * line_h) * px
             if cell.align == "left":
-                draw.text(((cell.x0 + CELL_PAD_MM) * px, y), line, font=body, fill=text_rgb, anchor="lm")
+                draw.text(
+                    ((cell.x0 + CELL_PAD_MM) * px, y), line, font=body, fill=text_rgb, anchor="lm"
+                )
             else:
-                draw.text(((cell.x0 + cell.x1) / 2 * px, y), line, font=body, fill=text_rgb, anchor="mm")
+                draw.text(
+                    ((cell.x0 + cell.x1) / 2 * px, y), line, font=body, fill=text_rgb, anchor="mm"
+                )
     for text in page.texts:
         face = ink.title if text.bold else ink.body
         font = _font(face, max(6, round(text.size_mm * px)))
@@ -105,8 +112,9 @@ def render_page(page: PageLayout, ink: Ink, dpi: int, rng: random.Random,
     return image
 
 
-def _draw_rulings(draw: ImageDraw.ImageDraw, page: PageLayout, ink: Ink, px: float,
-                  rng: random.Random) -> None:
+def _draw_rulings(
+    draw: ImageDraw.ImageDraw, page: PageLayout, ink: Ink, px: float, rng: random.Random
+) -> None:
     horizontal, vertical = ruling_segments(page)
     if not page.cells:
         return
@@ -122,7 +130,9 @@ def _draw_rulings(draw: ImageDraw.ImageDraw, page: PageLayout, ink: Ink, px: flo
         _segment(draw, ink, px, rng, (x, a), (x, b), ink.outer_line_mm if outer else ink.line_mm)
 
 
-def ruling_segments(page: PageLayout) -> tuple[list[tuple[float, float, float]], list[tuple[float, float, float]]]:
+def ruling_segments(
+    page: PageLayout,
+) -> tuple[list[tuple[float, float, float]], list[tuple[float, float, float]]]:
     """The page's ruling lines, each printed once: (y, x0, x1) across and (x, y0, y1) down."""
     across: dict[float, list[tuple[float, float]]] = {}
     down: dict[float, list[tuple[float, float]]] = {}
@@ -149,8 +159,15 @@ def _merge(lines: dict[float, list[tuple[float, float]]]) -> list[tuple[float, f
     return merged
 
 
-def _segment(draw: ImageDraw.ImageDraw, ink: Ink, px: float, rng: random.Random,
-             p0: tuple[float, float], p1: tuple[float, float], width_mm: float) -> None:
+def _segment(
+    draw: ImageDraw.ImageDraw,
+    ink: Ink,
+    px: float,
+    rng: random.Random,
+    p0: tuple[float, float],
+    p1: tuple[float, float],
+    width_mm: float,
+) -> None:
     """One ruling line; a worn one is printed in stretches, some faint, with small gaps."""
     length = max(abs(p1[0] - p0[0]), abs(p1[1] - p0[1]))
     half = max(0.5, width_mm * px / 2)
@@ -167,8 +184,10 @@ def _segment(draw: ImageDraw.ImageDraw, ink: Ink, px: float, rng: random.Random,
         y0 = p0[1] + (p1[1] - p0[1]) * a / length
         x1 = p0[0] + (p1[0] - p0[0]) * b / length
         y1 = p0[1] + (p1[1] - p0[1]) * b / length
-        draw.rectangle((x0 * px - half, y0 * px - half, x1 * px + half - 1, y1 * px + half - 1),
-                       fill=(gray,) * 3)
+        draw.rectangle(
+            (x0 * px - half, y0 * px - half, x1 * px + half - 1, y1 * px + half - 1),
+            fill=(gray,) * 3,
+        )
         t += stretch
 
 
