@@ -1,0 +1,218 @@
+"""Stage 1, ingest: files and folders of scans in, one RGB page image at a time out.
+
+PDF pages are rendered by poppler through pdf2image, one page per call so a long file never
+sits in memory whole; PNG, JPG and (multi-page) TIFF are decoded by Pillow. A file that cannot
+be read raises `IngestError` naming the file and, where it applies, the page; callers record it
+and go on with the next file.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pdf2image import convert_from_path, pdfinfo_from_path
+from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+from pydantic import BaseModel, ConfigDict, Field
+
+PDF_SUFFIXES = frozenset({".pdf"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+POINTS_PER_INCH = 72.0
+
+
+class IngestOptions(BaseModel):
+    """Limits and resolution for reading scan files."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dpi: int = Field(
+        default=200, ge=50, le=600, description="Resolution PDF pages are rendered at."
+    )
+    max_pages_per_file: int = Field(
+        default=500, ge=1, description="A file with more pages is refused whole."
+    )
+    max_pixels_per_page: int = Field(
+        default=80_000_000,
+        ge=1,
+        # A4 at 600 dpi is 35 Mpx and A3 at 600 dpi 70 Mpx; anything bigger is a mistake or a
+        # decompression bomb, and decoding it could take the worker's memory.
+        description="A page with more pixels is refused before it is decoded.",
+    )
+
+
+@dataclass(frozen=True)
+class ScanFile:
+    """A file to read: where it is, and its name relative to the folder the run was given."""
+
+    path: Path
+    name: str
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One page of a scan file as an RGB uint8 array; `number` is 1-based."""
+
+    file: ScanFile
+    number: int
+    image: np.ndarray
+    dpi: float | None  # None where the file does not say (most phone photos)
+
+
+class IngestError(Exception):
+    """A scan file, or one page of it, that cannot be read."""
+
+    def __init__(self, file: str, reason: str, page: int | None = None) -> None:
+        self.file = file
+        self.page = page
+        self.reason = reason
+        where = file if page is None else f"{file}, page {page}"
+        super().__init__(f"{where}: {reason}")
+
+
+def find_scans(paths: Sequence[Path]) -> list[ScanFile]:
+    """Scan files under `paths` (files or folders), sorted, named relative to their root."""
+    found: list[ScanFile] = []
+    for root in paths:
+        if root.is_dir():
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and path.suffix.lower() in PDF_SUFFIXES | IMAGE_SUFFIXES:
+                    found.append(ScanFile(path, path.relative_to(root).as_posix()))
+        else:
+            # A file named on the command line is read whatever its suffix: refusing it is
+            # the reader's job, with a reason.
+            found.append(ScanFile(root, root.name))
+    return found
+
+
+def read_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
+    """Yield the pages of one scan file in order.
+
+    Raises:
+        IngestError: the file is missing, empty, not a PDF or image, encrypted, truncated,
+            over a limit, or one of its pages fails to decode.
+
+    """
+    if not scan.path.is_file():
+        raise IngestError(scan.name, "no such file")
+    if scan.path.stat().st_size == 0:
+        raise IngestError(scan.name, "empty file (0 bytes)")
+    with scan.path.open("rb") as handle:
+        is_pdf = handle.read(5) == b"%PDF-"
+    if is_pdf:
+        yield from _pdf_pages(scan, options)
+    elif scan.path.suffix.lower() in PDF_SUFFIXES:
+        raise IngestError(scan.name, "not a PDF: the file does not start with %PDF-")
+    else:
+        yield from _image_pages(scan, options)
+
+
+def _pdf_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
+    try:
+        info = pdfinfo_from_path(str(scan.path))
+    except PDFInfoNotInstalledError as error:
+        raise RuntimeError("poppler's pdfinfo is missing: run scripts/setup.sh") from error
+    except (PDFPageCountError, PDFSyntaxError, ValueError) as error:
+        raise IngestError(scan.name, f"unreadable PDF ({_poppler_reason(error)})") from error
+    if str(info.get("Encrypted", "no")).startswith("yes") and "Pages" not in info:
+        raise IngestError(scan.name, "encrypted PDF: it needs a password to open")
+    pages = int(info.get("Pages", 0))
+    if pages == 0:
+        raise IngestError(scan.name, "PDF has no pages")
+    if pages > options.max_pages_per_file:
+        raise IngestError(
+            scan.name, f"{pages} pages, over the limit of {options.max_pages_per_file}"
+        )
+    width_pt, height_pt = _page_size_points(str(info.get("Page size", "")))
+    pixels = width_pt * height_pt * (options.dpi / POINTS_PER_INCH) ** 2
+    if pixels > options.max_pixels_per_page:
+        raise IngestError(
+            scan.name,
+            f"page of {pixels / 1e6:.0f} Mpx at {options.dpi} dpi, over "
+            f"the limit of {options.max_pixels_per_page / 1e6:.0f} Mpx",
+            page=1,
+        )
+    for number in range(1, pages + 1):
+        try:
+            rendered = convert_from_path(
+                str(scan.path), dpi=options.dpi, first_page=number, last_page=number
+            )
+        except (PDFPageCountError, PDFSyntaxError) as error:
+            raise IngestError(
+                scan.name, f"page did not render ({_poppler_reason(error)})", page=number
+            ) from error
+        if not rendered:
+            raise IngestError(scan.name, "page did not render (truncated PDF?)", page=number)
+        yield PageImage(scan, number, _rgb(rendered[0]), float(options.dpi))
+
+
+def _page_size_points(text: str) -> tuple[float, float]:
+    """Parse pdfinfo's `595.276 x 841.89 pts (A4)`; unknown sizes count as A4."""
+    parts = text.split()
+    try:
+        return float(parts[0]), float(parts[2])
+    except (IndexError, ValueError):
+        return 595.0, 842.0
+
+
+def _poppler_reason(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if any("Incorrect password" in line for line in lines):
+        return "encrypted: it needs a password to open"
+    return lines[-1] if lines else type(error).__name__
+
+
+def _image_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
+    try:
+        # Pillow's own bomb guard warns first and refuses at twice the limit; we refuse at
+        # our limit, by the header, before any pixel is decoded.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(scan.path)
+    except UnidentifiedImageError as error:
+        raise IngestError(
+            scan.name, "not an image Pillow can read (wrong suffix or damaged header)"
+        ) from error
+    except Image.DecompressionBombError as error:
+        raise IngestError(scan.name, f"decompression bomb refused: {error}") from error
+    with image:
+        frames = getattr(image, "n_frames", 1)
+        if frames > options.max_pages_per_file:
+            raise IngestError(
+                scan.name, f"{frames} pages, over the limit of {options.max_pages_per_file}"
+            )
+        for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            width, height = frame.size
+            if width * height > options.max_pixels_per_page:
+                raise IngestError(
+                    scan.name,
+                    f"{width}x{height} pixels, over the limit of "
+                    f"{options.max_pixels_per_page / 1e6:.0f} Mpx (decompression bomb?)",
+                    page=number,
+                )
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                    upright = ImageOps.exif_transpose(frame)
+                    pixels = _rgb(upright)
+            except (OSError, SyntaxError, ValueError) as error:
+                raise IngestError(
+                    scan.name, f"image data damaged ({error})", page=number
+                ) from error
+            yield PageImage(scan, number, pixels, _image_dpi(frame))
+
+
+def _image_dpi(image: Image.Image) -> float | None:
+    dpi = image.info.get("dpi")
+    if not dpi:
+        return None
+    value = float(dpi[0])
+    # 72 and 96 are what cameras and screenshots write when they know nothing.
+    return None if value in (72.0, 96.0) or value <= 1 else value
+
+
+def _rgb(image: Image.Image) -> np.ndarray:
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
