@@ -55,7 +55,11 @@ def main() -> None:
             "read_raw": engine.read_raw(region),
         }
         path = OUT / f"{kind}_raw.json"
-        path.write_text(json.dumps(fixture, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        # One line per key: small, and a diff shows which part changed.
+        body = ",\n".join(
+            f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}" for k, v in fixture.items()
+        )
+        path.write_text("{\n" + body + "\n}\n", encoding="utf-8")
         print(f"wrote {path}")
 
 
