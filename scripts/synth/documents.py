@@ -36,6 +36,7 @@ class Page:
     dpi: int
     damage: Damage
     gray: bool = False  # scanned in grayscale, as office scanners do unless told otherwise
+    cells: int = 0  # ruled cells printed on the page, to check a grid finder against
 
 
 @dataclass
@@ -119,7 +120,7 @@ def _print_form(
         if pen:
             pen_strokes(image, page, dpi, rng)
         scanned, damage = scan(as_array(image), level, rng)
-        doc.pages.append(Page(scanned, dpi, damage, gray))
+        doc.pages.append(Page(scanned, dpi, damage, gray, cells=len(page.cells)))
     doc.truth.append(sheet.gold())
     doc.notes.setdefault("faces", []).append(ink.body[0])  # type: ignore[union-attr]
 
@@ -170,6 +171,7 @@ def write_document(doc: Document, folder: Path) -> dict[str, object]:
         "dpi": dpi,
         **doc.notes,
         "damage": [asdict(p.damage) for p in doc.pages],
+        "cells": [p.cells for p in doc.pages],
     }
 
 

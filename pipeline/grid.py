@@ -1,0 +1,287 @@
+"""Stage 3, grid: the table's ruling lines and its cells, merged cells with their spans.
+
+`lines_to_positions` clusters the ruling lines into row and column positions; that cuts the
+table into a fine grid; `fine_grid_to_cells` joins neighbouring fine cells wherever no ruling
+line separates them (a line counts where it covers most of the shared edge, so a faded or
+broken line still separates), which gives each merged cell with its row and column span.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.prepare import PreparedPage, faint_strokes, line_masks
+
+# The prepared page is the table plus margins of 9% a side, and forms are about 180 mm wide;
+# this turns "millimetres on the form" into pixels whatever the scan's resolution.
+PAGE_WIDTH_MM = 210.0
+
+
+class GridOptions(BaseModel):
+    """Tolerances of the grid finder, in millimetres on the printed form."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_across_mm: float = Field(default=8.0, description="Shortest horizontal ruling line.")
+    min_down_mm: float = Field(
+        default=5.0, description="Shortest vertical ruling line; longer than a glyph is tall."
+    )
+    min_column_line_mm: float = Field(
+        default=10.0,
+        description="Shortest total length of a column line: real ones divide two rows or more, "
+        "a glyph stroke that passed the length filter stands alone.",
+    )
+    merge_mm: float = Field(default=1.2, description="Lines closer than this are one line.")
+    coverage: float = Field(
+        default=0.5, description="Share of a cell edge a line must cover to separate two cells."
+    )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of the table: fine-grid rows `row0..row1` and columns `col0..col1` inclusive."""
+
+    row0: int
+    row1: int
+    col0: int
+    col1: int
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1 in prepared-page pixels, on the lines
+
+    @property
+    def width(self) -> int:
+        """Width in pixels."""
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> int:
+        """Height in pixels."""
+        return self.box[3] - self.box[1]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The table of one page: row and column line positions and the cells between them."""
+
+    xs: tuple[int, ...]
+    ys: tuple[int, ...]
+    cells: tuple[Cell, ...]
+    px_per_mm: float
+    line_px: int  # typical ruling-line thickness
+    segments: tuple[tuple[int, int, int, int], ...] = field(default=(), repr=False)
+
+    @property
+    def frame(self) -> tuple[int, int, int, int]:
+        """The table's outer box."""
+        return (self.xs[0], self.ys[0], self.xs[-1], self.ys[-1])
+
+    def cell_at(self, row: int, col: int) -> Cell | None:
+        """The cell covering fine-grid position (row, col)."""
+        for cell in self.cells:
+            if cell.row0 <= row <= cell.row1 and cell.col0 <= col <= cell.col1:
+                return cell
+        return None
+
+
+def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | None:
+    """Find the ruled table of a prepared page; None when the page has no table."""
+    options = options or GridOptions()
+    w = page.gray.shape[1]
+    px_per_mm = w / PAGE_WIDTH_MM
+    binary = faint_strokes(page.ink)
+    across, _ = line_masks(binary, max(10, round(options.min_across_mm * px_per_mm)))
+    _, down = line_masks(binary, max(10, round(options.min_down_mm * px_per_mm)))
+    merge = max(3, round(options.merge_mm * px_per_mm))
+    table = _table_box(across, down, merge)
+    if table is None:
+        return None
+    segments = [s for s in _segments(across, down) if _inside(s, table, merge)]
+    xs = lines_to_positions(
+        [s for s in segments if s[0] == s[2]],
+        axis=0,
+        merge=merge,
+        min_total=round(options.min_column_line_mm * px_per_mm),
+    )
+    ys = lines_to_positions([s for s in segments if s[1] == s[3]], axis=1, merge=merge)
+    if len(xs) < 2 or len(ys) < 2:
+        return None
+    cells = fine_grid_to_cells(xs, ys, across, down, merge, options.coverage)
+    return Grid(
+        xs=tuple(xs),
+        ys=tuple(ys),
+        cells=tuple(cells),
+        px_per_mm=px_per_mm,
+        line_px=_thickness(across),
+        segments=tuple(segments),
+    )
+
+
+def _table_box(
+    across: np.ndarray, down: np.ndarray, slack: int
+) -> tuple[int, int, int, int] | None:
+    """The box of the biggest connected structure of ruling lines: the table.
+
+    Long glyph strokes of the title also pass the line filter; they stand apart from it.
+    """
+    joined = cv2.dilate(cv2.bitwise_or(across, down), np.ones((slack, slack), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    if count < 2:
+        return None
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
+    x, y, w, h = (int(v) for v in stats[biggest, :4])
+    box = [x, y, x + w, y + h]
+    # Worn lines can split the frame: take in pieces that touch the table's box.
+    for i in range(1, count):
+        px, py, pw, ph = (int(v) for v in stats[i, :4])
+        if (
+            px >= box[0] - slack
+            and px + pw <= box[2] + slack
+            and py <= box[3] + slack
+            and py + ph >= box[1] - slack
+        ):
+            box = [min(box[0], px), min(box[1], py), max(box[2], px + pw), max(box[3], py + ph)]
+    return box[0], box[1], box[2], box[3]
+
+
+def _inside(segment: tuple[int, int, int, int], box: tuple[int, int, int, int], slack: int) -> bool:
+    x0, y0, x1, y1 = segment
+    return (
+        x0 >= box[0] - slack
+        and x1 <= box[2] + slack
+        and y0 >= box[1] - slack
+        and y1 <= box[3] + slack
+    )
+
+
+def _segments(across: np.ndarray, down: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Ruling lines as (x0, y0, x1, y1): horizontal ones have y0 == y1, vertical x0 == x1."""
+    found: list[tuple[int, int, int, int]] = []
+    for mask, horizontal in ((across, True), (down, False)):
+        count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        for i in range(1, count):
+            x, y, bw, bh = (int(v) for v in stats[i, :4])
+            cx, cy = centroids[i]
+            if horizontal:
+                found.append((x, round(cy), x + bw, round(cy)))
+            else:
+                found.append((round(cx), y, round(cx), y + bh))
+    return found
+
+
+def lines_to_positions(
+    segments: list[tuple[int, int, int, int]], axis: int, merge: int, min_total: int = 0
+) -> list[int]:
+    """Cluster line segments into positions (x for vertical lines, y for horizontal ones).
+
+    Each position is the length-weighted mean of the segments within `merge` px of each other;
+    a cluster whose segments add up to less than `min_total` px is dropped.
+    """
+    if not segments:
+        return []
+    items = sorted(
+        (s[0] if axis == 0 else s[1], (s[3] - s[1]) if axis == 0 else (s[2] - s[0]))
+        for s in segments
+    )
+    groups: list[list[tuple[int, int]]] = [[items[0]]]
+    for pos, length in items[1:]:
+        if pos - groups[-1][-1][0] <= merge:
+            groups[-1].append((pos, length))
+        else:
+            groups.append([(pos, length)])
+    return [_weighted(g) for g in groups if sum(length for _, length in g) >= min_total]
+
+
+def _weighted(group: list[tuple[int, int]]) -> int:
+    total = sum(max(1, length) for _, length in group)
+    return round(sum(pos * max(1, length) for pos, length in group) / total)
+
+
+def fine_grid_to_cells(
+    xs: list[int],
+    ys: list[int],
+    across: np.ndarray,
+    down: np.ndarray,
+    band: int,
+    coverage: float,
+) -> list[Cell]:
+    """Join fine-grid cells that no ruling line separates; each joined group is one cell."""
+    rows, cols = len(ys) - 1, len(xs) - 1
+    parent = list(range(rows * cols))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def join(a: int, b: int) -> None:
+        parent[root(a)] = root(b)
+
+    for r in range(rows):
+        for c in range(cols):
+            if c + 1 < cols and not _covered(
+                down, xs[c + 1], ys[r], ys[r + 1], band, coverage, True
+            ):
+                join(r * cols + c, r * cols + c + 1)
+            if r + 1 < rows and not _covered(
+                across, ys[r + 1], xs[c], xs[c + 1], band, coverage, False
+            ):
+                join(r * cols + c, (r + 1) * cols + c)
+
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for r in range(rows):
+        for c in range(cols):
+            groups.setdefault(root(r * cols + c), []).append((r, c))
+    cells = []
+    for members in groups.values():
+        r0 = min(r for r, _ in members)
+        r1 = max(r for r, _ in members)
+        c0 = min(c for _, c in members)
+        c1 = max(c for _, c in members)
+        cells.append(Cell(r0, r1, c0, c1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1])))
+    cells.sort(key=lambda cell: (cell.row0, cell.col0))
+    return cells
+
+
+def _covered(
+    mask: np.ndarray, at: int, start: int, end: int, band: int, coverage: float, vertical: bool
+) -> bool:
+    """Whether a ruling line runs along `at` over most of start..end."""
+    inset = max(1, (end - start) // 10)  # ignore the corners, where crossing lines are
+    lo, hi = start + inset, end - inset
+    if hi <= lo:
+        return True
+    if vertical:
+        strip = mask[lo:hi, max(0, at - band) : at + band + 1]
+        hits = strip.any(axis=1)
+    else:
+        strip = mask[max(0, at - band) : at + band + 1, lo:hi]
+        hits = strip.any(axis=0)
+    return float(hits.mean()) >= coverage
+
+
+def _thickness(across: np.ndarray) -> int:
+    """Median thickness of the horizontal ruling lines (area over length)."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(across, connectivity=8)
+    if count < 2:
+        return 2
+    widths = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], 1)
+    return max(1, round(float(np.median(stats[1:, cv2.CC_STAT_AREA] / widths))))
+
+
+def draw_grid(page: PreparedPage, grid: Grid) -> np.ndarray:
+    """A debug picture: ruling lines in blue, each cell outlined in green with its span."""
+    canvas = cv2.cvtColor(page.gray, cv2.COLOR_GRAY2BGR)
+    for x0, y0, x1, y1 in grid.segments:
+        cv2.line(canvas, (x0, y0), (x1, y1), (255, 120, 0), 2)
+    for cell in grid.cells:
+        x0, y0, x1, y1 = cell.box
+        cv2.rectangle(canvas, (x0 + 3, y0 + 3), (x1 - 3, y1 - 3), (0, 170, 0), 1)
+        label = f"{cell.row0}-{cell.row1},{cell.col0}-{cell.col1}"
+        cv2.putText(
+            canvas, label, (x0 + 5, y0 + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (0, 0, 200), 1
+        )
+    return canvas

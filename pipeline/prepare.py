@@ -1,0 +1,405 @@
+"""Stage 2, prepare: make a page upright, square and evenly lit before the grid is looked for.
+
+In order: background evened out (a large closing estimates the paper), red and blue ink
+suppressed in a second copy (seals, pen), a quarter turn for pages lying on their side, the
+skew found from the ruling lines' projection profile, the table's frame found and warped to a
+rectangle (this also undoes a phone photo's perspective), and a page upside down turned by a
+text-orientation model voting over text lines.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from importlib import resources
+
+import cv2
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.ingest import PageImage
+
+
+class PrepareOptions(BaseModel):
+    """Tolerances of page preparation; the defaults suit A4 forms scanned at 150–300 dpi."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_skew_deg: float = Field(default=8.0, description="Skew searched for, either way.")
+    skew_step_deg: float = Field(default=0.1, description="Resolution of the skew search.")
+    work_width: int = Field(default=600, description="Width the skew search is done at (px).")
+    margin_frac: float = Field(
+        default=0.09, description="White kept round the table's frame, as a share of its width."
+    )
+    min_frame_frac: float = Field(
+        default=0.5, description="A frame narrower than this share of the page is not trusted."
+    )
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    """A page ready for the grid: upright, deskewed, its table frame made rectangular.
+
+    `image` is RGB; `gray` is the evened grey page; `ink` the same with red and blue ink
+    (seals, pen) lifted out; `seal` marks where red ink was. `transform` maps source-page
+    pixels to prepared-page pixels (3x3), so a box found here can be drawn on the scan.
+    """
+
+    source: PageImage
+    image: np.ndarray
+    gray: np.ndarray
+    ink: np.ndarray
+    seal: np.ndarray
+    transform: np.ndarray
+    skew_deg: float
+    turned: int  # quarter turns applied, counter-clockwise
+    frame_found: bool
+
+    @cached_property
+    def seal_share(self) -> float:
+        """Share of the page under red ink."""
+        return float(self.seal.mean())
+
+
+def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> PreparedPage:
+    """Turn, deskew and rectify one page."""
+    options = options or PrepareOptions()
+    rgb = page.image
+    transform = np.eye(3)
+    turned = 0
+    if rgb.shape[1] > rgb.shape[0] * 1.1:  # a portrait form lying on its side
+        transform = _turn_matrix(rgb.shape, 1) @ transform
+        rgb = np.ascontiguousarray(np.rot90(rgb, 1))
+        turned = 1
+
+    rectified = _deskew_and_rectify(rgb, options)
+    if rectified[3] is None:
+        # No frame found: in a phone photo the desk's grain and edges can outdo the table's
+        # lines. Try again with everything round the sheet painted white.
+        retry = _deskew_and_rectify(_whiten_outside_paper(rgb), options)
+        if retry[3] is not None:
+            rectified = retry
+    rgb, step, skew, frame = rectified
+    transform = step @ transform
+
+    gray = _evened_gray(rgb)
+    if _upside_down(gray):
+        turn = _turn_matrix(rgb.shape, 2)
+        rgb = np.ascontiguousarray(rgb[::-1, ::-1])
+        gray = np.ascontiguousarray(gray[::-1, ::-1])
+        transform = turn @ transform
+        turned += 2
+    seal = red_ink(rgb)
+    return PreparedPage(
+        source=page,
+        image=rgb,
+        gray=gray,
+        ink=_even(lift_colour(rgb)),
+        seal=seal,
+        transform=transform,
+        skew_deg=skew,
+        turned=turned % 4,
+        frame_found=frame is not None,
+    )
+
+
+COLOUR_CHROMA = 35  # max - min channel: print (black, grey, JPEG noise) stays below; seals, pens above
+
+
+def lift_colour(rgb: np.ndarray) -> np.ndarray:
+    """Grey page with coloured ink (red seals, blue pen) lifted to the paper's brightness.
+
+    Printed text is black or grey; a pixel with strong colour is someone else's ink. Where a
+    seal lies over print, the mix is dark and keeps little colour, so the print stays.
+    """
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    chroma = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2).astype(np.int16)
+    lifted = np.where(chroma > COLOUR_CHROMA, rgb.max(axis=2), gray)
+    return lifted.astype(np.uint8)
+
+
+PAPER_WORK_WIDTH = 400  # px; the sheet's outline needs no detail
+
+
+def _whiten_outside_paper(rgb: np.ndarray) -> np.ndarray:
+    """Paint what lies around the sheet (a desk in a phone photo) white, so its grain and
+    edges are never taken for ruling lines. A flat scan is all paper and comes back as it was.
+    """
+    h, w = rgb.shape[:2]
+    scale = min(1.0, PAPER_WORK_WIDTH / w)
+    small = cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), None, fx=scale, fy=scale)
+    small = cv2.GaussianBlur(small, (0, 0), 3)
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=8)
+    if count < 2:
+        return rgb
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    if stats[biggest, cv2.CC_STAT_AREA] > 0.9 * small.size:
+        return rgb
+    points = cv2.findNonZero((labels == biggest).astype(np.uint8))
+    hull = cv2.convexHull(points)
+    mask = np.zeros(small.shape, np.uint8)
+    cv2.fillConvexPoly(mask, hull, 255)
+    mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+    if mask.mean() < 0.3 * 255:  # no sheet-sized bright region: leave the picture alone
+        return rgb
+    out = rgb.copy()
+    out[mask == 0] = 255
+    return out
+
+
+def _deskew_and_rectify(
+    rgb: np.ndarray, options: PrepareOptions
+) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
+    """Rotate by the skew found, then warp the table's frame to a rectangle where one is found.
+
+    Returns the new image, the 3x3 transform applied, the skew and the frame's corners.
+    """
+    gray = _even(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    skew = _skew(gray, options)
+    transform = _rotation_matrix(gray.shape, skew)
+    rgb = _warp(rgb, transform, rgb.shape[1], rgb.shape[0], border=255)
+    frame = _frame(_evened_gray(rgb), options)
+    if frame is not None:
+        homography, size = _rectify(frame, rgb.shape, options)
+        rgb = _warp(rgb, homography, size[0], size[1], border=255)
+        transform = homography @ transform
+    return rgb, transform, skew, frame
+
+
+def red_ink(rgb: np.ndarray) -> np.ndarray:
+    """Where red ink (a seal, a red pen) lies: red well above green and blue."""
+    r = rgb[..., 0].astype(np.int16)
+    g = rgb[..., 1].astype(np.int16)
+    b = rgb[..., 2].astype(np.int16)
+    return (r - g > 45) & (r - b > 35)
+
+
+def _even(gray: np.ndarray) -> np.ndarray:
+    """Divide by the paper's own brightness, so shadows and uneven light become white."""
+    kernel = max(15, (min(gray.shape) // 40) | 1)
+    background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((kernel, kernel), np.uint8))
+    background = cv2.GaussianBlur(background, (0, 0), kernel / 2)
+    evened = gray.astype(np.float32) / np.maximum(background.astype(np.float32), 1.0) * 255.0
+    result: np.ndarray = np.clip(evened, 0, 255).astype(np.uint8)
+    return result
+
+
+def _evened_gray(rgb: np.ndarray) -> np.ndarray:
+    return _even(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+
+
+def _blackhat(gray: np.ndarray) -> np.ndarray:
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    return cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
+
+
+def strokes(gray: np.ndarray) -> np.ndarray:
+    """Thin dark marks (text and ruling lines) as 255 on 0; broad dark areas (a desk) drop out."""
+    blackhat = _blackhat(gray)
+    _, binary = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    # Otsu on a near-empty page picks a threshold in the noise; ink is at least this dark.
+    binary[blackhat < 40] = 0
+    return binary
+
+
+FAINT_LINE_CONTRAST = 22  # faded toner still stands this far below the paper; noise runs shorter
+
+
+def faint_strokes(gray: np.ndarray) -> np.ndarray:
+    """Like `strokes`, but keeps marks too faint for text: worn ruling lines.
+
+    Only long runs of these survive `line_masks`, so the noise this lets in does no harm.
+    """
+    return np.where(_blackhat(gray) >= FAINT_LINE_CONTRAST, 255, 0).astype(np.uint8)
+
+
+def _skew(gray: np.ndarray, options: PrepareOptions) -> float:
+    """The angle that makes the ruling lines' row profile sharpest (degrees, counter-clockwise)."""
+    scale = options.work_width / gray.shape[1]
+    small = cv2.resize(strokes(gray), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+    best, best_score = 0.0, -1.0
+    coarse = np.arange(-options.max_skew_deg, options.max_skew_deg + 1e-6, 0.5)
+    for angles in (coarse, None):
+        if angles is None:
+            angles = np.arange(best - 0.5, best + 0.5 + 1e-6, options.skew_step_deg)
+        for angle in angles:
+            m = cv2.getRotationMatrix2D((w / 2, h / 2), float(angle), 1.0)
+            profile = cv2.warpAffine(small, m, (w, h)).sum(axis=1, dtype=np.float64)
+            score = float(np.square(np.diff(profile)).sum())
+            if score > best_score:
+                best, best_score = float(angle), score
+    return best
+
+
+def _rotation_matrix(shape: tuple[int, ...], angle: float) -> np.ndarray:
+    h, w = shape[:2]
+    return np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0), [0, 0, 1]])
+
+
+def _turn_matrix(shape: tuple[int, ...], quarters: int) -> np.ndarray:
+    h, w = shape[:2]
+    if quarters % 4 == 1:  # counter-clockwise: (x, y) -> (y, w - 1 - x)
+        return np.array([[0, 1, 0], [-1, 0, w - 1], [0, 0, 1]], dtype=float)
+    if quarters % 4 == 2:
+        return np.array([[-1, 0, w - 1], [0, -1, h - 1], [0, 0, 1]], dtype=float)
+    return np.eye(3)
+
+
+def _warp(rgb: np.ndarray, matrix: np.ndarray, width: int, height: int, border: int) -> np.ndarray:
+    return cv2.warpPerspective(
+        rgb,
+        matrix,
+        (width, height),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(border, border, border),
+    )
+
+
+def line_masks(binary: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal and vertical ruling lines of a stroke image.
+
+    An opening with a long thin kernel keeps only runs at least `min_len` long; text never
+    makes such runs as long as nothing has joined its glyphs first. A broken line comes out
+    as pieces on one row, which the grid joins again.
+    """
+    across = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, min_len), np.uint8))
+    down = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((min_len, 1), np.uint8))
+    return across, down
+
+
+def _frame(gray: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
+    """The table's outer frame as four corners (tl, tr, br, bl), or None when not found."""
+    h, w = gray.shape
+    across, down = line_masks(faint_strokes(gray), max(20, w // 25))
+    top = _extreme_line(across, axis=0, first=True)
+    bottom = _extreme_line(across, axis=0, first=False)
+    left = _extreme_line(down, axis=1, first=True)
+    right = _extreme_line(down, axis=1, first=False)
+    if top is None or bottom is None or left is None or right is None:
+        return None
+    corners = np.array(
+        [_cross(top, left), _cross(top, right), _cross(bottom, right), _cross(bottom, left)],
+        dtype=np.float32,
+    )
+    width = np.linalg.norm(corners[1] - corners[0])
+    height = np.linalg.norm(corners[3] - corners[0])
+    if width < options.min_frame_frac * w or height < 0.03 * h:
+        return None
+    return corners
+
+
+def _extreme_line(mask: np.ndarray, axis: int, first: bool) -> tuple[float, float, float] | None:
+    """The outermost long line of a mask as a*x + b*y = c, fitted through its pixels."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    if count < 2:
+        return None
+    length_index = cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT
+    # The frame's sides are among the longest lines of their direction; a continuation page's
+    # table may be short, so "long" is relative to the longest line found.
+    longest = int(stats[1:, length_index].max())
+    long = [i for i in range(1, count) if stats[i, length_index] > 0.6 * longest]
+    pos_index = cv2.CC_STAT_TOP if axis == 0 else cv2.CC_STAT_LEFT
+    pick = (min if first else max)(long, key=lambda i: stats[i, pos_index])
+    ys, xs = np.nonzero(labels == pick)
+    if axis == 0:  # y = k x + d
+        k, d = np.polyfit(xs.astype(float), ys.astype(float), 1)
+        return (-k, 1.0, d)
+    k, d = np.polyfit(ys.astype(float), xs.astype(float), 1)  # x = k y + d
+    return (1.0, -k, d)
+
+
+def _cross(p: tuple[float, float, float], q: tuple[float, float, float]) -> tuple[float, float]:
+    a = np.array([[p[0], p[1]], [q[0], q[1]]])
+    x, y = np.linalg.solve(a, np.array([p[2], q[2]]))
+    return float(x), float(y)
+
+
+def _rectify(
+    corners: np.ndarray, shape: tuple[int, ...], options: PrepareOptions
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """The homography that makes the frame an upright rectangle, with margins for the title."""
+    width = (
+        float(np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2
+    )
+    height = (
+        float(np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])) / 2
+    )
+    margin = options.margin_frac * width
+    # Keep the page's own extent above and below the frame: the title sits above it.
+    top = min(float(corners[0][1]), float(corners[1][1]), margin * 2.5)
+    top = max(top, margin)
+    bottom = max(margin, min(float(shape[0] - max(corners[2][1], corners[3][1])), margin * 2))
+    target = np.array(
+        [
+            [margin, top],
+            [margin + width, top],
+            [margin + width, top + height],
+            [margin, top + height],
+        ],
+        dtype=np.float32,
+    )
+    homography = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
+    return homography, (round(width + 2 * margin), round(top + height + bottom))
+
+
+class _OrientationModel:
+    """PP-OCR's text-line direction classifier (0° or 180°), shipped in the rapidocr wheel."""
+
+    SHAPE = (48, 192)
+
+    def __init__(self) -> None:
+        import onnxruntime as ort
+
+        path = resources.files("rapidocr") / "models" / "ch_ppocr_mobile_v2.0_cls_mobile.onnx"
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def upside_down_votes(self, crops: list[np.ndarray]) -> float:
+        """Mean probability over `crops` (grey text lines) that the text is upside down."""
+        h, w = self.SHAPE
+        batch = np.zeros((len(crops), 3, h, w), np.float32)
+        for i, crop in enumerate(crops):
+            scaled_w = min(w, max(1, round(crop.shape[1] * h / crop.shape[0])))
+            line = cv2.resize(crop, (scaled_w, h)).astype(np.float32) / 255.0
+            batch[i, :, :, :scaled_w] = (line - 0.5) / 0.5
+        probs = self.session.run(None, {self.input: batch})[0]
+        return float(probs[:, 1].mean())
+
+
+_orientation: _OrientationModel | None = None
+
+
+def _upside_down(gray: np.ndarray) -> bool:
+    """Vote with the text-orientation model over the page's widest text lines."""
+    global _orientation
+    crops = _text_line_crops(gray)
+    if len(crops) < 3:
+        return False
+    if _orientation is None:
+        _orientation = _OrientationModel()
+    return _orientation.upside_down_votes(crops) > 0.5
+
+
+def _text_line_crops(gray: np.ndarray, want: int = 16) -> list[np.ndarray]:
+    binary = strokes(gray)
+    h, w = gray.shape
+    across, down = line_masks(binary, max(20, w // 25))
+    text = cv2.subtract(binary, cv2.bitwise_or(across, down))
+    joined = cv2.dilate(text, np.ones((3, max(9, w // 120)), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+    boxes = [
+        stats[i, :4]
+        for i in range(1, count)
+        if stats[i, 2] > 3 * stats[i, 3] and h // 120 < stats[i, 3] < h // 25
+    ]
+    boxes.sort(key=lambda b: -int(b[2]))
+    crops = []
+    for x, y, bw, bh in boxes[:want]:
+        pad = max(2, int(bh) // 5)
+        crops.append(gray[max(0, y - pad) : y + bh + pad, max(0, x - pad) : x + bw + pad])
+    return crops
