@@ -33,6 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="read scans (files or folders) into records")
     run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     run.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run.add_argument("--engine", choices=["onnx", "paddle"], default="onnx", help="OCR engine")
+    run.add_argument("--workers", type=int, default=1, help="processes reading files at once")
     run.set_defaults(handler=_run)
 
     score = commands.add_parser("eval", help="score an export against a folder of truth files")
@@ -45,13 +47,27 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    # The reading pipeline (grid, OCR, anchors, calibration) is issue 3; say so plainly
-    # rather than write an empty or made-up export.
+    from pipeline.ocr.base import OcrOptions
+    from pipeline.run import RunOptions, run
+
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        print(
+            f"formscan run: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr
+        )
+        return 2
+    options = RunOptions(ocr=OcrOptions(kind=args.engine))
+    summary = run(args.paths, args.out, options, workers=max(1, args.workers))
+    errors = summary["errors"]
+    assert isinstance(errors, dict)
     print(
-        "formscan run: reading scans is not built yet (issue 3). "
-        f"Nothing was read from {', '.join(str(p) for p in args.paths)}.",
-        file=sys.stderr,
+        f"formscan run: {summary['files']} files, {summary['pages']} pages, "
+        f"{summary['forms']} forms, {summary['fields']} fields, "
+        f"{summary['review']} sent to review, {len(errors)} files not read"
     )
+    for reason in errors.values():
+        print(f"  not read: {reason}")
+    print(f"  records: {args.out / 'records.jsonl'}")
     return 0
 
 

@@ -240,13 +240,7 @@ def evaluate(
 
     """
     outputs = _group_by_document(export)
-    forms = [
-        _score_form(document, form_index, truth, output)
-        for document in [*gold, *sorted(set(outputs) - set(gold))]
-        for form_index, (truth, output) in enumerate(
-            zip_longest(gold.get(document, ()), outputs.get(document, ()))
-        )
-    ]
+    forms = _scored_forms(gold, outputs)
     fields = [f for form in forms for f in form.fields]
     truth_fields = [f for f in fields if f.expected is not None]
     output_results = [(f, f.got) for f in fields if f.got is not None]
@@ -276,6 +270,26 @@ def evaluate(
         ),
         wrong_fields=[f.as_wrong_field() for f in fields if not f.correct],
     )
+
+
+def label_outputs(
+    gold: Mapping[str, Sequence[GoldRecord]], export: Sequence[ExportRecord]
+) -> list[tuple[str, FieldResult, bool]]:
+    """Every output field with its key and whether it is right: what calibration is fitted on."""
+    forms = _scored_forms(gold, _group_by_document(export))
+    return [(f.key, f.got, f.correct) for form in forms for f in form.fields if f.got is not None]
+
+
+def _scored_forms(
+    gold: Mapping[str, Sequence[GoldRecord]], outputs: Mapping[str, list[ExportRecord]]
+) -> list[_ScoredForm]:
+    return [
+        _score_form(document, form_index, truth, output)
+        for document in [*gold, *sorted(set(outputs) - set(gold))]
+        for form_index, (truth, output) in enumerate(
+            zip_longest(gold.get(document, ()), outputs.get(document, ()))
+        )
+    ]
 
 
 def calibration_error(scored: Iterable[tuple[float, bool]]) -> float:

@@ -103,7 +103,9 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
     )
 
 
-COLOUR_CHROMA = 35  # max - min channel: print (black, grey, JPEG noise) stays below; seals, pens above
+COLOUR_CHROMA = (
+    35  # max - min channel: print (black, grey, JPEG noise) stays below; seals, pens above
+)
 
 
 def lift_colour(rgb: np.ndarray) -> np.ndarray:
@@ -122,8 +124,10 @@ PAPER_WORK_WIDTH = 400  # px; the sheet's outline needs no detail
 
 
 def _whiten_outside_paper(rgb: np.ndarray) -> np.ndarray:
-    """Paint what lies around the sheet (a desk in a phone photo) white, so its grain and
-    edges are never taken for ruling lines. A flat scan is all paper and comes back as it was.
+    """Paint what lies around the sheet (a desk in a phone photo) white.
+
+    Its grain and edges are then never taken for ruling lines. A flat scan is all paper and
+    comes back as it was.
     """
     h, w = rgb.shape[:2]
     scale = min(1.0, PAPER_WORK_WIDTH / w)
@@ -138,9 +142,9 @@ def _whiten_outside_paper(rgb: np.ndarray) -> np.ndarray:
         return rgb
     points = cv2.findNonZero((labels == biggest).astype(np.uint8))
     hull = cv2.convexHull(points)
-    mask = np.zeros(small.shape, np.uint8)
-    cv2.fillConvexPoly(mask, hull, 255)
-    mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_NEAREST)
+    hull_mask = np.zeros(small.shape, np.uint8)
+    cv2.fillConvexPoly(hull_mask, hull, (255,))
+    mask = cv2.resize(hull_mask, (w, h), interpolation=cv2.INTER_NEAREST)
     if mask.mean() < 0.3 * 255:  # no sheet-sized bright region: leave the picture alone
         return rgb
     out = rgb.copy()

@@ -121,8 +121,7 @@ def write_export(path: Path, records: Iterable[ExportRecord]) -> None:
     """Write an export file, one JSON object per line, without unset optional keys."""
     path.write_text(
         "".join(
-            json.dumps(r.model_dump(exclude_none=True), ensure_ascii=False) + "\n"
-            for r in records
+            json.dumps(r.model_dump(exclude_none=True), ensure_ascii=False) + "\n" for r in records
         ),
         encoding="utf-8",
     )

@@ -76,6 +76,11 @@ def test_layout_prints_every_truth_value_inside_its_cell(seed: int) -> None:
         _printed(pages, "value:funds_total")[0].removesuffix("万元") == gold.fields["funds_total"]
     )
 
+    # Every 一级 and 二级 label is printed, once, wherever its cell was cut by a page end.
+    for block in sheet.blocks:
+        assert _printed(pages, f"level2:{block.level2}") == [f"{block.level2}{block.note}"]
+    assert sorted(_printed(pages, "level1")) == sorted({b.level1 for b in sheet.blocks})
+
     lines = _printed(pages, "ind:name")
     for row in gold.indicators:
         if row.name:

@@ -389,7 +389,9 @@ def _paginate(sheet: Sheet, rows: list[_Row], s: Style, measure: Measure) -> lis
                 # A cell cut by the page end prints its text above the cut where it fits there,
                 # else below it.
                 first = [r for r in spanned if r in pages_of and pages_of[r] == pages_of[i]]
-                fits_first = sum(rows[r].height for r in first) >= _need(text, s, c0, c1, measure)
+                fits_first = (
+                    sum(rows[r].height for r in first) >= _need(text, s, c0, c1, measure) - 1e-6
+                )
                 show = fits_first == (here[0] == i)
                 page.cells.append(
                     _cell(s, left, c0, c1, y0, y1, text if show else "", align, role, measure)

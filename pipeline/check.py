@@ -1,0 +1,139 @@
+"""Stage 6, check: normalise values and run the form type's rules.
+
+Normalising changes form, never content: Unicode NFKC (full-width digits and brackets),
+`≧`/`≦` to `≥`/`≤`, whitespace out, an amount's unit dropped. A failed rule never changes a
+value: it is recorded on each field it involves, and the confidence model weighs it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
+
+from pipeline.readings import FieldReading, FormReading
+from pipeline.template import Template
+
+AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
+
+
+def normalise_text(text: str) -> str:
+    """NFKC, `≧`→`≥`, `≦`→`≤`, all whitespace removed: the spec's comparison form."""
+    text = unicodedata.normalize("NFKC", text).replace("≧", "≥").replace("≦", "≤")
+    return re.sub(r"\s+", "", text)
+
+
+def check_form(template: Template, form: FormReading) -> None:
+    """Normalise every field of `form` in place and record failed rules on the fields."""
+    for spec in template.fields:
+        reading = form.fields.get(spec.key)
+        if reading is None:
+            continue
+        _normalise(reading)
+        if spec.kind == "amount":
+            _amount(reading, spec.unit or "")
+    if "year" in form.fields:
+        _normalise(form.fields["year"])
+    for row in form.indicators:
+        for reading in row.values():
+            _normalise(reading)
+    _sum_rule(template, form)
+    _cost_rule(template, form)
+    _sequence_rule(form)
+    _vocabulary_rule(template, form)
+    _comparison_sign_rule(form)
+
+
+def _normalise(reading: FieldReading) -> None:
+    cleaned = normalise_text(reading.value)
+    if cleaned != reading.value:
+        reading.evidence.normalised = True
+        reading.value = cleaned
+
+
+def _amount(reading: FieldReading, unit: str) -> None:
+    value = reading.value
+    if unit and value.endswith(unit):
+        value = value[: -len(unit)]
+    reading.value = value
+    if value and not AMOUNT_RE.match(value):
+        reading.evidence.rule_failures.append("not a number")
+
+
+def decimal_of(text: str) -> Decimal | None:
+    """A decimal from an amount field, None when blank or not a number."""
+    if not text or not AMOUNT_RE.match(text):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def _sum_rule(template: Template, form: FormReading) -> None:
+    rule = template.rules.sum
+    if rule is None:
+        return
+    total_field = form.fields.get(rule.total)
+    parts = [form.fields.get(p) for p in rule.parts]
+    if total_field is None or any(p is None for p in parts):
+        return
+    total = decimal_of(total_field.value)
+    values = [decimal_of(p.value) if p and p.value else Decimal(0) for p in parts]
+    if total is None or any(v is None for v in values) or not parts[0] or not parts[0].value:
+        return
+    if sum(v for v in values if v is not None) != total:
+        for reading in (total_field, *parts):
+            if reading is not None:
+                reading.evidence.rule_failures.append(f"{rule.total} ≠ {' + '.join(rule.parts)}")
+
+
+def _cost_rule(template: Template, form: FormReading) -> None:
+    rule = template.rules.cost_within_total
+    if rule is None or rule.total not in form.fields:
+        return
+    total = decimal_of(form.fields[rule.total].value)
+    if total is None:
+        return
+    for row in form.indicators:
+        if row["level2"].value != rule.level2:
+            continue
+        match = re.search(r"(\d+(?:\.\d+)?)" + re.escape(rule.unit), row["value"].value)
+        if match and Decimal(match.group(1)) > total:
+            row["value"].evidence.rule_failures.append(f"{rule.level2} above {rule.total}")
+            form.fields[rule.total].evidence.rule_failures.append(
+                f"{rule.level2} above {rule.total}"
+            )
+
+
+def _sequence_rule(form: FormReading) -> None:
+    """指标N numbers run 1, 2, 3 … inside each 二级指标."""
+    seen: dict[str, list[tuple[int, dict[str, FieldReading]]]] = defaultdict(list)
+    for row in form.indicators:
+        if row["seq"].value.isdigit():
+            seen[row["level2"].value].append((int(row["seq"].value), row))
+    for rows in seen.values():
+        expected = 1
+        for number, row in rows:
+            if number != expected and not (row["name"].value == "" and number > expected):
+                row["seq"].evidence.rule_failures.append("指标N out of order")
+            expected = number + 1
+
+
+def _vocabulary_rule(template: Template, form: FormReading) -> None:
+    level1_of = template.level1_of
+    for row in form.indicators:
+        level2 = row["level2"].value
+        if level2 not in level1_of:
+            row["level2"].evidence.rule_failures.append("二级指标 not in vocabulary")
+        elif level1_of[level2] != row["level1"].value:
+            row["level1"].evidence.rule_failures.append("一级指标 does not own this 二级指标")
+            row["level2"].evidence.rule_failures.append("一级指标 does not own this 二级指标")
+
+
+def _comparison_sign_rule(form: FormReading) -> None:
+    """These forms print ≥ and ≤; a plain > or < is most likely a misread sign."""
+    for row in form.indicators:
+        if any(sign in row["value"].value for sign in "<>"):
+            row["value"].evidence.rule_failures.append("plain < or > where forms print ≤ or ≥")

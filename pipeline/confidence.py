@@ -1,0 +1,153 @@
+"""Stage 7, confidence: the probability that a field's value is exactly right, and review.
+
+A logistic model per field group over the evidence the reading stages gathered (recognition
+and character scores, anchor and vocabulary matches, seal disagreement, failed rules, …).
+Its weights and the review threshold are fitted by `scripts/fit_calibration.py` on generated
+pages whose seeds are kept apart from those reported on, and stored in
+`models/calibration.json`. A field goes to review when its confidence is below the threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.readings import Evidence, FieldReading, FormReading
+
+MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "calibration.json"
+
+FEATURES: tuple[str, ...] = (
+    "bias",
+    "rec_logit",
+    "char_logit",
+    "anchor_miss",
+    "vocab_miss",
+    "blank",
+    "not_found",
+    "multi_line",
+    "seal",
+    "seal_disagrees",
+    "inherited",
+    "rule_failed",
+    "empty",
+    "length",
+)
+
+
+def group_of(key: str) -> str:
+    """The field group a key's model belongs to."""
+    if key in ("funds_total", "funds_fiscal", "funds_other"):
+        return "amount"
+    if key.startswith("indicators."):
+        return key
+    return "text" if key != "year" else "year"
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def features(evidence: Evidence, value: str) -> np.ndarray:
+    """The feature vector of one field, in the order of `FEATURES`."""
+    return np.array(
+        [
+            1.0,
+            _logit(evidence.rec_score),
+            _logit(evidence.char_min),
+            1.0 - evidence.anchor_score,
+            1.0 - evidence.vocab_score,
+            float(evidence.blank),
+            float(not evidence.found),
+            float(evidence.lines > 1),
+            float(evidence.seal),
+            float(evidence.seal_disagrees),
+            float(evidence.inherited),
+            float(bool(evidence.rule_failures)),
+            float(value == ""),
+            math.log1p(len(value)),
+        ]
+    )
+
+
+class GroupModel(BaseModel):
+    """Logistic weights of one field group."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: list[float]
+    fitted_on: int = Field(default=0, description="Fields it was fitted on.")
+
+
+class Calibration(BaseModel):
+    """The fitted confidence models and the review threshold."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: str
+    features: list[str]
+    groups: dict[str, GroupModel]
+    threshold: float = Field(ge=0.0, le=1.0)
+    notes: str = ""
+
+
+# Before a model is fitted: trust only what the recogniser is sure of, send the rest.
+UNFITTED = Calibration(
+    version="unfitted",
+    features=list(FEATURES),
+    groups={
+        "default": GroupModel(
+            weights=[1.0, 0.6, 0.3, -4.0, -4.0, 0.0, -6.0, -0.5, -1.0, -3.0, -1.0, -3.0, 0.0, 0.0]
+        )
+    },
+    threshold=0.9,
+)
+
+
+@cache
+def load_calibration(path: Path = MODEL_PATH) -> Calibration:
+    """The fitted calibration, or the unfitted fallback when none is stored."""
+    if not path.is_file():
+        return UNFITTED
+    calibration = Calibration.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    if calibration.features != list(FEATURES):
+        raise ValueError(f"{path}: fitted on other features; run scripts/fit_calibration.py again")
+    return calibration
+
+
+def probability(calibration: Calibration, key: str, reading: FieldReading) -> float:
+    """Calibrated P(value exactly right) of one field."""
+    model = calibration.groups.get(group_of(key)) or calibration.groups.get("default")
+    if model is None:
+        model = next(iter(calibration.groups.values()))
+    z = float(np.dot(model.weights, features(reading.evidence, reading.value)))
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+
+def score_form(form: FormReading, calibration: Calibration | None = None) -> None:
+    """Set each field's confidence and review flag in place."""
+    calibration = calibration or load_calibration()
+    for key, reading in form.all_fields():
+        reading.confidence = round(probability(calibration, key, reading), 4)
+        reading.review = reading.confidence < calibration.threshold
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:
+    """Weights of a logistic regression by Newton's method with an L2 penalty (bias unpenalised)."""
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[0] = 1e-6
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.abs(step).max()) < 1e-6:
+            break
+    return w

@@ -1,0 +1,49 @@
+"""Stage 9, export: forms as the spec's JSONL records, and the run's summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from pipeline.readings import FieldReading, FormReading
+from pipeline.records import ExportRecord, FieldResult, Source, write_export
+
+
+def field_result(reading: FieldReading) -> FieldResult:
+    """The exported form of one field."""
+    # The evidence travels with the value: a reviewer sees why a field was doubted, and the
+    # calibration can be refitted from an export without reading the scans again.
+    return FieldResult(
+        value=reading.value,
+        confidence=reading.confidence,
+        review=reading.review,
+        page=reading.page,
+        bbox=reading.bbox,
+        raw=reading.raw,
+        evidence=reading.evidence.model_dump(),
+    )
+
+
+def to_record(form: FormReading, versions: Mapping[str, str]) -> ExportRecord:
+    """One form as `records.jsonl` holds it, with the versions that produced it."""
+    return ExportRecord(
+        source=Source(file=form.file, pages=form.pages),
+        form_type=form.form_type,
+        fields={key: field_result(r) for key, r in form.fields.items()},
+        indicators=[{k: field_result(r) for k, r in row.items()} for row in form.indicators],
+        versions=dict(versions),
+        issues=list(form.issues),
+    )
+
+
+def write_records(path: Path, forms: Iterable[FormReading], versions: Mapping[str, str]) -> int:
+    """Write `records.jsonl`; returns how many forms it holds."""
+    records = [to_record(f, versions) for f in forms]
+    write_export(path, records)
+    return len(records)
+
+
+def write_summary(path: Path, summary: Mapping[str, object]) -> None:
+    """Write `summary.json`, readable by people and tools."""
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,190 @@
+"""Read every cell of a page: text lines found inside the cell, never across its ruling lines.
+
+The grid already says where text can be, so no detection model runs on the table: the ink
+inside a cell is split into lines by its row profile, and all lines of the page go to the
+recogniser in one batch. Blank cells cost nothing. Where red ink (a seal) lies over a cell,
+the cell is read twice, with and without the colour lifted out, and both readings are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipeline.grid import Cell, Grid
+from pipeline.ocr.base import OcrEngine, TextLine
+from pipeline.prepare import PreparedPage, line_masks, strokes
+
+INK_LEVEL = 150  # on the evened page, paper is ~255 and print well under this
+MIN_LINE_MM = 1.2  # a run of ink rows thinner than this is a speck or the edge of a line
+MIN_INK_MM2 = 0.6  # less ink than this in a cell is noise, not text
+SEAL_SHARE = 0.03  # share of a cell under red ink above which it is read both ways
+LINE_PAD_MM = 0.6  # white kept round a text line crop, as the recogniser was trained with
+
+
+@dataclass(frozen=True)
+class CellText:
+    """What one cell says.
+
+    `text` joins the cell's lines without separator (the spec joins wrapped lines so);
+    `score` is the lowest line score (1.0 for a blank cell); `plain` is the reading without
+    colour suppression when a seal lies over the cell, else None.
+    """
+
+    page: int
+    cell: Cell
+    text: str
+    lines: tuple[TextLine, ...]
+    score: float
+    ink: float  # share of the cell's inside covered by ink: a blank cell that reads "" is sure
+    seal: bool
+    plain: str | None = None
+
+    @property
+    def blank(self) -> bool:
+        """No ink worth reading."""
+        return not self.lines
+
+
+def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellText]:
+    """Read every cell of `grid` on `page` with one batched recognition call."""
+    mm = grid.px_per_mm
+    ink_mask = _text_ink(page.ink, mm)
+    plain_mask = _text_ink(page.gray, mm)
+    crops: list[np.ndarray] = []
+    spans: list[tuple[int, int, int]] = []  # cell index, first crop, crop count
+    plain_spans: dict[int, tuple[int, int]] = {}
+    inked: list[float] = []
+    sealed: list[bool] = []
+    for index, cell in enumerate(grid.cells):
+        inner = _inside(cell, grid)
+        boxes = text_line_boxes(ink_mask, inner, mm)
+        x0, y0, x1, y1 = inner
+        inked.append(float(ink_mask[y0:y1, x0:x1].mean()) / 255.0 if x1 > x0 and y1 > y0 else 0.0)
+        spans.append((index, len(crops), len(boxes)))
+        crops.extend(_crop(page.ink, box, mm) for box in boxes)
+        seal = bool(page.seal[y0:y1, x0:x1].mean() > SEAL_SHARE) if x1 > x0 and y1 > y0 else False
+        sealed.append(seal)
+        if seal:
+            plain_boxes = text_line_boxes(plain_mask, inner, mm)
+            plain_spans[index] = (len(crops), len(plain_boxes))
+            crops.extend(_crop(page.gray, box, mm) for box in plain_boxes)
+    lines = engine.recognize(crops) if crops else []
+
+    number = page.source.number
+    results = []
+    for index, first, count in spans:
+        own = tuple(lines[first : first + count])
+        plain = None
+        if index in plain_spans:
+            p_first, p_count = plain_spans[index]
+            plain = "".join(line.text for line in lines[p_first : p_first + p_count])
+        results.append(
+            CellText(
+                page=number,
+                cell=grid.cells[index],
+                text="".join(line.text for line in own),
+                lines=own,
+                score=min((line.score for line in own), default=1.0),
+                ink=inked[index],
+                seal=sealed[index],
+                plain=plain,
+            )
+        )
+    return results
+
+
+def _text_ink(gray: np.ndarray, mm: float) -> np.ndarray:
+    """Ink of text only: dark strokes with the long ruling lines taken out."""
+    marks = strokes(gray)
+    marks[gray > INK_LEVEL + 60] = 0
+    across, down = line_masks(marks, max(10, round(6 * mm)))
+    lines = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
+    return cv2.subtract(marks, lines)
+
+
+def _inside(cell: Cell, grid: Grid) -> tuple[int, int, int, int]:
+    """The cell's box less its ruling lines and a little more."""
+    inset = grid.line_px + max(2, round(0.35 * grid.px_per_mm))
+    x0, y0, x1, y1 = cell.box
+    return x0 + inset, y0 + inset, x1 - inset, y1 - inset
+
+
+def text_line_boxes(
+    mask: np.ndarray, box: tuple[int, int, int, int], mm: float
+) -> list[tuple[int, int, int, int]]:
+    """Boxes of the text lines inside `box` of an ink mask, top to bottom."""
+    x0, y0, x1, y1 = box
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return []
+    region = mask[y0:y1, x0:x1] > 0
+    if region.sum() < MIN_INK_MM2 * mm * mm:
+        return []
+    rows = region.sum(axis=1) > 0
+    runs = _runs(rows)
+    # Join runs split by a thin gap (the two parts of 二, a dropped stroke).
+    joined: list[list[int]] = []
+    for start, end in runs:
+        if joined and start - joined[-1][1] < 0.35 * mm:
+            joined[-1][1] = end
+        else:
+            joined.append([start, end])
+    boxes = []
+    for start, end in joined:
+        if end - start < MIN_LINE_MM * mm:
+            continue
+        span = _trim_specks(region[start:end], mm)
+        if span is None:
+            continue
+        boxes.append((x0 + span[0], y0 + start, x0 + span[1], y0 + end))
+    return boxes
+
+
+SPECK_GAP_MM = 1.5  # a mark this far from the rest of its line is not part of the text
+SPECK_INK_MM2 = 0.15  # and this little ink is dust or a toner speck; a full stop (。) has more
+
+
+def _trim_specks(line: np.ndarray, mm: float) -> tuple[int, int] | None:
+    """Column span of a text line without specks at its ends (they OCR as "." or "、")."""
+    cols = line.sum(axis=0)
+    clusters = _runs(cols > 0)
+    merged: list[list[int]] = []
+    for a, b in clusters:
+        if merged and a - merged[-1][1] < SPECK_GAP_MM * mm:
+            merged[-1][1] = b
+        else:
+            merged.append([a, b])
+    keep = [c for c in merged if cols[c[0] : c[1]].sum() >= SPECK_INK_MM2 * mm * mm]
+    if not keep:
+        return None
+    return keep[0][0], keep[-1][1]
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    padded = np.concatenate([[False], flags, [False]])
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _crop(gray: np.ndarray, box: tuple[int, int, int, int], mm: float) -> np.ndarray:
+    pad = max(2, round(LINE_PAD_MM * mm))
+    x0, y0, x1, y1 = box
+    h, w = gray.shape
+    return np.ascontiguousarray(
+        gray[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)]
+    )
+
+
+def read_above_table(page: PreparedPage, grid: Grid | None, engine: OcrEngine) -> list[str]:
+    """Text lines printed above the table (the title and the year line), top to bottom."""
+    mm = page.gray.shape[1] / 210.0
+    bottom = grid.frame[1] if grid is not None else page.gray.shape[0] // 4
+    if bottom < 4 * mm:
+        return []
+    mask = _text_ink(page.ink[:bottom], mm)
+    boxes = text_line_boxes(mask, (0, 0, mask.shape[1], bottom), mm)
+    if not boxes:
+        return []
+    return [line.text for line in engine.recognize([_crop(page.ink, box, mm) for box in boxes])]

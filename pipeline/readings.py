@@ -1,0 +1,62 @@
+"""What the reading stages pass on: each field's value with the evidence for trusting it."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Evidence(BaseModel):
+    """Signals about one field that the confidence model weighs. All in [0, 1] or counts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    found: bool = Field(default=True, description="The field's anchor or row was found.")
+    rec_score: float = Field(default=1.0, description="Lowest recognition score of its lines.")
+    char_min: float = Field(default=1.0, description="Lowest per-character score.")
+    anchor_score: float = Field(default=1.0, description="Fuzzy match of the anchor label, 0–1.")
+    vocab_score: float = Field(default=1.0, description="Match to the closed vocabulary, 0–1.")
+    blank: bool = Field(default=False, description="The value cell held no ink.")
+    lines: int = Field(default=1, description="Text lines the value was joined from.")
+    seal: bool = Field(default=False, description="Red ink lies over the cell.")
+    seal_disagrees: bool = Field(
+        default=False, description="Reading with and without the seal lifted out differ."
+    )
+    inherited: bool = Field(
+        default=False, description="Taken from a cell on an earlier page (a continued form)."
+    )
+    rule_failures: list[str] = Field(default_factory=list, description="Checks that failed.")
+    normalised: bool = Field(default=False, description="The checker reformatted the value.")
+
+
+class FieldReading(BaseModel):
+    """One field as read from the page, before and after normalising."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: str
+    raw: str = Field(description="The text as OCR read it.")
+    page: int | None = Field(default=None, description="1-based page in the source file.")
+    bbox: list[float] | None = Field(default=None, description="Box in source-page pixels.")
+    evidence: Evidence = Field(default_factory=Evidence)
+    confidence: float = 0.0
+    review: bool = True
+
+
+class FormReading(BaseModel):
+    """One form found in a file: its scalar fields and its indicator rows."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    file: str
+    pages: list[int] = Field(default_factory=list)
+    form_type: str
+    fields: dict[str, FieldReading] = Field(default_factory=dict)
+    indicators: list[dict[str, FieldReading]] = Field(default_factory=list)
+    issues: list[str] = Field(default_factory=list, description="What went wrong, and where.")
+
+    def all_fields(self) -> list[tuple[str, FieldReading]]:
+        """Every field with its key, indicator keys prefixed as `indicators.KEY`."""
+        out = list(self.fields.items())
+        for row in self.indicators:
+            out.extend((f"indicators.{k}", v) for k, v in row.items())
+        return out

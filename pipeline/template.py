@@ -1,0 +1,399 @@
+"""Stage 5, template: a form type's anchors and fields, and the mapping of read cells onto them.
+
+The form type is data (`pipeline/templates/*.yaml`), parsed into strict models that fail at
+load time when wrong. Labels are found by fuzzy match (rapidfuzz), so an OCR slip in a label
+(`项目名林`) still finds it; a value is the cell right of its label; indicator rows are the
+cells of the 三级指标 column, with the 一级 and 二级 cells that span them and the 指标值 beside.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+from rapidfuzz import fuzz, process
+
+from pipeline.grid import Grid
+from pipeline.ocr.cells import CellText
+from pipeline.prepare import PreparedPage
+from pipeline.readings import Evidence, FieldReading, FormReading
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+MIN_ANCHOR_SCORE = 75.0  # rapidfuzz ratio (0–100) for a cell to count as a label
+MIN_VOCAB_SCORE = 60.0
+
+
+class FieldSpec(BaseModel):
+    """A scalar field: the labels that may stand left of its value, and its kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    key: str
+    anchors: list[str] = Field(min_length=1)
+    kind: Literal["text", "amount"] = "text"
+    unit: str | None = None
+
+
+class YearSpec(BaseModel):
+    """Where the year is printed and how to pick it out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pattern: str
+    where: Literal["above_table"] = "above_table"
+
+
+class IndicatorSpec(BaseModel):
+    """The indicator table: its column headers, line label, note pattern and vocabularies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: dict[Literal["level1", "level2", "name", "value"], str]
+    line_label: str
+    note_pattern: str
+    vocabulary: dict[str, list[str]]
+
+
+class SumRule(BaseModel):
+    """`total` equals the sum of `parts` where they are printed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    total: str
+    parts: list[str]
+
+
+class CostRule(BaseModel):
+    """A `level2` indicator value in `unit` is not above field `total`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level2: str
+    unit: str
+    total: str
+
+
+class Rules(BaseModel):
+    """Cross-field checks of the form type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sum: SumRule | None = None
+    cost_within_total: CostRule | None = None
+
+
+class Template(BaseModel):
+    """One form type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    form_type: str
+    version: str
+    title: str
+    first_page_anchor: str
+    year: YearSpec
+    fields: list[FieldSpec]
+    indicators: IndicatorSpec
+    rules: Rules = Rules()
+
+    @property
+    def level1_of(self) -> dict[str, str]:
+        """二级 name → its 一级 name."""
+        return {l2: l1 for l1, names in self.indicators.vocabulary.items() for l2 in names}
+
+
+@cache
+def load_template(form_type: str) -> Template:
+    """Load and check a template by form type; a broken template fails here, loudly."""
+    path = TEMPLATE_DIR / f"{form_type}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml")))
+        raise FileNotFoundError(f"no template for form type {form_type!r}; known: {known}")
+    template = Template.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    re.compile(template.year.pattern)
+    re.compile(template.indicators.note_pattern)
+    return template
+
+
+@dataclass(frozen=True)
+class PageRead:
+    """One page after OCR: its geometry and what every cell says."""
+
+    prepared: PreparedPage
+    grid: Grid | None
+    cells: list[CellText]
+    above: list[str]  # text lines printed above the table (title, year)
+
+    @property
+    def number(self) -> int:
+        """1-based page number in its file."""
+        return self.prepared.source.number
+
+
+def _clean(text: str) -> str:
+    return re.sub(r"[\s:：]", "", text)
+
+
+def anchor_score(text: str, anchor: str) -> float:
+    """How well a cell's text matches a label, 0–100; long text never matches a short label."""
+    cleaned = _clean(text)
+    if not cleaned or len(cleaned) > len(anchor) + 4:
+        return 0.0
+    return float(fuzz.ratio(cleaned, _clean(anchor)))
+
+
+def _best_anchor(
+    cells: Sequence[CellText], anchors: Sequence[str]
+) -> tuple[CellText | None, float]:
+    best: CellText | None = None
+    best_score = 0.0
+    for cell in cells:
+        for anchor in anchors:
+            score = anchor_score(cell.text, anchor)
+            if score > best_score:
+                best, best_score = cell, score
+    if best_score < MIN_ANCHOR_SCORE:
+        return None, best_score
+    return best, best_score
+
+
+def _right_of(cells: Sequence[CellText], label: CellText) -> CellText | None:
+    row0, row1 = label.cell.row0, label.cell.row1
+    candidates = [
+        c
+        for c in cells
+        if c.cell.col0 == label.cell.col1 + 1 and c.cell.row0 <= row1 and c.cell.row1 >= row0
+    ]
+    return min(candidates, key=lambda c: abs(c.cell.row0 - row0), default=None)
+
+
+def source_box(page: PreparedPage, box: tuple[int, int, int, int]) -> list[float]:
+    """A box on the prepared page, mapped back to the pixels of the scan as it came in."""
+    x0, y0, x1, y1 = box
+    corners = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], dtype=float).T
+    mapped = np.linalg.inv(page.transform) @ corners
+    mapped = mapped[:2] / mapped[2]
+    return [round(float(v), 1) for v in (*mapped.min(axis=1), *mapped.max(axis=1))]
+
+
+def reading_of(page: PageRead, cell: CellText | None, anchor: float = 100.0) -> FieldReading:
+    """A field read from `cell`, with its evidence; a missing cell gives an empty, unfound field."""
+    if cell is None:
+        return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
+    chars = [s for line in cell.lines for s in (line.char_scores or ())]
+    return FieldReading(
+        value=cell.text,
+        raw=cell.text,
+        page=page.number,
+        bbox=source_box(page.prepared, cell.cell.box),
+        evidence=Evidence(
+            rec_score=cell.score,
+            char_min=min(chars, default=cell.score),
+            anchor_score=anchor / 100.0,
+            blank=cell.blank,
+            lines=len(cell.lines),
+            seal=cell.seal,
+            seal_disagrees=cell.plain is not None and _clean(cell.plain) != _clean(cell.text),
+        ),
+    )
+
+
+def is_first_page(template: Template, page: PageRead) -> bool:
+    """Whether the page starts a form: it shows the first-page anchor."""
+    return _best_anchor(page.cells, [template.first_page_anchor])[0] is not None
+
+
+def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> None:
+    """Fill the form's scalar fields from the first page of the form."""
+    for spec in template.fields:
+        label, score = _best_anchor(page.cells, spec.anchors)
+        value = _right_of(page.cells, label) if label is not None else None
+        reading = reading_of(page, value, score)
+        if label is None:
+            form.issues.append(f"page {page.number}: label of {spec.key} not found")
+        form.fields[spec.key] = reading
+    form.fields = {"year": _year(template, page), **form.fields}
+
+
+def _year(template: Template, page: PageRead) -> FieldReading:
+    pattern = re.compile(template.year.pattern)
+    for line in page.above:
+        match = pattern.search(_clean(line).replace("（", "").replace("(", ""))
+        if match:
+            return FieldReading(value=match.group(1), raw=line, page=page.number)
+    return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
+
+
+@dataclass
+class IndicatorState:
+    """What carries from one page of a form to the next: column places and open spans."""
+
+    columns: dict[str, tuple[float, float]] | None = None  # key → x range as share of table width
+    level1: tuple[str, float] | None = None
+    level2: tuple[str, float] | None = None
+
+
+def map_indicators(
+    template: Template, page: PageRead, form: FormReading, state: IndicatorState
+) -> None:
+    """Append the page's indicator rows to the form."""
+    if page.grid is None:
+        return
+    x_left, y_top, x_right, _ = page.grid.frame
+    width = max(1, x_right - x_left)
+    spec = template.indicators
+    header_bottom = y_top
+    found = {}
+    for key, anchor in spec.columns.items():
+        label, _ = _best_anchor(page.cells, [anchor])
+        if label is not None:
+            found[key] = label
+    if len(found) >= 3:
+        state.columns = {
+            k: ((c.cell.box[0] - x_left) / width, (c.cell.box[2] - x_left) / width)
+            for k, c in found.items()
+        }
+        header_bottom = max(c.cell.box[3] for c in found.values())
+    if state.columns is None or "name" not in state.columns:
+        form.issues.append(f"page {page.number}: indicator columns not found")
+        return
+
+    def column(key: str) -> list[CellText]:
+        if key not in state.columns:  # type: ignore[operator]
+            return []
+        lo, hi = state.columns[key]  # type: ignore[index]
+        mid = x_left + (lo + hi) / 2 * width
+        return [
+            c
+            for c in page.cells
+            if c.cell.box[0] < mid < c.cell.box[2] and c.cell.box[1] >= header_bottom - 2
+        ]
+
+    values = column("value")
+    level1_cells = column("level1")
+    level2_cells = column("level2")
+    for cell in sorted(column("name"), key=lambda c: c.cell.box[1]):
+        seq, name = _split_line(cell.text, spec.line_label)
+        if seq is None and not name:
+            continue
+        mid_y = (cell.cell.box[1] + cell.cell.box[3]) / 2
+        value = next((v for v in values if v.cell.box[1] < mid_y < v.cell.box[3]), None)
+        l2_cell = next((c for c in level2_cells if c.cell.box[1] < mid_y < c.cell.box[3]), None)
+        l1_cell = next((c for c in level1_cells if c.cell.box[1] < mid_y < c.cell.box[3]), None)
+        l2 = _vocab_field(
+            page, l2_cell, _level2_words(template), spec.note_pattern, state, "level2"
+        )
+        l1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
+        _level1_from_level2(template, l1, l2)
+        name_reading = reading_of(page, cell)
+        seq_reading = name_reading.model_copy(deep=True)
+        seq_reading.value = seq or ""
+        name_reading.value = name
+        if seq is None:
+            seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
+        value_reading = reading_of(page, value)
+        if not name and (value is None or value.blank):
+            continue  # an empty 指标N line is not a row
+        form.indicators.append(
+            {
+                "level1": l1,
+                "level2": l2,
+                "seq": seq_reading,
+                "name": name_reading,
+                "value": value_reading,
+            }
+        )
+
+
+def _level1_from_level2(template: Template, level1: FieldReading, level2: FieldReading) -> None:
+    """Take the 一级 that the vocabulary says owns the row's 二级.
+
+    Where the 一级 cell reads otherwise (a merged or unread cell), the owner is taken and the
+    disagreement recorded on the field.
+    """
+    owner = template.level1_of.get(level2.value)
+    if owner is None or owner == level1.value:
+        return
+    level1.evidence.rule_failures.append(f"一级指标 cell read {level1.value or 'nothing'!r}")
+    level1.value = owner
+    level1.evidence.inherited = True
+
+
+def _level2_words(template: Template) -> list[str]:
+    return [w for words in template.indicators.vocabulary.values() for w in words]
+
+
+LINE_RE = re.compile(r"^(?P<label>\D{0,4}?)(?P<seq>\d{1,2})\s*[:：;；.,，]?\s*(?P<rest>.*)$")
+
+
+def _split_line(text: str, label: str) -> tuple[str | None, str]:
+    """`指标1: 社区工作者工资` → ("1", "社区工作者工资"); filler such as `.....` → (None, "")."""
+    stripped = text.strip()
+    if not stripped or set(stripped) <= set(".·。…,，-_ "):
+        return None, ""
+    match = LINE_RE.match(stripped)
+    if match and (not match["label"] or fuzz.ratio(match["label"], label) >= 50):
+        return match["seq"], match["rest"].strip()
+    return None, stripped
+
+
+def _vocab_field(
+    page: PageRead,
+    cell: CellText | None,
+    words: list[str],
+    note_pattern: str | None,
+    state: IndicatorState,
+    key: Literal["level1", "level2"],
+) -> FieldReading:
+    """A 一级 or 二级 name snapped to the vocabulary; a blank cut-off cell inherits the last one."""
+    text = cell.text if cell is not None else ""
+    if note_pattern:
+        text = re.sub(note_pattern, "", _clean(text))
+    if cell is not None and _clean(text):
+        match = process.extractOne(_clean(text), words, scorer=fuzz.ratio)
+        reading = reading_of(page, cell)
+        reading.raw = cell.text
+        if match is None or match[1] < MIN_VOCAB_SCORE:
+            reading.value = _clean(text)
+            reading.evidence.vocab_score = (match[1] if match else 0.0) / 100.0
+        else:
+            reading.value = match[0]
+            reading.evidence.vocab_score = match[1] / 100.0
+        setattr(state, key, (reading.value, reading.evidence.vocab_score))
+        return reading
+    remembered = getattr(state, key)
+    if remembered is None:
+        return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
+    value, score = remembered
+    return FieldReading(
+        value=value,
+        raw="",
+        page=page.number,
+        bbox=source_box(page.prepared, cell.cell.box) if cell is not None else None,
+        evidence=Evidence(vocab_score=score, inherited=True),
+    )
+
+
+def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list[FormReading]:
+    """Group a file's pages into forms and map each form's fields."""
+    forms: list[FormReading] = []
+    state = IndicatorState()
+    for page in pages:
+        if is_first_page(template, page) or not forms:
+            forms.append(FormReading(file=file, form_type=template.form_type))
+            state = IndicatorState()
+            if is_first_page(template, page):
+                map_scalar_fields(template, page, forms[-1])
+            else:
+                forms[-1].issues.append(f"page {page.number}: no first page before it")
+        form = forms[-1]
+        form.pages.append(page.number)
+        map_indicators(template, page, form, state)
+    return forms

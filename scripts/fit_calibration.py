@@ -1,0 +1,128 @@
+"""Fit the confidence models and the review threshold on a generated fitting set.
+
+    formscan run corpus/fit --out out/fit --workers 2
+    python scripts/fit_calibration.py --gold corpus/fit --pred out/fit/records.jsonl
+
+Each exported field carries its evidence, so fitting needs no second pass over the scans.
+The fitting set's seeds must be kept apart from the seeds of any set that is reported on.
+Writes models/calibration.json and prints what the fitted model does on the fitting set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.confidence import (
+    FEATURES,
+    MODEL_PATH,
+    Calibration,
+    GroupModel,
+    features,
+    fit_logistic,
+    group_of,
+)
+from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
+from pipeline.readings import Evidence
+
+MIN_GROUP = 200  # fields; a smaller group shares the pooled model
+MIN_WRONG = 10  # a group with fewer wrong fields cannot learn what wrong looks like
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--gold", type=Path, required=True, help="truth folder of the fitting set")
+    parser.add_argument("--pred", type=Path, required=True, help="records.jsonl of a run over it")
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--target-silent",
+        type=float,
+        default=0.002,
+        help="highest silent error rate allowed on the fitting set (default 0.2%%)",
+    )
+    parser.add_argument("--l2", type=float, default=1.0, help="ridge penalty of the logistic fits")
+    args = parser.parse_args()
+
+    labelled = label_outputs(load_gold_set(args.gold), load_predictions(args.pred))
+    by_group: dict[str, list[tuple[np.ndarray, bool]]] = defaultdict(list)
+    for key, got, correct in labelled:
+        evidence = Evidence.model_validate((got.model_extra or {}).get("evidence", {}))
+        by_group[group_of(key)].append((features(evidence, got.value), correct))
+
+    pooled = [item for items in by_group.values() for item in items]
+    groups = {"default": _fit(pooled, args.l2)}
+    for group, items in sorted(by_group.items()):
+        wrong = sum(not ok for _, ok in items)
+        if len(items) >= MIN_GROUP and wrong >= MIN_WRONG:
+            groups[group] = _fit(items, args.l2)
+        print(
+            f"{group:24} {len(items):6} fields {wrong:5} wrong -> "
+            f"{'own model' if group in groups else 'pooled model'}"
+        )
+
+    scored = []
+    for group, items in by_group.items():
+        model = groups.get(group, groups["default"])
+        for x, ok in items:
+            scored.append(
+                (1.0 / (1.0 + float(np.exp(-np.clip(np.dot(model.weights, x), -30, 30)))), ok)
+            )
+    threshold = _threshold(scored, args.target_silent)
+    calibration = Calibration(
+        version=f"fit-{date.today().isoformat()}-{len(scored)}",
+        features=list(FEATURES),
+        groups=groups,
+        threshold=threshold,
+        notes=f"fitted on {args.gold} ({len(scored)} fields), "
+        f"target silent error {args.target_silent}",
+    )
+    args.out.write_text(
+        json.dumps(calibration.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+
+    n = len(scored)
+    review = sum(p < threshold for p, _ in scored)
+    silent = sum(p >= threshold and not ok for p, ok in scored)
+    print(
+        f"fields {n}, accuracy {sum(ok for _, ok in scored) / n:.4f}, threshold {threshold:.4f}, "
+        f"review load {review / n:.4f}, silent error {silent / n:.4f}, "
+        f"calibration error {calibration_error(scored):.4f}"
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _fit(items: list[tuple[np.ndarray, bool]], l2: float) -> GroupModel:
+    x = np.stack([f for f, _ in items])
+    y = np.array([float(ok) for _, ok in items])
+    return GroupModel(
+        weights=[round(float(w), 5) for w in fit_logistic(x, y, l2=l2)], fitted_on=len(items)
+    )
+
+
+def _threshold(scored: list[tuple[float, bool]], target: float) -> float:
+    """The lowest threshold whose silent error rate stays within `target`: least review."""
+    n = len(scored)
+    ordered = sorted(scored, key=lambda item: -item[0])
+    wrong_above = 0
+    best = 1.0
+    for i, (p, ok) in enumerate(ordered):
+        wrong_above += not ok
+        # Everything at or above p goes through unreviewed.
+        nxt = ordered[i + 1][0] if i + 1 < n else -1.0
+        if wrong_above / n > target:
+            break
+        if nxt < p:
+            best = p
+    return round(best, 6)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
