@@ -26,17 +26,22 @@ def _norm(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split())
 
 
-def _timed(call: Callable[[], object], repeats: int) -> tuple[float, list[float]]:
-    """Seconds of the first call, and of ``repeats`` calls after it."""
+def _timed(call: Callable[[], object], repeats: int) -> tuple[float, float, float]:
+    """Wall seconds of the first call; median wall and CPU seconds of ``repeats`` calls after it.
+
+    CPU seconds count every thread of this process: on a machine shared with other work,
+    wall time grows but CPU time does not.
+    """
     start = time.perf_counter()
     call()
     cold = time.perf_counter() - start
-    warm = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         call()
-        warm.append(time.perf_counter() - start)
-    return cold, warm
+        wall.append(time.perf_counter() - start)
+        cpu.append(time.process_time() - start_cpu)
+    return cold, statistics.median(wall), statistics.median(cpu)
 
 
 def bench(kind: str, threads: int, rec_batch: int, repeats: int) -> None:
@@ -48,27 +53,28 @@ def bench(kind: str, threads: int, rec_batch: int, repeats: int) -> None:
     engine = load_engine(OcrOptions(kind=kind, threads=threads, rec_batch=rec_batch))
     load = time.perf_counter() - start
 
-    rec_cold, rec_warm = _timed(lambda: engine.recognize(crops), repeats)
-    read_cold, read_warm = _timed(lambda: engine.read(page), repeats)
+    rec_cold, rec_s, rec_cpu = _timed(lambda: engine.recognize(crops), repeats)
+    read_cold, read_s, read_cpu = _timed(lambda: engine.read(page), repeats)
 
     lines = engine.recognize(crops)
     rec_right = sum(_norm(a.text) == _norm(b) for a, b in zip(lines, texts, strict=False))
     found = {_norm(line.text) for line in engine.read(page)}
     read_right = sum(_norm(p.text) in found for p in placed)
 
-    rec_s = statistics.median(rec_warm)
-    read_s = statistics.median(read_warm)
     print(f"{kind}: {engine.version}")
-    print(f"  threads {threads}, rec_batch {rec_batch}, {os.cpu_count()} cores")
+    print(
+        f"  threads {threads}, rec_batch {rec_batch}, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.2f} after"
+    )
     print(f"  load                 {load:6.2f} s")
     print(
         f"  recognize {len(crops)} crops  {rec_s:6.2f} s  {len(crops) / rec_s:6.1f} lines/s  "
-        f"({1000 * rec_s / len(crops):.1f} ms/line; cold {rec_cold:.2f} s)  "
+        f"({1000 * rec_s / len(crops):.1f} ms/line; cpu {rec_cpu:.2f} s; cold {rec_cold:.2f} s)  "
         f"exact {rec_right}/{len(crops)}"
     )
     print(
         f"  read A4 page {page.shape[1]}x{page.shape[0]}, {len(placed)} lines  {read_s:6.2f} s  "
-        f"(cold {read_cold:.2f} s)  exact {read_right}/{len(placed)}"
+        f"(cpu {read_cpu:.2f} s; cold {read_cold:.2f} s)  exact {read_right}/{len(placed)}"
     )
 
 
