@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from pathlib import Path
 
@@ -36,6 +37,9 @@ FEATURES: tuple[str, ...] = (
     "rule_failed",
     "empty",
     "length",
+    "form_blocks_missing",
+    "form_fields_missing",
+    "form_rows_doubtful",
 )
 
 
@@ -53,7 +57,34 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def features(evidence: Evidence, value: str) -> np.ndarray:
+FormSignals = tuple[float, float, float]
+NO_FORM_SIGNALS: FormSignals = (0.0, 0.0, 0.0)
+
+
+def form_signals(
+    rows: Sequence[Mapping[str, Evidence]],
+    level2_values: Sequence[str],
+    found: Sequence[bool],
+    blocks: Collection[str],
+) -> FormSignals:
+    """How whole a form came out.
+
+    Shares of its 二级 blocks and scalar fields not found, and of its indicator rows with a
+    failed check or an unsure 二级 name. A page whose grid or OCR failed loses or garbles
+    whole blocks of rows; every field of such a form is less trustworthy than the same
+    reading on a form that came out whole.
+    """
+    missing_blocks = len(set(blocks) - set(level2_values)) / max(1, len(blocks))
+    missing_fields = sum(not f for f in found) / max(1, len(found))
+    doubtful = sum(
+        any(e.rule_failures for e in row.values())
+        or ("level2" in row and row["level2"].vocab_score < 0.9)
+        for row in rows
+    ) / max(1, len(rows))
+    return missing_blocks, missing_fields, doubtful
+
+
+def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS) -> np.ndarray:
     """The feature vector of one field, in the order of `FEATURES`."""
     return np.array(
         [
@@ -71,6 +102,9 @@ def features(evidence: Evidence, value: str) -> np.ndarray:
             float(bool(evidence.rule_failures)),
             float(value == ""),
             math.log1p(len(value)),
+            form[0],
+            form[1],
+            form[2],
         ]
     )
 
@@ -102,7 +136,9 @@ UNFITTED = Calibration(
     features=list(FEATURES),
     groups={
         "default": GroupModel(
-            weights=[1.0, 0.6, 0.3, -4.0, -4.0, 0.0, -6.0, -0.5, -1.0, -3.0, -1.0, -3.0, 0.0, 0.0]
+            # One weight per feature, in the order of FEATURES.
+            weights=[1.0, 0.6, 0.3, -4.0, -4.0, 0.0, -6.0, -0.5, -1.0, -3.0, -1.0, -3.0, 0.0]
+            + [0.0, -8.0, -8.0, -4.0]
         )
     },
     threshold=0.9,
@@ -120,20 +156,30 @@ def load_calibration(path: Path = MODEL_PATH) -> Calibration:
     return calibration
 
 
-def probability(calibration: Calibration, key: str, reading: FieldReading) -> float:
-    """Calibrated P(value exactly right) of one field."""
+def probability(
+    calibration: Calibration, key: str, reading: FieldReading, form: FormSignals = NO_FORM_SIGNALS
+) -> float:
+    """Calibrated P(value exactly right) of one field; `form` is `form_signals` of its form."""
     model = calibration.groups.get(group_of(key)) or calibration.groups.get("default")
     if model is None:
         model = next(iter(calibration.groups.values()))
-    z = float(np.dot(model.weights, features(reading.evidence, reading.value)))
+    z = float(np.dot(model.weights, features(reading.evidence, reading.value, form)))
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
-def score_form(form: FormReading, calibration: Calibration | None = None) -> None:
-    """Set each field's confidence and review flag in place."""
+def score_form(
+    form: FormReading, blocks: Collection[str], calibration: Calibration | None = None
+) -> None:
+    """Set each field's confidence and review flag in place; `blocks` are the 二级 names."""
     calibration = calibration or load_calibration()
+    signals = form_signals(
+        [{k: r.evidence for k, r in row.items()} for row in form.indicators],
+        [row["level2"].value for row in form.indicators],
+        [r.evidence.found for r in form.fields.values()],
+        blocks,
+    )
     for key, reading in form.all_fields():
-        reading.confidence = round(probability(calibration, key, reading), 4)
+        reading.confidence = round(probability(calibration, key, reading, signals), 4)
         reading.review = reading.confidence < calibration.threshold
 
 

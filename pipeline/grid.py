@@ -78,13 +78,6 @@ class Grid:
         """The table's outer box."""
         return (self.xs[0], self.ys[0], self.xs[-1], self.ys[-1])
 
-    def cell_at(self, row: int, col: int) -> Cell | None:
-        """The cell covering fine-grid position (row, col)."""
-        for cell in self.cells:
-            if cell.row0 <= row <= cell.row1 and cell.col0 <= col <= cell.col1:
-                return cell
-        return None
-
 
 def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | None:
     """Find the ruled table of a prepared page; None when the page has no table."""

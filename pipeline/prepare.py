@@ -10,7 +10,6 @@ text-orientation model voting over text lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from importlib import resources
 
 import cv2
@@ -54,11 +53,6 @@ class PreparedPage:
     skew_deg: float
     turned: int  # quarter turns applied, counter-clockwise
     frame_found: bool
-
-    @cached_property
-    def seal_share(self) -> float:
-        """Share of the page under red ink."""
-        return float(self.seal.mean())
 
 
 def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> PreparedPage:
@@ -391,7 +385,7 @@ def _upside_down(gray: np.ndarray) -> bool:
 
 def _text_line_crops(gray: np.ndarray, want: int = 16) -> list[np.ndarray]:
     binary = strokes(gray)
-    h, w = gray.shape
+    w = gray.shape[1]
     across, down = line_masks(binary, max(20, w // 25))
     text = cv2.subtract(binary, cv2.bitwise_or(across, down))
     joined = cv2.dilate(text, np.ones((3, max(9, w // 120)), np.uint8))
@@ -399,7 +393,8 @@ def _text_line_crops(gray: np.ndarray, want: int = 16) -> list[np.ndarray]:
     boxes = [
         stats[i, :4]
         for i in range(1, count)
-        if stats[i, 2] > 3 * stats[i, 3] and h // 120 < stats[i, 3] < h // 25
+        # Sized by the page's width: a continuation page may be cut short to its table.
+        if stats[i, 2] > 3 * stats[i, 3] and w // 150 < stats[i, 3] < w // 25
     ]
     boxes.sort(key=lambda b: -int(b[2]))
     crops = []

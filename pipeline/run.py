@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import __version__
@@ -135,7 +136,7 @@ PAGE_STAGES: list[tuple[str, Callable[[Reader, dict[str, object]], object]]] = [
 ]
 FORM_STAGES: list[Callable[[Reader, FormReading], None]] = [
     lambda reader, form: check_form(reader.template, form),
-    lambda reader, form: score_form(form, reader.calibration),
+    lambda reader, form: score_form(form, reader.template.level1_of, reader.calibration),
 ]
 
 
@@ -144,6 +145,8 @@ _worker_reader: Reader | None = None
 
 def _start_worker(options: RunOptions) -> None:
     global _worker_reader
+    # One worker per core: OpenCV's own thread pool would only fight the other workers.
+    cv2.setNumThreads(1)
     _worker_reader = Reader(options)
 
 

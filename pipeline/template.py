@@ -265,10 +265,12 @@ def map_indicators(
         form.issues.append(f"page {page.number}: indicator columns not found")
         return
 
+    columns = state.columns
+
     def column(key: str) -> list[CellText]:
-        if key not in state.columns:  # type: ignore[operator]
+        if key not in columns:
             return []
-        lo, hi = state.columns[key]  # type: ignore[index]
+        lo, hi = columns[key]
         mid = x_left + (lo + hi) / 2 * width
         return [
             c
@@ -392,7 +394,13 @@ def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list
             if is_first_page(template, page):
                 map_scalar_fields(template, page, forms[-1])
             else:
+                # Its first page was not recognised: every field is still reported, empty and
+                # unfound, so that it goes to review rather than vanish from the record.
                 forms[-1].issues.append(f"page {page.number}: no first page before it")
+                forms[-1].fields = {
+                    key: FieldReading(value="", raw="", evidence=Evidence(found=False))
+                    for key in ["year", *(spec.key for spec in template.fields)]
+                }
         form = forms[-1]
         form.pages.append(page.number)
         map_indicators(template, page, form, state)

@@ -25,10 +25,13 @@ from pipeline.confidence import (
     GroupModel,
     features,
     fit_logistic,
+    form_signals,
     group_of,
 )
 from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
 from pipeline.readings import Evidence
+from pipeline.records import FieldResult
+from pipeline.template import load_template
 
 MIN_GROUP = 200  # fields; a smaller group shares the pooled model
 MIN_WRONG = 10  # a group with fewer wrong fields cannot learn what wrong looks like
@@ -50,11 +53,26 @@ def main() -> int:
     parser.add_argument("--l2", type=float, default=1.0, help="ridge penalty of the logistic fits")
     args = parser.parse_args()
 
-    labelled = label_outputs(load_gold_set(args.gold), load_predictions(args.pred))
+    records = load_predictions(args.pred)
+    labelled = label_outputs(load_gold_set(args.gold), records)
+    signals = {}
+    for record in records:
+        template = load_template(record.form_type)
+        found = [_evidence(f).found for f in record.fields.values()]
+        found += [False] * (len(template.fields) + 1 - len(record.fields))
+        level2 = [row["level2"].value for row in record.indicators if "level2" in row]
+        rows = [{k: _evidence(f) for k, f in row.items()} for row in record.indicators]
+        form = form_signals(rows, level2, found, template.level1_of)
+        for field in [
+            *record.fields.values(),
+            *(f for row in record.indicators for f in row.values()),
+        ]:
+            signals[id(field)] = form
     by_group: dict[str, list[tuple[np.ndarray, bool]]] = defaultdict(list)
     for key, got, correct in labelled:
-        evidence = Evidence.model_validate((got.model_extra or {}).get("evidence", {}))
-        by_group[group_of(key)].append((features(evidence, got.value), correct))
+        by_group[group_of(key)].append(
+            (features(_evidence(got), got.value, signals[id(got)]), correct)
+        )
 
     pooled = [item for items in by_group.values() for item in items]
     groups = {"default": _fit(pooled, args.l2)}
@@ -97,6 +115,10 @@ def main() -> int:
     )
     print(f"wrote {args.out}")
     return 0
+
+
+def _evidence(field: FieldResult) -> Evidence:
+    return Evidence.model_validate((field.model_extra or {}).get("evidence", {}))
 
 
 def _fit(items: list[tuple[np.ndarray, bool]], l2: float) -> GroupModel:

@@ -152,6 +152,6 @@ def test_scoring_sends_doubtful_fields_to_review() -> None:
     form = FormReading(
         file="f", form_type="t", fields={"project_name": sure, "department": doubtful}
     )
-    score_form(form, UNFITTED)
+    score_form(form, (), UNFITTED)  # a form of scalars alone: no blocks expected
     assert not sure.review and sure.confidence > UNFITTED.threshold
     assert doubtful.review and doubtful.confidence < UNFITTED.threshold

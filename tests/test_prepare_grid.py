@@ -1,0 +1,73 @@
+"""Page preparation and the table grid, checked against what the generator printed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from synth.documents import make_document
+
+from pipeline.grid import find_grid, fine_grid_to_cells, lines_to_positions
+from pipeline.ingest import PageImage, ScanFile
+from pipeline.prepare import PrepareOptions, _skew, prepare_page
+
+SEED = 77  # not a seed any corpus is reported on
+
+
+def _pages(level: str, count: int) -> list[tuple[PageImage, object]]:
+    pages = []
+    for index in range(count):
+        doc = make_document(SEED, level, index)
+        for number, page in enumerate(doc.pages, start=1):
+            image = PageImage(ScanFile(None, doc.name), number, page.image, float(page.dpi))  # type: ignore[arg-type]
+            pages.append((image, page))
+    return pages
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("level", ["clean", "light"])
+def test_grid_finds_every_printed_cell(level: str) -> None:
+    for image, printed in _pages(level, 3):
+        grid = find_grid(prepare_page(image))
+        assert grid is not None
+        assert len(grid.cells) == printed.cells, (image.file.name, image.number)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_heavy_pages_come_out_upright_and_square() -> None:
+    pages = _pages("heavy", 6)
+    assert any(p.damage.turned == 2 for _, p in pages)  # type: ignore[attr-defined]
+    for image, printed in pages:
+        prepared = prepare_page(image)
+        assert prepared.turned == printed.damage.turned  # type: ignore[attr-defined]
+        # What is left of the skew after preparing is within the search step or two.
+        assert abs(_skew(prepared.gray, PrepareOptions())) <= 0.3
+
+
+@pytest.mark.slow
+def test_photo_frame_is_rectified() -> None:
+    for image, _ in _pages("photo", 2)[:2]:
+        prepared = prepare_page(image)
+        assert prepared.frame_found
+        assert abs(_skew(prepared.gray, PrepareOptions())) <= 0.3
+        grid = find_grid(prepared)
+        assert grid is not None and len(grid.xs) >= 5
+
+
+def test_lines_cluster_into_positions() -> None:
+    # Two pieces of one broken line at y≈100 and one line at y=140; a glyph stroke is too short.
+    segments = [(0, 100, 50, 100), (60, 101, 120, 101), (0, 140, 120, 140), (30, 170, 34, 170)]
+    # Length-weighted: (100 * 50 + 101 * 60) / 110 = 100.55, rounded to 101.
+    assert lines_to_positions(segments, axis=1, merge=3, min_total=20) == [101, 140]
+
+
+def test_merged_cells_come_out_with_their_spans() -> None:
+    # A 2x3 fine grid: the top row's first two cells merged (no line between them).
+    xs, ys = [0, 100, 200, 300], [0, 50, 100]
+    across = np.zeros((101, 301), np.uint8)
+    down = np.zeros((101, 301), np.uint8)
+    across[50, :] = 255
+    down[:, 0] = down[:, 300] = down[:, 200] = 255
+    down[50:, 100] = 255  # the line at x=100 runs only through the bottom row
+    cells = fine_grid_to_cells(xs, ys, across, down, band=2, coverage=0.5)
+    spans = sorted((c.row0, c.row1, c.col0, c.col1) for c in cells)
+    assert spans == [(0, 0, 0, 1), (0, 0, 2, 2), (1, 1, 0, 0), (1, 1, 1, 1), (1, 1, 2, 2)]
