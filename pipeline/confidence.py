@@ -40,6 +40,7 @@ FEATURES: tuple[str, ...] = (
     "form_blocks_missing",
     "form_fields_missing",
     "form_rows_doubtful",
+    "form_values_blank",
 )
 
 
@@ -57,8 +58,8 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-FormSignals = tuple[float, float, float]
-NO_FORM_SIGNALS: FormSignals = (0.0, 0.0, 0.0)
+FormSignals = tuple[float, float, float, float]
+NO_FORM_SIGNALS: FormSignals = (0.0, 0.0, 0.0, 0.0)
 
 
 def form_signals(
@@ -81,7 +82,11 @@ def form_signals(
         or ("level2" in row and row["level2"].vocab_score < 0.9)
         for row in rows
     ) / max(1, len(rows))
-    return missing_blocks, missing_fields, doubtful
+    # Filled forms leave few 指标值 blank beyond the `指标1: 无` lines; a lost value column
+    # leaves them all blank.
+    named = [row for row in rows if "value" in row and "name" in row]
+    blank_values = sum(row["value"].blank for row in named) / max(1, len(named))
+    return missing_blocks, missing_fields, doubtful, blank_values
 
 
 def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS) -> np.ndarray:
@@ -105,6 +110,7 @@ def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS
             form[0],
             form[1],
             form[2],
+            form[3],
         ]
     )
 
@@ -138,7 +144,7 @@ UNFITTED = Calibration(
         "default": GroupModel(
             # One weight per feature, in the order of FEATURES.
             weights=[1.0, 0.6, 0.3, -4.0, -4.0, 0.0, -6.0, -0.5, -1.0, -3.0, -1.0, -3.0, 0.0]
-            + [0.0, -8.0, -8.0, -4.0]
+            + [0.0, -8.0, -8.0, -4.0, -2.0]
         )
     },
     threshold=0.9,
