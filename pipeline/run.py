@@ -1,11 +1,11 @@
 """The reading pipeline: the stages in order, over files and folders of scans.
 
-    page stages:  prepare → grid → ocr
-    form stages:  template → check → confidence
-    then:         export
+    ingest → prepare → grid → ocr          (each page: `Reader.read_page`)
+    template → check → confidence          (each form: `Reader.read_file`)
+    export                                 (the run: `run`)
 
-`PAGE_STAGES` and `FORM_STAGES` below are the one place that order is written down.
-A file that cannot be read is recorded with its reason and the run goes on with the next.
+A file that cannot be read is recorded with its reason and the run goes on with the next;
+a page that fails is recorded on its forms and the file goes on with its other pages.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import logging
 import multiprocessing
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
 from pipeline.export import write_records, write_summary
 from pipeline.grid import GridOptions, find_grid
-from pipeline.ingest import IngestError, IngestOptions, ScanFile, find_scans, read_pages
+from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, find_scans, read_pages
 from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
@@ -57,6 +58,7 @@ class FileResult:
     pages: int = 0
     forms: list[FormReading] = field(default_factory=list)
     error: str | None = None
+    page_errors: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -86,58 +88,49 @@ class Reader:
         pages: list[PageRead] = []
         try:
             for image in read_pages(scan, self.options.ingest):
-                pages.append(self._read_page(image, result))
                 result.pages += 1
+                try:
+                    pages.append(self.read_page(image, result.seconds))
+                except Exception as error:  # one bad page must not cost the file's other pages
+                    log.exception("%s, page %d", scan.name, image.number)
+                    result.page_errors.append(
+                        f"{scan.name}, page {image.number}: {type(error).__name__}: {error}"
+                    )
         except IngestError as error:
             result.error = str(error)
             log.warning("%s", error)
             if not pages:
                 return result
-        started = time.perf_counter()
-        forms = read_forms(self.template, scan.name, pages)
+        with _timed(result.seconds, "template"):
+            forms = read_forms(self.template, scan.name, pages)
         for form in forms:
-            for stage in FORM_STAGES:
-                stage(self, form)
+            form.issues.extend(result.page_errors)
+            with _timed(result.seconds, "check"):
+                check_form(self.template, form)
+            with _timed(result.seconds, "confidence"):
+                score_form(form, self.template.level1_of, self.calibration)
         result.forms = forms
-        result.seconds["forms"] = time.perf_counter() - started
         return result
 
-    def _read_page(self, image: object, result: FileResult) -> PageRead:
-        state: dict[str, object] = {"image": image}
-        for name, stage in PAGE_STAGES:
-            started = time.perf_counter()
-            state[name] = stage(self, state)
-            spent = time.perf_counter() - started
-            result.seconds[name] = result.seconds.get(name, 0.0) + spent
-        page = state["ocr"]
-        assert isinstance(page, PageRead)
-        return page
+    def read_page(self, image: PageImage, seconds: dict[str, float]) -> PageRead:
+        """Run the page stages on one page: prepare, grid, OCR."""
+        with _timed(seconds, "prepare"):
+            prepared = prepare_page(image, self.options.prepare)
+        with _timed(seconds, "grid"):
+            grid = find_grid(prepared, self.options.grid)
+        with _timed(seconds, "ocr"):
+            cells = read_cells(prepared, grid, self.engine) if grid is not None else []
+            above = read_above_table(prepared, grid, self.engine)
+        return PageRead(prepared, grid, cells, above)
 
 
-def _prepare(reader: Reader, state: dict[str, object]) -> object:
-    return prepare_page(state["image"], reader.options.prepare)  # type: ignore[arg-type]
-
-
-def _grid(reader: Reader, state: dict[str, object]) -> object:
-    return find_grid(state["prepare"], reader.options.grid)  # type: ignore[arg-type]
-
-
-def _ocr(reader: Reader, state: dict[str, object]) -> object:
-    prepared, grid = state["prepare"], state["grid"]
-    cells = read_cells(prepared, grid, reader.engine) if grid is not None else []  # type: ignore[arg-type]
-    above = read_above_table(prepared, grid, reader.engine)  # type: ignore[arg-type]
-    return PageRead(prepared, grid, cells, above)  # type: ignore[arg-type]
-
-
-PAGE_STAGES: list[tuple[str, Callable[[Reader, dict[str, object]], object]]] = [
-    ("prepare", _prepare),
-    ("grid", _grid),
-    ("ocr", _ocr),
-]
-FORM_STAGES: list[Callable[[Reader, FormReading], None]] = [
-    lambda reader, form: check_form(reader.template, form),
-    lambda reader, form: score_form(form, reader.template.level1_of, reader.calibration),
-]
+@contextmanager
+def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
 _worker_reader: Reader | None = None
@@ -187,6 +180,7 @@ def run(
         "fields": len(fields),
         "review": sum(f.review for f in fields),
         "errors": {r.name: r.error for r in results if r.error},
+        "page_errors": [e for r in results for e in r.page_errors],
         "seconds": {
             "load": round(load_seconds, 2),
             **{k: round(v, 2) for k, v in seconds.items()},

@@ -115,3 +115,40 @@ def test_paddle_engine_reads_a_clean_page(tmp_path: Path) -> None:
     assert "PP-OCRv5" in (records[0].model_extra or {})["versions"]["ocr"]
     report = evaluate(load_gold_set(scans), records)
     assert report.field_accuracy >= 0.95
+
+
+class _EngineThatFailsOnce:
+    """A real engine whose second recognition call crashes: a fault that can't be caused on
+    demand otherwise (a runtime error inside the model)."""
+
+    def __init__(self, engine: object) -> None:
+        self._engine = engine
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._engine, name)
+
+    def recognize(self, crops: list[object]) -> object:
+        self.calls += 1
+        if self.calls == 2:
+            raise RuntimeError("onnxruntime: simulated kernel failure")
+        return self._engine.recognize(crops)  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_a_failing_page_is_recorded_and_the_file_goes_on() -> None:
+    from pipeline.ingest import ScanFile
+    from pipeline.ocr.registry import load_engine
+    from pipeline.run import Reader
+
+    engine = _EngineThatFailsOnce(load_engine(OcrOptions()))
+    reader = Reader(RunOptions(), engine=engine)  # type: ignore[arg-type]
+    pdf = SAMPLES / "clean" / "clean-0002.pdf"  # 3 forms on 5 pages
+    result = reader.read_file(ScanFile(pdf, "clean-0002.pdf"))
+    # The second recognition call is page 1's text above the table: page 1 is lost.
+    assert result.page_errors == [
+        "clean-0002.pdf, page 1: RuntimeError: onnxruntime: simulated kernel failure"
+    ]
+    assert result.pages == 5 and result.error is None
+    assert sorted(p for form in result.forms for p in form.pages) == [2, 3, 4, 5]
+    assert all(result.page_errors[0] in form.issues for form in result.forms)

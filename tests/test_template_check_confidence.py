@@ -9,24 +9,15 @@ from pydantic import ValidationError
 from pipeline.check import check_form, normalise_text
 from pipeline.confidence import UNFITTED, fit_logistic, score_form
 from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.records import SCALAR_KEYS
 from pipeline.template import Template, _split_line, anchor_score, load_template
 
 TEMPLATE = load_template("budget_performance_approval")
 
 
 def test_template_declares_every_spec_field() -> None:
-    keys = [f.key for f in TEMPLATE.fields]
-    assert keys == [
-        "project_name",
-        "department",
-        "implementing_unit",
-        "project_attribute",
-        "project_period",
-        "funds_total",
-        "funds_fiscal",
-        "funds_other",
-        "overall_goal",
-    ]
+    # The year is read from the line under the title, the rest from anchored cells.
+    assert ["year", *(f.key for f in TEMPLATE.fields)] == list(SCALAR_KEYS)
     assert TEMPLATE.level1_of["服务对象满意度指标"] == "满意度指标"
 
 
