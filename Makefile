@@ -21,4 +21,4 @@ test: $(STAMP)
 	$(VENV)/bin/pytest
 
 corpus: $(STAMP)
-	$(VENV)/bin/python scripts/make_corpus.py --out corpus --seed 1000 --docs 40
+	$(VENV)/bin/python scripts/make_corpus.py --out corpus/fit --seed 1000 --docs 25 --seed-forms
