@@ -156,3 +156,31 @@ def test_a_failing_page_is_recorded_and_the_file_goes_on() -> None:
     assert result.pages == 5 and result.error is None
     assert sorted(p for form in result.forms for p in form.pages) == [2, 3, 4, 5]
     assert all(result.page_errors[0] in form.issues for form in result.forms)
+
+
+@pytest.mark.slow
+def test_cells_under_a_seal_are_read_both_ways() -> None:
+    import numpy as np
+    from synth.documents import make_document
+
+    from pipeline.grid import find_grid
+    from pipeline.ingest import PageImage, ScanFile
+    from pipeline.ocr.cells import read_cells
+    from pipeline.ocr.registry import load_engine
+    from pipeline.prepare import prepare_page, red_ink
+
+    sealed = next(
+        (doc, page)
+        for doc in (make_document(77, "heavy", i) for i in range(12))
+        for page in doc.pages
+        if float(np.mean(red_ink(page.image))) > 0.002
+    )
+    doc, page = sealed
+    prepared = prepare_page(PageImage(ScanFile(None, doc.name), 1, page.image, float(page.dpi)))  # type: ignore[arg-type]
+    grid = find_grid(prepared)
+    assert grid is not None
+    cells = read_cells(prepared, grid, load_engine(OcrOptions()))
+    under_seal = [c for c in cells if c.seal]
+    assert under_seal, "the seal lies over at least one cell"
+    assert all(c.plain is not None for c in under_seal)
+    assert all(c.plain is None for c in cells if not c.seal)

@@ -38,7 +38,6 @@ class CellText:
     text: str
     lines: tuple[TextLine, ...]
     score: float
-    ink: float  # share of the cell's inside covered by ink: a blank cell that reads "" is sure
     seal: bool
     plain: str | None = None
 
@@ -52,22 +51,22 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
     """Read every cell of `grid` on `page` with one batched recognition call."""
     mm = grid.px_per_mm
     ink_mask = _text_ink(page.ink, mm)
-    plain_mask = _text_ink(page.gray, mm)
+    plain_mask: np.ndarray | None = None  # made only for a page with a seal on it
     crops: list[np.ndarray] = []
     spans: list[tuple[int, int, int]] = []  # cell index, first crop, crop count
     plain_spans: dict[int, tuple[int, int]] = {}
-    inked: list[float] = []
     sealed: list[bool] = []
     for index, cell in enumerate(grid.cells):
         inner = _inside(cell, grid)
         boxes = text_line_boxes(ink_mask, inner, mm)
         x0, y0, x1, y1 = inner
-        inked.append(float(ink_mask[y0:y1, x0:x1].mean()) / 255.0 if x1 > x0 and y1 > y0 else 0.0)
         spans.append((index, len(crops), len(boxes)))
         crops.extend(_crop(page.ink, box, mm) for box in boxes)
         seal = bool(page.seal[y0:y1, x0:x1].mean() > SEAL_SHARE) if x1 > x0 and y1 > y0 else False
         sealed.append(seal)
         if seal:
+            if plain_mask is None:
+                plain_mask = _text_ink(page.gray, mm)
             plain_boxes = text_line_boxes(plain_mask, inner, mm)
             plain_spans[index] = (len(crops), len(plain_boxes))
             crops.extend(_crop(page.gray, box, mm) for box in plain_boxes)
@@ -88,7 +87,6 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
                 text="".join(line.text for line in own),
                 lines=own,
                 score=min((line.score for line in own), default=1.0),
-                ink=inked[index],
                 seal=sealed[index],
                 plain=plain,
             )
