@@ -2,8 +2,13 @@
 
 `lines_to_positions` clusters the ruling lines into row and column positions; that cuts the
 table into a fine grid; `fine_grid_to_cells` joins neighbouring fine cells wherever no ruling
-line separates them (a line counts where it covers most of the shared edge, so a faded or
-broken line still separates), which gives each merged cell with its row and column span.
+line separates them, which gives each merged cell with its row and column span.
+
+Whether a line separates two cells is decided on a second, more sensitive picture of the
+lines, `ridges`: a worn line, faded or broken into stretches too short for the line filter,
+still runs as a thin ridge darker than the paper on both sides of it. Smoothing along the
+line averages the paper's grain away, and demanding clean paper on both sides keeps text
+strokes out, which always have more ink beside them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,14 @@ class GridOptions(BaseModel):
     merge_mm: float = Field(default=1.2, description="Lines closer than this are one line.")
     coverage: float = Field(
         default=0.5, description="Share of a cell edge a line must cover to separate two cells."
+    )
+    ridge_contrast: float = Field(
+        default=4.0,
+        description="How much darker than the paper either side a worn line must be (grey "
+        "levels, after smoothing along the line).",
+    )
+    min_ridge_mm: float = Field(
+        default=5.5, description="Shortest stretch of worn line that counts; longer than a glyph."
     )
 
 
@@ -101,7 +114,10 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     ys = lines_to_positions([s for s in segments if s[1] == s[3]], axis=1, merge=merge)
     if len(xs) < 2 or len(ys) < 2:
         return None
-    cells = fine_grid_to_cells(xs, ys, across, down, merge, options.coverage)
+    worn_across, worn_down = ridges(page.ink, px_per_mm, options)
+    cells = fine_grid_to_cells(
+        xs, ys, across | worn_across, down | worn_down, merge, options.coverage
+    )
     return Grid(
         xs=tuple(xs),
         ys=tuple(ys),
@@ -110,6 +126,49 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         line_px=_thickness(across),
         segments=tuple(segments),
     )
+
+
+# Smoothing along a line spans its small breaks and averages the paper's grain; the paper is
+# looked for this far to either side (ruling lines are 0.1-0.5 mm thick).
+RIDGE_ALONG_MM = 1.5
+RIDGE_SIDE_MM = (0.6, 1.5)
+
+
+def ridges(
+    gray: np.ndarray, px_per_mm: float, options: GridOptions
+) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of the horizontal and the vertical ruling lines, worn ones included."""
+    length = max(5, round(options.min_ridge_mm * px_per_mm))
+    found = []
+    for horizontal in (True, False):
+        ridge = _ridge(gray, px_per_mm, options.ridge_contrast, horizontal)
+        kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+        found.append(cv2.morphologyEx(ridge, cv2.MORPH_OPEN, kernel))
+    return found[0], found[1]
+
+
+def _ridge(gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool) -> np.ndarray:
+    """Pixels on a thin line of one direction: darker by `contrast` than all the paper beside it.
+
+    The darkest pixel of a band on each side stands for that side, so a single stroke beside
+    (the rest of a glyph) disqualifies it; for a ruling line both bands are paper.
+    """
+    along = max(3, round(RIDGE_ALONG_MM * px_per_mm))
+    near = max(2, round(RIDGE_SIDE_MM[0] * px_per_mm))
+    far = max(near + 1, round(RIDGE_SIDE_MM[1] * px_per_mm))
+    smooth = cv2.blur(gray.astype(np.float32), (along, 1) if horizontal else (1, along))
+    span = far - near + 1
+    side = cv2.erode(smooth, np.ones((span, 1) if horizontal else (1, span), np.uint8))
+    offset = (near + far) // 2
+    axis = 0 if horizontal else 1
+    paper = np.minimum(_shifted(side, offset, axis), _shifted(side, -offset, axis))
+    return np.where(paper - smooth >= contrast, 255, 0).astype(np.uint8)
+
+
+def _shifted(image: np.ndarray, by: int, axis: int) -> np.ndarray:
+    """`image` moved `by` pixels along `axis`, the edge repeated into the gap."""
+    index = np.clip(np.arange(image.shape[axis]) - by, 0, image.shape[axis] - 1)
+    return np.take(image, index, axis=axis)
 
 
 def _table_box(

@@ -1,10 +1,11 @@
 """Stage 2, prepare: make a page upright, square and evenly lit before the grid is looked for.
 
-In order: background evened out (a large closing estimates the paper), red and blue ink
-suppressed in a second copy (seals, pen), a quarter turn for pages lying on their side, the
-skew found from the ruling lines' projection profile, the table's frame found and warped to a
-rectangle (this also undoes a phone photo's perspective), and a page upside down turned by a
-text-orientation model voting over text lines.
+In order: a quarter turn for pages lying on their side; in a phone photo, the sheet's outline
+found against the desk and warped flat (most of the perspective goes, and the desk with it);
+the skew found from the ruling lines' projection profile; the table's frame found and warped
+to a rectangle (this undoes what perspective is left); the background evened out (a large
+closing estimates the paper); a page upside down turned by a text-orientation model voting
+over text lines; and red and blue ink suppressed in a second copy (seals, pen).
 """
 
 from __future__ import annotations
@@ -66,6 +67,14 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
         rgb = np.ascontiguousarray(np.rot90(rgb, 1))
         turned = 1
 
+    sheet = _sheet_corners(rgb)
+    if sheet is not None:
+        # A photo of the sheet on a desk: warp the sheet flat first. That undoes most of the
+        # perspective and leaves no desk for the frame search to mistake for ruling lines.
+        step, size = _sheet_warp(sheet)
+        rgb = _whiten_border(_warp(rgb, step, size[0], size[1], border=255))
+        transform = step @ transform
+
     rectified = _deskew_and_rectify(rgb, options)
     if rectified[3] is None:
         # No frame found: in a phone photo the desk's grain and edges can outdo the table's
@@ -115,6 +124,130 @@ def lift_colour(rgb: np.ndarray) -> np.ndarray:
 
 
 PAPER_WORK_WIDTH = 400  # px; the sheet's outline needs no detail
+SHEET_MIN_AREA = 0.25  # share of the picture a photographed sheet covers at least
+SHEET_EDGE_SUPPORT = 0.6  # share of each side of the sheet that must show as an edge
+SHEET_EDGE_BAND = 5.0  # px of the small copy: the region's inside lies that far within its edge
+
+
+def _sheet_corners(rgb: np.ndarray) -> np.ndarray | None:
+    """The corners (tl, tr, br, bl) of a sheet photographed on a background, or None.
+
+    Found on a small copy: a closing removes print, so what edges are left are the sheet's
+    outline and the background's texture. Edges are taken on the log of brightness, so a
+    shadow, which darkens sheet and desk alike and has a soft edge, does not show. A scan,
+    all paper, has no outline and gives None.
+    """
+    scale = min(1.0, PAPER_WORK_WIDTH / rgb.shape[1])
+    edges = _outline_edges(rgb, scale)
+    hull = _largest_hull(edges)
+    if hull is None or cv2.contourArea(hull) < SHEET_MIN_AREA * edges.size:
+        return None
+    quad = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2)
+    if len(quad) != 4 or not cv2.isContourConvex(quad):
+        return None
+    corners = _refine_quad(_order_corners(quad.astype(np.float32)), edges)
+    if corners is None:
+        return None
+    full_size: np.ndarray = (corners / scale).astype(np.float32)
+    return full_size
+
+
+def _outline_edges(rgb: np.ndarray, scale: float) -> np.ndarray:
+    """Edges of a small, print-free, log-brightness copy of the picture."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+    log = np.log1p(closed.astype(np.float32))
+    log8 = ((log - log.min()) * (255 / max(float(np.ptp(log)), 1e-6))).astype(np.uint8)
+    edges: np.ndarray = cv2.Canny(cv2.GaussianBlur(log8, (0, 0), 1.5), 30, 90)
+    return edges
+
+
+def _largest_hull(edges: np.ndarray) -> np.ndarray | None:
+    """Convex hull of the largest region that edges close all round: the sheet's inside.
+
+    The inside of the outline, not the outline, because texture touching the sheet's edge
+    from outside would pull the outline's hull out of shape.
+    """
+    joined = cv2.dilate(edges, np.ones((5, 5), np.uint8))
+    contours, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    holes = [c for c, links in zip(contours, hierarchy[0], strict=True) if links[3] >= 0]
+    if not holes:
+        return None
+    return cv2.convexHull(max(holes, key=cv2.contourArea))
+
+
+def _order_corners(quad: np.ndarray) -> np.ndarray:
+    """Four points as top-left, top-right, bottom-right, bottom-left."""
+    total = quad.sum(axis=1)
+    diff = quad[:, 1] - quad[:, 0]
+    return np.array(
+        [
+            quad[np.argmin(total)],
+            quad[np.argmin(diff)],
+            quad[np.argmax(total)],
+            quad[np.argmax(diff)],
+        ],
+        dtype=np.float32,
+    )
+
+
+def _refine_quad(corners: np.ndarray, edges: np.ndarray) -> np.ndarray | None:
+    """Fit each side to the edge pixels near it; None when a side is not edge along its length.
+
+    The hull's corners may be pulled out by a speck of background texture touching the
+    sheet; a line fitted through the whole side is not.
+    """
+    ys, xs = np.nonzero(edges)
+    points = np.column_stack([xs, ys]).astype(np.float32)
+    sides = []
+    for i in range(4):
+        a, b = corners[i], corners[(i + 1) % 4]
+        near = points[_distance_to_segment(points, a, b) < SHEET_EDGE_BAND]
+        length = float(np.linalg.norm(b - a))
+        if len(near) < SHEET_EDGE_SUPPORT * length:
+            return None
+        vx, vy, x0, y0 = cv2.fitLine(near, cv2.DIST_HUBER, 0, 0.01, 0.01).ravel()
+        # As a*x + b*y = c, the normal to the fitted direction.
+        sides.append((float(vy), float(-vx), float(vy * x0 - vx * y0)))
+    refined = [_cross(sides[i - 1], sides[i]) for i in range(4)]  # corner i joins sides i-1, i
+    return np.array(refined, dtype=np.float32)
+
+
+def _distance_to_segment(points: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of each point to the segment a-b, its last 10% at either end left out."""
+    direction = b - a
+    t = (points - a) @ direction / max(float(direction @ direction), 1e-9)
+    inside = (t > 0.1) & (t < 0.9)
+    foot = a + np.clip(t, 0, 1)[:, None] * direction
+    distance = np.linalg.norm(points - foot, axis=1)
+    return np.where(inside, distance, np.inf)
+
+
+def _sheet_warp(corners: np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:
+    """The homography that makes the sheet's outline the whole of a new picture."""
+    width, height = _mean_sides(corners)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    return cv2.getPerspectiveTransform(corners, target), (round(width), round(height))
+
+
+SHEET_BORDER_FRAC = 0.01  # the outline is found to a few pixels of the small copy
+
+
+def _whiten_border(rgb: np.ndarray) -> np.ndarray:
+    """Paint a thin band round the picture white.
+
+    A sliver of desk left at the sheet's edge would otherwise pass for the outermost line.
+    """
+    band = max(3, round(SHEET_BORDER_FRAC * rgb.shape[1]))
+    out = rgb.copy()
+    out[:band] = 255
+    out[-band:] = 255
+    out[:, :band] = 255
+    out[:, -band:] = 255
+    return out
 
 
 def _whiten_outside_paper(rgb: np.ndarray) -> np.ndarray:
@@ -315,16 +448,18 @@ def _cross(p: tuple[float, float, float], q: tuple[float, float, float]) -> tupl
     return float(x), float(y)
 
 
+def _mean_sides(corners: np.ndarray) -> tuple[float, float]:
+    """Width and height of a quadrilateral (tl, tr, br, bl), each the mean of two sides."""
+    width = np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])
+    height = np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])
+    return float(width) / 2, float(height) / 2
+
+
 def _rectify(
     corners: np.ndarray, shape: tuple[int, ...], options: PrepareOptions
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """The homography that makes the frame an upright rectangle, with margins for the title."""
-    width = (
-        float(np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2
-    )
-    height = (
-        float(np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])) / 2
-    )
+    width, height = _mean_sides(corners)
     margin = options.margin_frac * width
     # Keep the page's own extent above and below the frame: the title sits above it.
     top = min(float(corners[0][1]), float(corners[1][1]), margin * 2.5)

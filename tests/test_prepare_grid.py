@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 from synth.documents import make_document
 
-from pipeline.grid import find_grid, fine_grid_to_cells, lines_to_positions
+from pipeline.grid import GridOptions, find_grid, fine_grid_to_cells, lines_to_positions, ridges
 from pipeline.ingest import PageImage, ScanFile
-from pipeline.prepare import PrepareOptions, _skew, prepare_page
+from pipeline.prepare import PrepareOptions, _sheet_corners, _skew, prepare_page
 
 SEED = 77  # not a seed any corpus is reported on
 
@@ -57,6 +58,25 @@ def test_photo_frame_is_rectified() -> None:
         assert grid is not None and len(grid.xs) >= 5
 
 
+def test_sheet_is_found_on_a_desk_in_shadow_and_not_on_a_scan() -> None:
+    rng = np.random.default_rng(0)
+    desk = rng.normal(110, 20, (1200, 900)).clip(0, 255)
+    corners = np.array([[150, 120], [760, 160], [720, 1080], [120, 1040]], np.float32)
+    photo = desk.copy()
+    cv2.fillConvexPoly(photo, corners.astype(np.int32), (235,))
+    cv2.line(photo, (250, 300), (650, 320), (20,), 3)  # a ruling line on the sheet
+    # A soft shadow across sheet and desk alike, darkening the left half to 55%.
+    photo *= 0.55 + 0.45 * np.clip((np.arange(900) - 250) / 300, 0, 1)
+    rgb = np.repeat(photo.astype(np.uint8)[..., None], 3, axis=2)
+    found = _sheet_corners(rgb)
+    assert found is not None
+    assert np.abs(found - corners).max() < 8
+
+    scan = np.full((1200, 900, 3), 240, np.uint8)
+    cv2.rectangle(scan, (100, 150), (800, 1000), (0, 0, 0), 3)  # a table's frame, not a sheet
+    assert _sheet_corners(scan) is None
+
+
 def test_lines_cluster_into_positions() -> None:
     # Two pieces of one broken line at y≈100 and one line at y=140; a glyph stroke is too short.
     segments = [(0, 100, 50, 100), (60, 101, 120, 101), (0, 140, 120, 140), (30, 170, 34, 170)]
@@ -75,3 +95,27 @@ def test_merged_cells_come_out_with_their_spans() -> None:
     cells = fine_grid_to_cells(xs, ys, across, down, band=2, coverage=0.5)
     spans = sorted((c.row0, c.row1, c.col0, c.col1) for c in cells)
     assert spans == [(0, 0, 0, 1), (0, 0, 2, 2), (1, 1, 0, 0), (1, 1, 1, 1), (1, 1, 2, 2)]
+
+
+def test_a_worn_line_shows_as_a_ridge_and_a_row_of_glyphs_does_not() -> None:
+    px_per_mm = 8.0  # 200 dpi
+    rng = np.random.default_rng(1)
+    page = np.full((400, 1200), 245.0)
+    # A worn line at y=100: faded stretches 5 mm long with 1 mm breaks, each too short for the
+    # 8 mm line filter that finds the row positions.
+    for x0 in range(100, 1100, 48):
+        page[99:101, x0 : x0 + 40] = rng.integers(150, 215)
+    # A row of glyphs at y=300: each a horizontal stroke with strokes above and below it.
+    for x0 in range(100, 1100, 40):
+        page[300:302, x0 : x0 + 32] = 40
+        page[292:294, x0 + 4 : x0 + 28] = 40
+        page[308:310, x0 + 4 : x0 + 28] = 40
+        page[286:318, x0 + 15 : x0 + 17] = 40
+    page += rng.normal(0, 10, page.shape)  # grain of a worn copy
+    gray = np.clip(page, 0, 255).astype(np.uint8)
+    across, _ = ridges(gray, px_per_mm, GridOptions())
+    along_line = across[96:104, 120:1080].any(axis=0).mean()
+    along_text = across[296:306, 120:1080].any(axis=0).mean()
+    assert along_line > 0.8
+    assert along_text < 0.1
+    assert across[150:250].sum() == 0  # paper grain alone makes no line
