@@ -1,7 +1,9 @@
 """Stage 6, check: normalise values and run the form type's rules.
 
 Normalising changes form, never content: Unicode NFKC (full-width digits and brackets),
-`≧`/`≦` to `≥`/`≤`, whitespace out, an amount's unit dropped. A failed rule never changes a
+`≧`/`≦` to `≥`/`≤`, whitespace out, an amount's unit dropped. The template's stray marks (a
+reader's tick, a speck read as a full stop) are dropped from the ends of a value, and that is
+recorded as a failed check, so the field's confidence weighs it. A failed rule never changes a
 value: it is recorded on each field it involves, and the confidence model weighs it.
 """
 
@@ -31,6 +33,7 @@ def check_form(template: Template, form: FormReading) -> None:
         if reading is None:
             continue
         _normalise(reading)
+        _drop_stray_marks(reading, template.stray_marks)
         if spec.kind == "amount":
             _amount(reading, spec.unit or "")
     if "year" in form.fields:
@@ -38,11 +41,14 @@ def check_form(template: Template, form: FormReading) -> None:
     for row in form.indicators:
         for reading in row.values():
             _normalise(reading)
+            _drop_stray_marks(reading, template.stray_marks)
     _sum_rule(template, form)
     _cost_rule(template, form)
     _sequence_rule(form)
     _vocabulary_rule(template, form)
     _comparison_sign_rule(form)
+    _label_in_value_rule(template, form)
+    _nameless_row_rule(form)
 
 
 def _normalise(reading: FieldReading) -> None:
@@ -50,6 +56,16 @@ def _normalise(reading: FieldReading) -> None:
     if cleaned != reading.value:
         reading.evidence.normalised = True
         reading.value = cleaned
+
+
+def _drop_stray_marks(reading: FieldReading, marks: str) -> None:
+    """Drop ticks and specks read at either end of a value; the failure keeps the record."""
+    if not marks:
+        return
+    kept = reading.value.strip(marks)
+    if kept != reading.value:
+        reading.evidence.rule_failures.append(f"stray marks dropped: {reading.value!r}")
+        reading.value = kept
 
 
 def _amount(reading: FieldReading, unit: str) -> None:
@@ -137,3 +153,25 @@ def _comparison_sign_rule(form: FormReading) -> None:
     for row in form.indicators:
         if any(sign in row["value"].value for sign in "<>"):
             row["value"].evidence.rule_failures.append("plain < or > where forms print ≤ or ≥")
+
+
+def _label_in_value_rule(template: Template, form: FormReading) -> None:
+    """A value holding a printed label was read from cells a missed ruling line ran together."""
+    labels = [a for spec in template.fields for a in spec.anchors]
+    labels += list(template.indicators.columns.values())
+    fields = [*form.fields.values(), *(r for row in form.indicators for r in row.values())]
+    for reading in fields:
+        held = next((label for label in labels if label in reading.value), None)
+        if held is not None:
+            reading.evidence.rule_failures.append(f"value holds the label {held}")
+
+
+def _nameless_row_rule(form: FormReading) -> None:
+    """A row with no indicator name came from stray marks or a split cell, all its values too.
+
+    Filled rows always name their indicator: the spec drops lines with neither name nor value.
+    """
+    for row in form.indicators:
+        if "name" in row and not row["name"].value:
+            for reading in row.values():
+                reading.evidence.rule_failures.append("indicator row without a name")

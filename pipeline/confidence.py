@@ -19,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.records import ExportRecord, FieldResult
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "calibration.json"
 
@@ -41,7 +42,17 @@ FEATURES: tuple[str, ...] = (
     "form_fields_missing",
     "form_rows_doubtful",
     "form_values_blank",
+    "form_rec_doubt",
+    "form_rec_low",
 )
+
+
+FormSignals = tuple[float, float, float, float, float, float]
+NO_FORM_SIGNALS: FormSignals = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+# A line the recogniser scores below this is one it struggled with; a whole form may have at
+# most this share of them.
+UNSURE_LINE = 0.9
+WHOLE_UNSURE = 0.1
 
 
 def group_of(key: str) -> str:
@@ -53,13 +64,31 @@ def group_of(key: str) -> str:
     return "text" if key != "year" else "year"
 
 
+def condition_of(form: FormSignals) -> str:
+    """`whole` for a form that came out entire and legible, else `damaged`.
+
+    The two fail in different ways: on a whole form a wrong field is a misread character,
+    on a damaged one whole cells and rows are lost or run together. Each has its own models.
+    """
+    missing_blocks, missing_fields, doubtful, _, _, unsure = form
+    whole = missing_blocks == 0 and missing_fields == 0 and doubtful == 0 and unsure <= WHOLE_UNSURE
+    return "whole" if whole else "damaged"
+
+
+def model_names(key: str, form: FormSignals) -> tuple[str, ...]:
+    """The models that may score a field, most specific first.
+
+    A field group on forms of one condition; all groups on forms of that condition (whole
+    forms have too few wrong fields per group to fit on); the group; everything.
+    """
+    group = group_of(key)
+    condition = condition_of(form)
+    return (f"{group}|{condition}", condition, group, "default")
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
-
-
-FormSignals = tuple[float, float, float, float]
-NO_FORM_SIGNALS: FormSignals = (0.0, 0.0, 0.0, 0.0)
 
 
 def form_signals(
@@ -67,13 +96,16 @@ def form_signals(
     level2_values: Sequence[str],
     found: Sequence[bool],
     blocks: Collection[str],
+    rec_scores: Sequence[float] = (),
 ) -> FormSignals:
-    """How whole a form came out.
+    """How whole and how legible a form came out.
 
     Shares of its 二级 blocks and scalar fields not found, and of its indicator rows with a
     failed check or an unsure 二级 name. A page whose grid or OCR failed loses or garbles
     whole blocks of rows; every field of such a form is less trustworthy than the same
-    reading on a form that came out whole.
+    reading on a form that came out whole. `rec_scores` are the recognition scores of every
+    field read on the form: a worn or noisy scan lowers them all, so their mean and the share
+    of unsure ones tell a clean page from a damaged one, whatever one field's own score says.
     """
     missing_blocks = len(set(blocks) - set(level2_values)) / max(1, len(blocks))
     missing_fields = sum(not f for f in found) / max(1, len(found))
@@ -86,7 +118,14 @@ def form_signals(
     # leaves them all blank.
     named = [row for row in rows if "value" in row and "name" in row]
     blank_values = sum(row["value"].blank for row in named) / max(1, len(named))
-    return missing_blocks, missing_fields, doubtful, blank_values
+    doubt = float(np.mean([1.0 - s for s in rec_scores])) if rec_scores else 0.0
+    low = sum(s < UNSURE_LINE for s in rec_scores) / max(1, len(rec_scores))
+    return missing_blocks, missing_fields, doubtful, blank_values, doubt, low
+
+
+def read_scores(evidence: Sequence[Evidence]) -> list[float]:
+    """The recognition scores of the fields that were read (found and not blank)."""
+    return [e.rec_score for e in evidence if e.found and not e.blank and not e.inherited]
 
 
 def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS) -> np.ndarray:
@@ -111,6 +150,8 @@ def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS
             form[1],
             form[2],
             form[3],
+            form[4],
+            form[5],
         ]
     )
 
@@ -144,7 +185,7 @@ UNFITTED = Calibration(
         "default": GroupModel(
             # One weight per feature, in the order of FEATURES.
             weights=[1.0, 0.6, 0.3, -4.0, -4.0, 0.0, -6.0, -0.5, -1.0, -3.0, -1.0, -3.0, 0.0]
-            + [0.0, -8.0, -8.0, -4.0, -2.0]
+            + [0.0, -8.0, -8.0, -4.0, -2.0, 0.0, 0.0]
         )
     },
     threshold=0.9,
@@ -166,9 +207,10 @@ def probability(
     calibration: Calibration, key: str, reading: FieldReading, form: FormSignals = NO_FORM_SIGNALS
 ) -> float:
     """Calibrated P(value exactly right) of one field; `form` is `form_signals` of its form."""
-    model = calibration.groups.get(group_of(key)) or calibration.groups.get("default")
-    if model is None:
-        model = next(iter(calibration.groups.values()))
+    model = next(
+        (calibration.groups[n] for n in model_names(key, form) if n in calibration.groups),
+        next(iter(calibration.groups.values())),
+    )
     z = float(np.dot(model.weights, features(reading.evidence, reading.value, form)))
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
@@ -183,10 +225,49 @@ def score_form(
         [row["level2"].value for row in form.indicators],
         [r.evidence.found for r in form.fields.values()],
         blocks,
+        read_scores([r.evidence for _, r in form.all_fields()]),
     )
     for key, reading in form.all_fields():
         reading.confidence = round(probability(calibration, key, reading, signals), 4)
         reading.review = reading.confidence < calibration.threshold
+
+
+def evidence_of(field: FieldResult) -> Evidence:
+    """The evidence an exported field carries (defaults where an export has none)."""
+    return Evidence.model_validate((field.model_extra or {}).get("evidence", {}))
+
+
+def record_signals(
+    record: ExportRecord, blocks: Collection[str], scalar_fields: int
+) -> FormSignals:
+    """`form_signals` of an exported form, from the evidence its fields carry.
+
+    `scalar_fields` is how many scalar fields the form type has: an export may leave out
+    fields that were never found.
+    """
+    found = [evidence_of(f).found for f in record.fields.values()]
+    found += [False] * (scalar_fields - len(record.fields))
+    every = [*record.fields.values(), *(f for row in record.indicators for f in row.values())]
+    return form_signals(
+        [{k: evidence_of(f) for k, f in row.items()} for row in record.indicators],
+        [row["level2"].value for row in record.indicators if "level2" in row],
+        found,
+        blocks,
+        read_scores([evidence_of(f) for f in every]),
+    )
+
+
+def rescore_record(
+    record: ExportRecord, blocks: Collection[str], scalar_fields: int, calibration: Calibration
+) -> None:
+    """Set an exported form's confidences and review flags again, under another calibration."""
+    signals = record_signals(record, blocks, scalar_fields)
+    keyed = [*record.fields.items()]
+    keyed += [(f"indicators.{k}", f) for row in record.indicators for k, f in row.items()]
+    for key, field in keyed:
+        reading = FieldReading(value=field.value, raw="", evidence=evidence_of(field))
+        field.confidence = round(probability(calibration, key, reading, signals), 4)
+        field.review = field.confidence < calibration.threshold
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:

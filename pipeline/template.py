@@ -26,6 +26,7 @@ from pipeline.prepare import PreparedPage
 from pipeline.readings import Evidence, FieldReading, FormReading
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+SURE_VOCAB = 0.9  # a vocabulary match this close is taken as read
 MIN_ANCHOR_SCORE = 75.0  # rapidfuzz ratio (0–100) for a cell to count as a label
 MIN_VOCAB_SCORE = 60.0
 
@@ -98,6 +99,11 @@ class Template(BaseModel):
     version: str
     title: str
     first_page_anchor: str
+    stray_marks: str = Field(
+        default="",
+        description="Characters that, at the start or end of a value, are a reader's tick or "
+        "dust rather than print; the checker drops them and says so.",
+    )
     year: YearSpec
     fields: list[FieldSpec]
     indicators: IndicatorSpec
@@ -206,7 +212,14 @@ def reading_of(page: PageRead, cell: CellText | None, anchor: float = 100.0) -> 
 
 
 def is_first_page(template: Template, page: PageRead) -> bool:
-    """Whether the page starts a form: it shows the first-page anchor."""
+    """Whether the page starts a form: it shows the form's title or its first-page anchor.
+
+    The title above the table is the surer sign: a worn grid can merge the anchor's cell
+    with its neighbours, and a form whose first page is missed shifts every later form of
+    its file onto the wrong record.
+    """
+    if any(anchor_score(line, template.title) >= MIN_ANCHOR_SCORE for line in page.above):
+        return True
     return _best_anchor(page.cells, [template.first_page_anchor])[0] is not None
 
 
@@ -318,12 +331,16 @@ def _level1_from_level2(template: Template, level1: FieldReading, level2: FieldR
     """Take the 一级 that the vocabulary says owns the row's 二级.
 
     Where the 一级 cell reads otherwise (a merged or unread cell), the owner is taken and the
-    disagreement recorded on the field.
+    disagreement recorded on the field. A 一级 carried over from rows above, where this row
+    has no 一级 cell of its own (a block that starts on a continued page), is no reading to
+    disagree with when the 二级 was read surely.
     """
     owner = template.level1_of.get(level2.value)
     if owner is None or owner == level1.value:
         return
-    level1.evidence.rule_failures.append(f"一级指标 cell read {level1.value or 'nothing'!r}")
+    carried_over = level1.evidence.inherited and level2.evidence.vocab_score >= SURE_VOCAB
+    if not carried_over:
+        level1.evidence.rule_failures.append(f"一级指标 cell read {level1.value or 'nothing'!r}")
     level1.value = owner
     level1.evidence.inherited = True
 

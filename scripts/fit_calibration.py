@@ -23,18 +23,17 @@ from pipeline.confidence import (
     MODEL_PATH,
     Calibration,
     GroupModel,
+    evidence_of,
     features,
     fit_logistic,
-    form_signals,
-    group_of,
+    model_names,
+    record_signals,
 )
 from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
-from pipeline.readings import Evidence
-from pipeline.records import FieldResult
 from pipeline.template import load_template
 
 MIN_GROUP = 200  # fields; a smaller group shares the pooled model
-MIN_WRONG = 10  # a group with fewer wrong fields cannot learn what wrong looks like
+MIN_WRONG = 5  # a group with fewer wrong fields cannot learn what wrong looks like
 
 
 def main() -> int:
@@ -58,40 +57,38 @@ def main() -> int:
     signals = {}
     for record in records:
         template = load_template(record.form_type)
-        found = [_evidence(f).found for f in record.fields.values()]
-        found += [False] * (len(template.fields) + 1 - len(record.fields))
-        level2 = [row["level2"].value for row in record.indicators if "level2" in row]
-        rows = [{k: _evidence(f) for k, f in row.items()} for row in record.indicators]
-        form = form_signals(rows, level2, found, template.level1_of)
+        form = record_signals(record, template.level1_of, len(template.fields) + 1)
         for field in [
             *record.fields.values(),
             *(f for row in record.indicators for f in row.values()),
         ]:
             signals[id(field)] = form
-    by_group: dict[str, list[tuple[np.ndarray, bool]]] = defaultdict(list)
+    # Each field trains its most specific model and every broader one (`model_names`).
+    by_model: dict[str, list[tuple[np.ndarray, bool]]] = defaultdict(list)
+    fields = []
     for key, got, correct in labelled:
-        by_group[group_of(key)].append(
-            (features(_evidence(got), got.value, signals[id(got)]), correct)
-        )
+        names = model_names(key, signals[id(got)])
+        x = features(evidence_of(got), got.value, signals[id(got)])
+        fields.append((names, x, correct))
+        for name in names:
+            by_model[name].append((x, correct))
 
-    pooled = [item for items in by_group.values() for item in items]
-    groups = {"default": _fit(pooled, args.l2)}
-    for group, items in sorted(by_group.items()):
+    groups = {"default": _fit(by_model["default"], args.l2)}
+    for name, items in sorted(by_model.items()):
         wrong = sum(not ok for _, ok in items)
-        if len(items) >= MIN_GROUP and wrong >= MIN_WRONG:
-            groups[group] = _fit(items, args.l2)
+        if name != "default" and len(items) >= MIN_GROUP and wrong >= MIN_WRONG:
+            groups[name] = _fit(items, args.l2)
         print(
-            f"{group:24} {len(items):6} fields {wrong:5} wrong -> "
-            f"{'own model' if group in groups else 'pooled model'}"
+            f"{name:32} {len(items):6} fields {wrong:5} wrong -> "
+            f"{'own model' if name in groups else 'a broader model'}"
         )
 
     scored = []
-    for group, items in by_group.items():
-        model = groups.get(group, groups["default"])
-        for x, ok in items:
-            scored.append(
-                (1.0 / (1.0 + float(np.exp(-np.clip(np.dot(model.weights, x), -30, 30)))), ok)
-            )
+    for names, x, ok in fields:
+        model = next(groups[n] for n in names if n in groups)
+        scored.append(
+            (1.0 / (1.0 + float(np.exp(-np.clip(np.dot(model.weights, x), -30, 30)))), ok)
+        )
     threshold = _threshold(scored, args.target_silent)
     calibration = Calibration(
         version=f"fit-{date.today().isoformat()}-{len(scored)}",
@@ -115,10 +112,6 @@ def main() -> int:
     )
     print(f"wrote {args.out}")
     return 0
-
-
-def _evidence(field: FieldResult) -> Evidence:
-    return Evidence.model_validate((field.model_extra or {}).get("evidence", {}))
 
 
 def _fit(items: list[tuple[np.ndarray, bool]], l2: float) -> GroupModel:

@@ -7,10 +7,26 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.check import check_form, normalise_text
-from pipeline.confidence import UNFITTED, fit_logistic, score_form
+from pipeline.confidence import (
+    UNFITTED,
+    Calibration,
+    GroupModel,
+    fit_logistic,
+    model_names,
+    rescore_record,
+    score_form,
+)
+from pipeline.export import to_record
 from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.records import SCALAR_KEYS
-from pipeline.template import Template, _split_line, anchor_score, load_template
+from pipeline.template import (
+    PageRead,
+    Template,
+    _split_line,
+    anchor_score,
+    is_first_page,
+    load_template,
+)
 
 TEMPLATE = load_template("budget_performance_approval")
 
@@ -146,3 +162,108 @@ def test_scoring_sends_doubtful_fields_to_review() -> None:
     score_form(form, (), UNFITTED)  # a form of scalars alone: no blocks expected
     assert not sure.review and sure.confidence > UNFITTED.threshold
     assert doubtful.review and doubtful.confidence < UNFITTED.threshold
+
+
+def test_a_value_holding_a_printed_label_is_flagged() -> None:
+    form = _form("3", "3", "")
+    form.fields["department"] = _reading("中宁县河川乡办事处实施单位")  # two cells run together
+    form.fields["project_name"] = _reading("高龄老人培训经费")
+    check_form(TEMPLATE, form)
+    assert form.fields["department"].evidence.rule_failures == ["value holds the label 实施单位"]
+    assert not form.fields["project_name"].evidence.rule_failures
+    assert form.fields["department"].value == "中宁县河川乡办事处实施单位"
+
+
+def test_a_row_without_a_name_is_flagged_in_every_field() -> None:
+    form = _form("3", "3", "")
+    values = ("效益指标", "社会效益指标", "2", "", "A")  # a speck read as a value
+    stray = {k: _reading(v) for k, v in zip(INDICATOR_ROW, values, strict=True)}
+    form.indicators.append(stray)
+    check_form(TEMPLATE, form)
+    assert all("indicator row without a name" in r.evidence.rule_failures for r in stray.values())
+    named = form.indicators[0]
+    assert not any(
+        "indicator row without a name" in r.evidence.rule_failures for r in named.values()
+    )
+
+
+INDICATOR_ROW = ("level1", "level2", "seq", "name", "value")
+
+
+def _page(above: list[str]) -> PageRead:
+    # Only the text matters to is_first_page; no cell reads as a label here.
+    return PageRead(prepared=None, grid=None, cells=[], above=above)  # type: ignore[arg-type]
+
+
+def test_a_first_page_is_known_by_its_title_when_no_label_cell_reads() -> None:
+    assert is_first_page(TEMPLATE, _page(["部门项目支出预算绩效批复袁", "（2024年度）"]))
+    assert not is_first_page(TEMPLATE, _page(["（2024年度）"]))
+    assert not is_first_page(TEMPLATE, _page([]))
+
+
+def _whole_and_damaged() -> Calibration:
+    """A calibration that trusts fields of whole forms and doubts those of damaged ones."""
+    weights = [0.0] * len(UNFITTED.groups["default"].weights)
+    return Calibration(
+        version="test",
+        features=UNFITTED.features,
+        groups={
+            "default": GroupModel(weights=[0.0, *weights[1:]]),
+            "text|whole": GroupModel(weights=[6.0, *weights[1:]]),
+            "text|damaged": GroupModel(weights=[-1.0, *weights[1:]]),
+        },
+        threshold=0.9,
+    )
+
+
+def test_whole_and_damaged_forms_are_scored_by_their_own_models() -> None:
+    calibration = _whole_and_damaged()
+    whole = FormReading(file="f", form_type="t", fields={"project_name": _reading("项目")})
+    damaged = FormReading(
+        file="f",
+        form_type="t",
+        fields={
+            "project_name": _reading("项目"),
+            "department": FieldReading(value="", raw="", evidence=Evidence(found=False)),
+        },
+    )
+    score_form(whole, (), calibration)
+    score_form(damaged, (), calibration)
+    assert not whole.fields["project_name"].review
+    assert damaged.fields["project_name"].review
+    assert model_names("indicators.value", (0.0,) * 6) == (
+        "indicators.value|whole",
+        "whole",
+        "indicators.value",
+        "default",
+    )
+
+
+def test_an_export_scored_again_gets_the_confidences_of_a_live_run() -> None:
+    calibration = _whole_and_damaged()
+    form = _form("3", "2", "0.5")  # a failed sum: rule features as well as plain ones
+    check_form(TEMPLATE, form)
+    score_form(form, TEMPLATE.level1_of, calibration)
+    record = to_record(form, {})
+    for field in record.fields.values():
+        field.confidence, field.review = 0.5, True
+    rescore_record(record, TEMPLATE.level1_of, len(form.fields), calibration)
+    assert {k: f.confidence for k, f in record.fields.items()} == {
+        k: r.confidence for k, r in form.fields.items()
+    }
+    assert [f.review for f in record.fields.values()] == [r.review for r in form.fields.values()]
+
+
+def test_ticks_and_specks_at_the_ends_of_a_value_are_dropped_and_recorded() -> None:
+    form = _form("3万元.", "3", "")
+    form.indicators[0]["name"] = _reading("经费发放及时率√")
+    form.indicators[0]["value"] = _reading("≥1.5万元")
+    check_form(TEMPLATE, form)
+    assert form.fields["funds_total"].value == "3"
+    assert form.indicators[0]["name"].value == "经费发放及时率"
+    assert (
+        "stray marks dropped: '经费发放及时率√'"
+        in form.indicators[0]["name"].evidence.rule_failures
+    )
+    assert form.indicators[0]["value"].value == "≥1.5万元"  # a point inside a value stays
+    assert not form.indicators[0]["value"].evidence.rule_failures

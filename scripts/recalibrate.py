@@ -1,0 +1,40 @@
+"""Score an export again under another calibration, without reading the scans again.
+
+    python scripts/recalibrate.py --pred out/report/records.jsonl -o out/report/rescored.jsonl
+
+Each exported field carries its evidence, so a newly fitted `models/calibration.json` (or the
+one named by `--calibration`) can be tried on an old run's records. Writes the records with
+new confidences and review flags; `formscan eval` then scores them.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipeline.confidence import MODEL_PATH, load_calibration, rescore_record
+from pipeline.records import read_export, write_export
+from pipeline.template import load_template
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--pred", type=Path, required=True, help="records.jsonl of a run")
+    parser.add_argument("-o", "--out", type=Path, required=True, help="where to write")
+    parser.add_argument("--calibration", type=Path, default=MODEL_PATH)
+    args = parser.parse_args()
+
+    calibration = load_calibration(args.calibration)
+    records = read_export(args.pred)
+    for record in records:
+        template = load_template(record.form_type)
+        rescore_record(record, template.level1_of, len(template.fields) + 1, calibration)
+    write_export(args.out, records)
+    print(f"{len(records)} forms scored under calibration {calibration.version} -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
