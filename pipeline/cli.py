@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, metavar="DIR")
     run.add_argument("--engine", choices=["onnx", "paddle"], default="onnx", help="OCR engine")
     run.add_argument("--workers", type=int, default=1, help="processes reading files at once")
+    run.add_argument(
+        "--debug", type=Path, metavar="DIR", help="write what prepare and grid found on each page"
+    )
     run.set_defaults(handler=_run)
 
     score = commands.add_parser("eval", help="score an export against a folder of truth files")
@@ -56,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
             f"formscan run: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr
         )
         return 2
-    options = RunOptions(ocr=OcrOptions(kind=args.engine))
+    options = RunOptions(ocr=OcrOptions(kind=args.engine), debug_dir=args.debug)
     summary = run(args.paths, args.out, options, workers=max(1, args.workers))
     errors = summary["errors"]
     assert isinstance(errors, dict)

@@ -537,3 +537,19 @@ def _text_line_crops(gray: np.ndarray, want: int = 16) -> list[np.ndarray]:
         pad = max(2, int(bh) // 5)
         crops.append(gray[max(0, y - pad) : y + bh + pad, max(0, x - pad) : x + bw + pad])
     return crops
+
+
+def draw_prepared(page: PreparedPage) -> np.ndarray:
+    """A debug picture (BGR): the scan as it came, with the prepared page's outline on it.
+
+    The outline is the prepared page's rectangle mapped back through `transform`, so a
+    wrong turn, skew or frame shows as an outline that misses the table.
+    """
+    canvas = cv2.cvtColor(page.source.image, cv2.COLOR_RGB2BGR)
+    h, w = page.image.shape[:2]
+    corners = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], dtype=np.float32)
+    outline = cv2.perspectiveTransform(corners, np.linalg.inv(page.transform))
+    cv2.polylines(canvas, [outline.astype(np.int32)], True, (255, 120, 0), 3)
+    label = f"skew {page.skew_deg:.1f} deg, turned {page.turned * 90}, frame {page.frame_found}"
+    cv2.putText(canvas, label, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 200), 2)
+    return canvas

@@ -26,12 +26,12 @@ from pipeline import __version__
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
 from pipeline.export import write_records, write_summary
-from pipeline.grid import GridOptions, find_grid
+from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
 from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, find_scans, read_pages
 from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
-from pipeline.prepare import PrepareOptions, prepare_page
+from pipeline.prepare import PreparedPage, PrepareOptions, draw_prepared, prepare_page
 from pipeline.readings import FormReading
 from pipeline.template import PageRead, Template, load_template, read_forms
 
@@ -48,6 +48,9 @@ class RunOptions(BaseModel):
     prepare: PrepareOptions = Field(default_factory=PrepareOptions)
     grid: GridOptions = Field(default_factory=GridOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+    debug_dir: Path | None = Field(
+        default=None, description="Where each page's prepare and grid debug pictures go."
+    )
 
 
 @dataclass
@@ -118,10 +121,21 @@ class Reader:
             prepared = prepare_page(image, self.options.prepare)
         with _timed(seconds, "grid"):
             grid = find_grid(prepared, self.options.grid)
+        if self.options.debug_dir is not None:
+            _write_debug(self.options.debug_dir, prepared, grid)
         with _timed(seconds, "ocr"):
             cells = read_cells(prepared, grid, self.engine) if grid is not None else []
             above = read_above_table(prepared, grid, self.engine)
         return PageRead(prepared, grid, cells, above)
+
+
+def _write_debug(folder: Path, page: PreparedPage, grid: Grid | None) -> None:
+    """What prepare and grid found on one page, as `NAME-pN-prepare.jpg` and `-grid.jpg`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = f"{page.source.file.name.replace('/', '__')}-p{page.source.number}"
+    cv2.imwrite(str(folder / f"{stem}-prepare.jpg"), draw_prepared(page))
+    if grid is not None:
+        cv2.imwrite(str(folder / f"{stem}-grid.jpg"), draw_grid(page, grid))
 
 
 @contextmanager

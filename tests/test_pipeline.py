@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
 import pytest
 
 from pipeline.evaluate import evaluate, load_gold_set
@@ -102,6 +103,31 @@ def test_bad_files_are_reported_and_the_batch_goes_on(tmp_path: Path) -> None:
     assert all(name in reason for name, reason in errors.items())
     records = read_export(tmp_path / "out" / "records.jsonl")
     assert [r.source.file for r in records] == ["good.jpg"]
+
+
+def test_debug_pictures_show_each_page_as_prepare_and_grid_saw_it(tmp_path: Path) -> None:
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    shutil.copy(SAMPLES / "heavy" / "heavy-0003.pdf", scans / "heavy-0003.pdf")
+    debug = tmp_path / "debug"
+    done = subprocess.run(
+        [str(FORMSCAN), "run", str(scans), "--out", str(tmp_path / "out"), "--debug", str(debug)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    pages = len(read_export(tmp_path / "out" / "records.jsonl")[0].source.pages)
+    names = sorted(p.name for p in debug.iterdir())
+    assert names == sorted(
+        f"heavy-0003.pdf-p{n}-{stage}.jpg"
+        for n in range(1, pages + 1)
+        for stage in ("grid", "prepare")
+    )
+    # The prepare picture is the scan as it came; the grid picture the page made upright.
+    first = cv2.imread(str(debug / "heavy-0003.pdf-p1-prepare.jpg"))
+    grid = cv2.imread(str(debug / "heavy-0003.pdf-p1-grid.jpg"))
+    assert first is not None and grid is not None
+    assert first.shape != grid.shape
 
 
 @pytest.mark.slow
