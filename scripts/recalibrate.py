@@ -31,6 +31,9 @@ def main() -> int:
     for record in records:
         template = load_template(record.form_type)
         rescore_record(record, template.level1_of, len(template.fields) + 1, calibration)
+        versions = (record.model_extra or {}).get("versions")
+        if isinstance(versions, dict):  # the record now says which calibration scored it
+            versions["calibration"] = calibration.version
     write_export(args.out, records)
     print(f"{len(records)} forms scored under calibration {calibration.version} -> {args.out}")
     return 0
