@@ -159,8 +159,7 @@ def _label_in_value_rule(template: Template, form: FormReading) -> None:
     """A value holding a printed label was read from cells a missed ruling line ran together."""
     labels = [a for spec in template.fields for a in spec.anchors]
     labels += list(template.indicators.columns.values())
-    fields = [*form.fields.values(), *(r for row in form.indicators for r in row.values())]
-    for reading in fields:
+    for _, reading in form.all_fields():
         held = next((label for label in labels if label in reading.value), None)
         if held is not None:
             reading.evidence.rule_failures.append(f"value holds the label {held}")

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection
 from functools import cache
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.readings import Evidence, FieldReading, FormReading
-from pipeline.records import ExportRecord, FieldResult
+from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "calibration.json"
 
@@ -47,8 +47,18 @@ FEATURES: tuple[str, ...] = (
 )
 
 
-FormSignals = tuple[float, float, float, float, float, float]
-NO_FORM_SIGNALS: FormSignals = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+class FormSignals(NamedTuple):
+    """How whole and how legible a form came out, each a share in [0, 1] (`form_signals`)."""
+
+    blocks_missing: float = 0.0
+    fields_missing: float = 0.0
+    rows_doubtful: float = 0.0
+    values_blank: float = 0.0
+    rec_doubt: float = 0.0
+    rec_low: float = 0.0
+
+
+NO_FORM_SIGNALS = FormSignals()
 # A line the recogniser scores below this is one it struggled with; a whole form may have at
 # most this share of them.
 UNSURE_LINE = 0.9
@@ -70,8 +80,12 @@ def condition_of(form: FormSignals) -> str:
     The two fail in different ways: on a whole form a wrong field is a misread character,
     on a damaged one whole cells and rows are lost or run together. Each has its own models.
     """
-    missing_blocks, missing_fields, doubtful, _, _, unsure = form
-    whole = missing_blocks == 0 and missing_fields == 0 and doubtful == 0 and unsure <= WHOLE_UNSURE
+    whole = (
+        form.blocks_missing == 0
+        and form.fields_missing == 0
+        and form.rows_doubtful == 0
+        and form.rec_low <= WHOLE_UNSURE
+    )
     return "whole" if whole else "damaged"
 
 
@@ -91,41 +105,40 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def form_signals(
-    rows: Sequence[Mapping[str, Evidence]],
-    level2_values: Sequence[str],
-    found: Sequence[bool],
-    blocks: Collection[str],
-    rec_scores: Sequence[float] = (),
-) -> FormSignals:
-    """How whole and how legible a form came out.
+def form_signals(form: FormReading, blocks: Collection[str]) -> FormSignals:
+    """How whole and how legible a form came out; `blocks` are the 二级 names it should show.
 
     Shares of its 二级 blocks and scalar fields not found, and of its indicator rows with a
     failed check or an unsure 二级 name. A page whose grid or OCR failed loses or garbles
     whole blocks of rows; every field of such a form is less trustworthy than the same
-    reading on a form that came out whole. `rec_scores` are the recognition scores of every
-    field read on the form: a worn or noisy scan lowers them all, so their mean and the share
-    of unsure ones tell a clean page from a damaged one, whatever one field's own score says.
+    reading on a form that came out whole. The recognition scores of every field read on the
+    form: a worn or noisy scan lowers them all, so their mean and the share of unsure ones
+    tell a clean page from a damaged one, whatever one field's own score says.
     """
-    missing_blocks = len(set(blocks) - set(level2_values)) / max(1, len(blocks))
-    missing_fields = sum(not f for f in found) / max(1, len(found))
+    rows = form.indicators
+    level2_values = {row["level2"].value for row in rows if "level2" in row}
+    found = [r.evidence.found for r in form.fields.values()]
     doubtful = sum(
-        any(e.rule_failures for e in row.values())
-        or ("level2" in row and row["level2"].vocab_score < 0.9)
+        any(r.evidence.rule_failures for r in row.values())
+        or ("level2" in row and row["level2"].evidence.vocab_score < SURE_VOCAB)
         for row in rows
-    ) / max(1, len(rows))
+    )
     # Filled forms leave few 指标值 blank beyond the `指标1: 无` lines; a lost value column
     # leaves them all blank.
     named = [row for row in rows if "value" in row and "name" in row]
-    blank_values = sum(row["value"].blank for row in named) / max(1, len(named))
-    doubt = float(np.mean([1.0 - s for s in rec_scores])) if rec_scores else 0.0
-    low = sum(s < UNSURE_LINE for s in rec_scores) / max(1, len(rec_scores))
-    return missing_blocks, missing_fields, doubtful, blank_values, doubt, low
-
-
-def read_scores(evidence: Sequence[Evidence]) -> list[float]:
-    """The recognition scores of the fields that were read (found and not blank)."""
-    return [e.rec_score for e in evidence if e.found and not e.blank and not e.inherited]
+    scores = [
+        e.rec_score
+        for _, r in form.all_fields()
+        if (e := r.evidence).found and not e.blank and not e.inherited
+    ]
+    return FormSignals(
+        blocks_missing=len(set(blocks) - level2_values) / max(1, len(blocks)),
+        fields_missing=sum(not f for f in found) / max(1, len(found)),
+        rows_doubtful=doubtful / max(1, len(rows)),
+        values_blank=sum(row["value"].evidence.blank for row in named) / max(1, len(named)),
+        rec_doubt=float(np.mean([1.0 - s for s in scores])) if scores else 0.0,
+        rec_low=sum(s < UNSURE_LINE for s in scores) / max(1, len(scores)),
+    )
 
 
 def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS) -> np.ndarray:
@@ -146,12 +159,7 @@ def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS
             float(bool(evidence.rule_failures)),
             float(value == ""),
             math.log1p(len(value)),
-            form[0],
-            form[1],
-            form[2],
-            form[3],
-            form[4],
-            form[5],
+            *form,
         ]
     )
 
@@ -220,54 +228,10 @@ def score_form(
 ) -> None:
     """Set each field's confidence and review flag in place; `blocks` are the 二级 names."""
     calibration = calibration or load_calibration()
-    signals = form_signals(
-        [{k: r.evidence for k, r in row.items()} for row in form.indicators],
-        [row["level2"].value for row in form.indicators],
-        [r.evidence.found for r in form.fields.values()],
-        blocks,
-        read_scores([r.evidence for _, r in form.all_fields()]),
-    )
+    signals = form_signals(form, blocks)
     for key, reading in form.all_fields():
         reading.confidence = round(probability(calibration, key, reading, signals), 4)
         reading.review = reading.confidence < calibration.threshold
-
-
-def evidence_of(field: FieldResult) -> Evidence:
-    """The evidence an exported field carries (defaults where an export has none)."""
-    return Evidence.model_validate((field.model_extra or {}).get("evidence", {}))
-
-
-def record_signals(
-    record: ExportRecord, blocks: Collection[str], scalar_fields: int
-) -> FormSignals:
-    """`form_signals` of an exported form, from the evidence its fields carry.
-
-    `scalar_fields` is how many scalar fields the form type has: an export may leave out
-    fields that were never found.
-    """
-    found = [evidence_of(f).found for f in record.fields.values()]
-    found += [False] * (scalar_fields - len(record.fields))
-    every = [*record.fields.values(), *(f for row in record.indicators for f in row.values())]
-    return form_signals(
-        [{k: evidence_of(f) for k, f in row.items()} for row in record.indicators],
-        [row["level2"].value for row in record.indicators if "level2" in row],
-        found,
-        blocks,
-        read_scores([evidence_of(f) for f in every]),
-    )
-
-
-def rescore_record(
-    record: ExportRecord, blocks: Collection[str], scalar_fields: int, calibration: Calibration
-) -> None:
-    """Set an exported form's confidences and review flags again, under another calibration."""
-    signals = record_signals(record, blocks, scalar_fields)
-    keyed = [*record.fields.items()]
-    keyed += [(f"indicators.{k}", f) for row in record.indicators for k, f in row.items()]
-    for key, field in keyed:
-        reading = FieldReading(value=field.value, raw="", evidence=evidence_of(field))
-        field.confidence = round(probability(calibration, key, reading, signals), 4)
-        field.review = field.confidence < calibration.threshold
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pipeline.readings import FieldReading, FormReading
+from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.records import ExportRecord, FieldResult, Source, write_export
 
 
@@ -34,6 +34,33 @@ def to_record(form: FormReading, versions: Mapping[str, str]) -> ExportRecord:
         indicators=[{k: field_result(r) for k, r in row.items()} for row in form.indicators],
         versions=dict(versions),
         issues=list(form.issues),
+    )
+
+
+def field_reading(result: FieldResult) -> FieldReading:
+    """A field read back from an export, with the evidence it carries."""
+    extra = result.model_extra or {}
+    return FieldReading(
+        value=result.value,
+        raw=str(extra.get("raw", "")),
+        page=result.page,
+        bbox=result.bbox,
+        evidence=Evidence.model_validate(extra.get("evidence", {})),
+        confidence=result.confidence,
+        review=result.review,
+    )
+
+
+def form_of(record: ExportRecord) -> FormReading:
+    """An exported form read back, as the stages passed it on: `to_record` undone."""
+    issues = (record.model_extra or {}).get("issues", [])
+    return FormReading(
+        file=record.source.file,
+        pages=record.source.pages,
+        form_type=record.form_type,
+        fields={key: field_reading(r) for key, r in record.fields.items()},
+        indicators=[{k: field_reading(r) for k, r in row.items()} for row in record.indicators],
+        issues=[str(i) for i in issues] if isinstance(issues, list) else [],
     )
 
 

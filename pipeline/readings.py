@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+SURE_VOCAB = 0.9  # a vocabulary match at least this close is taken as read
+
 
 class Evidence(BaseModel):
     """Signals about one field that the confidence model weighs. All in [0, 1] or counts."""

@@ -23,10 +23,9 @@ from rapidfuzz import fuzz, process
 from pipeline.grid import Grid
 from pipeline.ocr.cells import CellText
 from pipeline.prepare import PreparedPage
-from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
-SURE_VOCAB = 0.9  # a vocabulary match this close is taken as read
 MIN_ANCHOR_SCORE = 75.0  # rapidfuzz ratio (0–100) for a cell to count as a label
 MIN_VOCAB_SCORE = 60.0
 

@@ -22,14 +22,16 @@ from pipeline.confidence import (
     FEATURES,
     MODEL_PATH,
     Calibration,
+    FormSignals,
     GroupModel,
-    evidence_of,
     features,
     fit_logistic,
+    form_signals,
     model_names,
-    record_signals,
 )
 from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
+from pipeline.export import form_of
+from pipeline.readings import FieldReading
 from pipeline.template import load_template
 
 MIN_GROUP = 200  # fields; a smaller group shares the pooled model
@@ -54,21 +56,25 @@ def main() -> int:
 
     records = load_predictions(args.pred)
     labelled = label_outputs(load_gold_set(args.gold), records)
-    signals = {}
+    # Each exported field read back with its form's signals, keyed by the exported object
+    # that `label_outputs` hands out with its verdict.
+    read_back: dict[int, tuple[FieldReading, FormSignals]] = {}
     for record in records:
-        template = load_template(record.form_type)
-        form = record_signals(record, template.level1_of, len(template.fields) + 1)
-        for field in [
+        form = form_of(record)
+        signals = form_signals(form, load_template(record.form_type).level1_of)
+        exported = [
             *record.fields.values(),
             *(f for row in record.indicators for f in row.values()),
-        ]:
-            signals[id(field)] = form
+        ]
+        for result, (_, reading) in zip(exported, form.all_fields(), strict=True):
+            read_back[id(result)] = (reading, signals)
     # Each field trains its most specific model and every broader one (`model_names`).
     by_model: dict[str, list[tuple[np.ndarray, bool]]] = defaultdict(list)
     fields = []
     for key, got, correct in labelled:
-        names = model_names(key, signals[id(got)])
-        x = features(evidence_of(got), got.value, signals[id(got)])
+        reading, signals = read_back[id(got)]
+        names = model_names(key, signals)
+        x = features(reading.evidence, reading.value, signals)
         fields.append((names, x, correct))
         for name in names:
             by_model[name].append((x, correct))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.confidence import MODEL_PATH, load_calibration, rescore_record
+from pipeline.confidence import MODEL_PATH, load_calibration, score_form
+from pipeline.export import form_of, to_record
 from pipeline.records import read_export, write_export
 from pipeline.template import load_template
 
@@ -27,13 +28,13 @@ def main() -> int:
     args = parser.parse_args()
 
     calibration = load_calibration(args.calibration)
-    records = read_export(args.pred)
-    for record in records:
-        template = load_template(record.form_type)
-        rescore_record(record, template.level1_of, len(template.fields) + 1, calibration)
-        versions = (record.model_extra or {}).get("versions")
-        if isinstance(versions, dict):  # the record now says which calibration scored it
-            versions["calibration"] = calibration.version
+    records = []
+    for record in read_export(args.pred):
+        form = form_of(record)
+        score_form(form, load_template(record.form_type).level1_of, calibration)
+        versions = (record.model_extra or {}).get("versions") or {}
+        # The record now says which calibration scored it.
+        records.append(to_record(form, {**versions, "calibration": calibration.version}))
     write_export(args.out, records)
     print(f"{len(records)} forms scored under calibration {calibration.version} -> {args.out}")
     return 0
