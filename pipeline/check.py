@@ -1,10 +1,11 @@
 """Stage 6, check: normalise values and run the form type's rules.
 
 Normalising changes form, never content: Unicode NFKC (full-width digits and brackets),
-`≧`/`≦` to `≥`/`≤`, whitespace out, an amount's unit dropped. The template's stray marks (a
-reader's tick, a speck read as a full stop) are dropped from the ends of a value, and that is
-recorded as a failed check, so the field's confidence weighs it. A failed rule never changes a
-value: it is recorded on each field it involves, and the confidence model weighs it.
+`≧`/`≦` to `≥`/`≤`, whitespace out, an amount's unit dropped. Two misreadings the template
+names are put right, and each is recorded as a failed check so the field's confidence weighs
+it: stray marks (a reader's tick, a speck read as a full stop) at the ends of a value, and a
+plain `>`/`<` where the form prints `≥`/`≤`. Any other failed rule changes nothing: it is
+recorded on each field it involves, and the confidence model weighs it.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def check_form(template: Template, form: FormReading) -> None:
     _cost_rule(template, form)
     _sequence_rule(form)
     _vocabulary_rule(template, form)
-    _comparison_sign_rule(form)
+    _comparison_sign_rule(template, form)
     _label_in_value_rule(template, form)
     _nameless_row_rule(form)
 
@@ -148,11 +149,18 @@ def _vocabulary_rule(template: Template, form: FormReading) -> None:
             row["level2"].evidence.rule_failures.append("一级指标 does not own this 二级指标")
 
 
-def _comparison_sign_rule(form: FormReading) -> None:
-    """These forms print ≥ and ≤; a plain > or < is most likely a misread sign."""
+def _comparison_sign_rule(template: Template, form: FormReading) -> None:
+    """These forms print ≥ and ≤: a plain > or < is a sign whose lower bar wore away.
+
+    The sign is put back and the failure recorded, so the field still counts as doubtful.
+    """
     for row in form.indicators:
-        if any(sign in row["value"].value for sign in "<>"):
-            row["value"].evidence.rule_failures.append("plain < or > where forms print ≤ or ≥")
+        reading = row["value"]
+        read = reading.value
+        for plain, printed in template.misread_signs.items():
+            reading.value = reading.value.replace(plain, printed)
+        if reading.value != read:
+            reading.evidence.rule_failures.append(f"sign read as {read!r}; these forms print ≥, ≤")
 
 
 def _label_in_value_rule(template: Template, form: FormReading) -> None:

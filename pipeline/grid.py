@@ -8,7 +8,9 @@ Whether a line separates two cells is decided on a second, more sensitive pictur
 lines, `ridges`: a worn line, faded or broken into stretches too short for the line filter,
 still runs as a thin ridge darker than the paper on both sides of it. Smoothing along the
 line averages the paper's grain away, and demanding clean paper on both sides keeps text
-strokes out, which always have more ink beside them.
+strokes out, which always have more ink beside them. A line worn past even that is restored
+where the table's own structure demands it (`close_line_ends`): ruling lines end only on
+other lines.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ class GridOptions(BaseModel):
     merge_mm: float = Field(default=1.2, description="Lines closer than this are one line.")
     coverage: float = Field(
         default=0.5, description="Share of a cell edge a line must cover to separate two cells."
+    )
+    min_solid_line_mm: float = Field(
+        default=40.0,
+        description="Total length of line found at a position for a line lost there to be "
+        "restored where the lines across it end.",
     )
     ridge_contrast: float = Field(
         default=4.0,
@@ -115,8 +122,16 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     if len(xs) < 2 or len(ys) < 2:
         return None
     worn_across, worn_down = ridges(page.ink, px_per_mm, options)
+    solid = round(options.min_solid_line_mm * px_per_mm)
     cells = fine_grid_to_cells(
-        xs, ys, across | worn_across, down | worn_down, merge, options.coverage
+        xs,
+        ys,
+        across | worn_across,
+        down | worn_down,
+        merge,
+        options.coverage,
+        solid_xs=_solid(xs, [s for s in segments if s[0] == s[2]], 0, merge, solid),
+        solid_ys=_solid(ys, [s for s in segments if s[1] == s[3]], 1, merge, solid),
     )
     return Grid(
         xs=tuple(xs),
@@ -174,7 +189,7 @@ def _shifted(image: np.ndarray, by: int, axis: int) -> np.ndarray:
 def _table_box(
     across: np.ndarray, down: np.ndarray, slack: int
 ) -> tuple[int, int, int, int] | None:
-    """The box of the biggest connected structure of ruling lines: the table.
+    """The box of the connected structure with the most ruling: the table.
 
     Long glyph strokes of the title also pass the line filter; they stand apart from it.
     """
@@ -182,7 +197,8 @@ def _table_box(
     count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     if count < 2:
         return None
-    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]))
+    # Most ruling: a photo's sheet edge or shadow can span a bigger box with a few long lines.
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, w, h = (int(v) for v in stats[biggest, :4])
     box = [x, y, x + w, y + h]
     # Worn lines can split the frame: take in pieces that touch the table's box.
@@ -246,6 +262,23 @@ def lines_to_positions(
     return [_weighted(g) for g in groups if sum(length for _, length in g) >= min_total]
 
 
+def _solid(
+    positions: list[int],
+    segments: list[tuple[int, int, int, int]],
+    axis: int,
+    merge: int,
+    min_total: int,
+) -> set[int]:
+    """The positions whose line segments add up to at least `min_total` px."""
+    totals = dict.fromkeys(positions, 0)
+    for s in segments:
+        at = s[0] if axis == 0 else s[1]
+        nearest = min(positions, key=lambda p: abs(p - at))
+        if abs(nearest - at) <= merge:
+            totals[nearest] += (s[3] - s[1]) if axis == 0 else (s[2] - s[0])
+    return {p for p, total in totals.items() if total >= min_total}
+
+
 def _weighted(group: list[tuple[int, int]]) -> int:
     total = sum(max(1, length) for _, length in group)
     return round(sum(pos * max(1, length) for pos, length in group) / total)
@@ -258,35 +291,36 @@ def fine_grid_to_cells(
     down: np.ndarray,
     band: int,
     coverage: float,
+    solid_xs: set[int] | None = None,
+    solid_ys: set[int] | None = None,
 ) -> list[Cell]:
-    """Join fine-grid cells that no ruling line separates; each joined group is one cell."""
+    """Join fine-grid cells that no ruling line separates; each joined group is one cell.
+
+    A line lost inside a joined cell is restored only at a solid position (`solid_xs`,
+    `solid_ys`), one that long stretches of line elsewhere on the page are found at.
+    """
     rows, cols = len(ys) - 1, len(xs) - 1
-    parent = list(range(rows * cols))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def join(a: int, b: int) -> None:
-        parent[root(a)] = root(b)
-
-    for r in range(rows):
-        for c in range(cols):
-            if c + 1 < cols and not _covered(
-                down, xs[c + 1], ys[r], ys[r + 1], band, coverage, True
-            ):
-                join(r * cols + c, r * cols + c + 1)
-            if r + 1 < rows and not _covered(
-                across, ys[r + 1], xs[c], xs[c + 1], band, coverage, False
-            ):
-                join(r * cols + c, (r + 1) * cols + c)
-
-    groups: dict[int, list[tuple[int, int]]] = {}
-    for r in range(rows):
-        for c in range(cols):
-            groups.setdefault(root(r * cols + c), []).append((r, c))
+    # share_right[r][c]: how much of the edge between fine cells (r, c) and (r, c + 1) a line
+    # covers; share_below[r][c]: the same between (r, c) and (r + 1, c).
+    share_right = np.array(
+        [
+            [_coverage(down, xs[c + 1], ys[r], ys[r + 1], band, True) for c in range(cols - 1)]
+            for r in range(rows)
+        ]
+    ).reshape(rows, max(0, cols - 1))
+    share_below = np.array(
+        [
+            [_coverage(across, ys[r + 1], xs[c], xs[c + 1], band, False) for c in range(cols)]
+            for r in range(rows - 1)
+        ]
+    ).reshape(max(0, rows - 1), cols)
+    apart_right = share_right >= coverage
+    apart_below = share_below >= coverage
+    groups = _join(apart_right, apart_below)
+    restorable_right = np.array([x in (solid_xs or ()) for x in xs[1:-1]], dtype=bool)
+    restorable_below = np.array([y in (solid_ys or ()) for y in ys[1:-1]], dtype=bool)
+    if close_line_ends(apart_right, apart_below, groups, restorable_right, restorable_below):
+        groups = _join(apart_right, apart_below)
     cells = []
     for members in groups.values():
         r0 = min(r for r, _ in members)
@@ -298,21 +332,86 @@ def fine_grid_to_cells(
     return cells
 
 
-def _covered(
-    mask: np.ndarray, at: int, start: int, end: int, band: int, coverage: float, vertical: bool
+def _join(apart_right: np.ndarray, apart_below: np.ndarray) -> dict[int, list[tuple[int, int]]]:
+    """Fine cells grouped where no line parts them: root → its (row, column) members."""
+    rows, cols = apart_below.shape[0] + 1, apart_right.shape[1] + 1
+    parent = list(range(rows * cols))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for r in range(rows):
+        for c in range(cols):
+            if c + 1 < cols and not apart_right[r, c]:
+                parent[root(r * cols + c)] = root(r * cols + c + 1)
+            if r + 1 < rows and not apart_below[r, c]:
+                parent[root(r * cols + c)] = root((r + 1) * cols + c)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for r in range(rows):
+        for c in range(cols):
+            groups.setdefault(root(r * cols + c), []).append((r, c))
+    return groups
+
+
+def close_line_ends(
+    apart_right: np.ndarray,
+    apart_below: np.ndarray,
+    groups: dict[int, list[tuple[int, int]]],
+    restorable_right: np.ndarray,
+    restorable_below: np.ndarray,
 ) -> bool:
-    """Whether a ruling line runs along `at` over most of start..end."""
+    """Restore, inside a joined cell, the lost line that the lines seen within it end on.
+
+    A merged cell holds no ruling line. One that does was joined around a line's end: in a
+    table of rectangular cells a line ends only on a line across it, which runs on both
+    sides of the end. So where a row line inside a joined cell stops at a column position,
+    that column's line is restored above and below the stop (a 二级 cell whose right line is
+    worn away would otherwise swallow the 三级 lines beside it). Returns whether any was.
+    """
+    rows, cols = apart_below.shape[0] + 1, apart_right.shape[1] + 1
+    group_of = np.zeros((rows, cols), dtype=int)
+    for key, members in groups.items():
+        for r, c in members:
+            group_of[r, c] = key
+    seen_right, seen_below = apart_right.copy(), apart_below.copy()
+    restored = False
+    for r in range(rows - 1):
+        for c in range(cols - 1):
+            if (
+                len(
+                    {group_of[r, c], group_of[r, c + 1], group_of[r + 1, c], group_of[r + 1, c + 1]}
+                )
+                > 1
+            ):
+                continue  # not inside one joined cell
+            # the row line under row r stops at the column line right of column c
+            solid = restorable_right[c] and restorable_below[r]  # a text stroke ends anywhere
+            if seen_below[r, c] != seen_below[r, c + 1] and solid:
+                apart_right[r, c] = apart_right[r + 1, c] = True
+                restored = True
+            # the column line right of column c stops at the row line under row r
+            if seen_right[r, c] != seen_right[r + 1, c] and solid:
+                apart_below[r, c] = apart_below[r, c + 1] = True
+                restored = True
+    return restored
+
+
+def _coverage(mask: np.ndarray, at: int, start: int, end: int, band: int, vertical: bool) -> float:
+    """The share of start..end along which a ruling line runs at `at`."""
     inset = max(1, (end - start) // 10)  # ignore the corners, where crossing lines are
     lo, hi = start + inset, end - inset
     if hi <= lo:
-        return True
+        return 1.0
     if vertical:
         strip = mask[lo:hi, max(0, at - band) : at + band + 1]
         hits = strip.any(axis=1)
     else:
         strip = mask[max(0, at - band) : at + band + 1, lo:hi]
         hits = strip.any(axis=0)
-    return float(hits.mean()) >= coverage
+    return float(hits.mean())
 
 
 def _thickness(across: np.ndarray) -> int:

@@ -422,19 +422,35 @@ def _frame(gray: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
     return corners
 
 
+FRAME_LINE_TOLERANCE = 0.004  # share of the page: pieces of one broken line lie this close
+
+
 def _extreme_line(mask: np.ndarray, axis: int, first: bool) -> tuple[float, float, float] | None:
-    """The outermost long line of a mask as a*x + b*y = c, fitted through its pixels."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    """The outermost long line of a mask as a*x + b*y = c, fitted through its pixels.
+
+    A worn line comes out of the line filter in pieces; pieces at one position count as one
+    line, so a broken outer frame still outranks the whole lines inside it.
+    """
+    count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
         return None
     length_index = cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT
+    across = 1 if axis == 0 else 0  # the centroid coordinate that says where the line is
+    tolerance = FRAME_LINE_TOLERANCE * mask.shape[axis]
+    lines: list[list[int]] = []
+    for i in sorted(range(1, count), key=lambda i: centroids[i, across]):
+        if lines and centroids[i, across] - centroids[lines[-1][-1], across] <= tolerance:
+            lines[-1].append(i)
+        else:
+            lines.append([i])
+    lengths = [int(stats[line, length_index].sum()) for line in lines]
     # The frame's sides are among the longest lines of their direction; a continuation page's
     # table may be short, so "long" is relative to the longest line found.
-    longest = int(stats[1:, length_index].max())
-    long = [i for i in range(1, count) if stats[i, length_index] > 0.6 * longest]
-    pos_index = cv2.CC_STAT_TOP if axis == 0 else cv2.CC_STAT_LEFT
-    pick = (min if first else max)(long, key=lambda i: stats[i, pos_index])
-    ys, xs = np.nonzero(labels == pick)
+    long = [
+        line for line, length in zip(lines, lengths, strict=True) if length > 0.6 * max(lengths)
+    ]
+    pick = long[0] if first else long[-1]
+    ys, xs = np.nonzero(np.isin(labels, pick))
     if axis == 0:  # y = k x + d
         k, d = np.polyfit(xs.astype(float), ys.astype(float), 1)
         return (-k, 1.0, d)

@@ -4,6 +4,8 @@ The form type is data (`pipeline/templates/*.yaml`), parsed into strict models t
 load time when wrong. Labels are found by fuzzy match (rapidfuzz), so an OCR slip in a label
 (`项目名林`) still finds it; a value is the cell right of its label; indicator rows are the
 cells of the 三级指标 column, with the 一级 and 二级 cells that span them and the 指标值 beside.
+Where worn lines joined cells, the mapping takes them apart as far as their text allows and
+marks every field so read; a line without a name is no row.
 """
 
 from __future__ import annotations
@@ -102,6 +104,11 @@ class Template(BaseModel):
         default="",
         description="Characters that, at the start or end of a value, are a reader's tick or "
         "dust rather than print; the checker drops them and says so.",
+    )
+    misread_signs: dict[str, str] = Field(
+        default_factory=dict,
+        description="Plain signs a worn copy reads where the form prints another (`>` for "
+        "`≥`); the checker puts the printed one back and records it.",
     )
     year: YearSpec
     fields: list[FieldSpec]
@@ -272,6 +279,13 @@ def map_indicators(
             k: ((c.cell.box[0] - x_left) / width, (c.cell.box[2] - x_left) / width)
             for k, c in found.items()
         }
+        if "value" not in found and "name" in found:
+            # 指标值 is the last column; its header cell can run into the first value below
+            # when the line between them is worn, and then reads as no label.
+            state.columns["value"] = (state.columns["name"][1], 1.0)
+            form.issues.append(
+                f"page {page.number}: {spec.columns['value']} column taken as the last"
+            )
         header_bottom = max(c.cell.box[3] for c in found.values())
     if state.columns is None or "name" not in state.columns:
         form.issues.append(f"page {page.number}: indicator columns not found")
@@ -284,18 +298,24 @@ def map_indicators(
             return []
         lo, hi = columns[key]
         mid = x_left + (lo + hi) / 2 * width
+        # A cell reaching down past the header row holds a row's cell too (a worn line under
+        # the header joined them).
         return [
             c
             for c in page.cells
-            if c.cell.box[0] < mid < c.cell.box[2] and c.cell.box[1] >= header_bottom - 2
+            if c.cell.box[0] < mid < c.cell.box[2] and c.cell.box[3] > header_bottom + 2
         ]
 
     values = column("value")
     level1_cells = column("level1")
     level2_cells = column("level2")
     for cell in sorted(column("name"), key=lambda c: c.cell.box[1]):
+        if any(c is cell for c in level2_cells):
+            l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
+            _map_joined_block(template, page, form, state, cell, l1_cell, values)
+            continue
         seq, name = _split_line(cell.text, spec.line_label)
-        if seq is None and not name:
+        if seq is None and not name.strip(template.stray_marks):
             continue
         mid_y = (cell.cell.box[1] + cell.cell.box[3]) / 2
         value = next((v for v in values if v.cell.box[1] < mid_y < v.cell.box[3]), None)
@@ -310,11 +330,26 @@ def map_indicators(
         seq_reading = name_reading.model_copy(deep=True)
         seq_reading.value = seq or ""
         name_reading.value = name
+        value_reading = reading_of(page, value if value is not cell else None)
+        if value is cell:  # the line between name and value is lost: no value cell of its own
+            value_reading.evidence.rule_failures.append("name and value read as one cell")
+        _drop_header(value_reading, spec.columns["value"])
+        if not _clean(name).strip(template.stray_marks):
+            # A filled row always names its indicator (the spec drops lines with neither name
+            # nor value, and no form has a value without a name): what its value cell holds
+            # is a stain or a neighbour's ink.
+            if name or value_reading.value:
+                form.issues.append(
+                    f"page {page.number}: line {cell.text!r} with value "
+                    f"{value_reading.value!r} taken for an empty {spec.line_label}N line"
+                )
+            continue
         if seq is None:
             seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
-        value_reading = reading_of(page, value)
-        if not name and (value is None or value.blank):
-            continue  # an empty 指标N line is not a row
+            if cell.text.strip().startswith(spec.line_label):
+                # The label was printed but its number not read: the row's place in its
+                # 二级 block says which it is. A guess, so it stays marked as failed.
+                seq_reading.value = _next_seq(form, l2.value)
         form.indicators.append(
             {
                 "level1": l1,
@@ -324,6 +359,89 @@ def map_indicators(
                 "value": value_reading,
             }
         )
+
+
+def _beside(cell: CellText, other: CellText) -> bool:
+    """Whether `cell` spans the middle height of `other`."""
+    mid_y = (other.cell.box[1] + other.cell.box[3]) / 2
+    return cell.cell.box[1] < mid_y < cell.cell.box[3]
+
+
+def _map_joined_block(
+    template: Template,
+    page: PageRead,
+    form: FormReading,
+    state: IndicatorState,
+    cell: CellText,
+    l1_cell: CellText | None,
+    values: list[CellText],
+) -> None:
+    """Rows of a 二级 cell that a worn column line joined with its 三级 lines.
+
+    Its text runs the 二级 name, its note and the 指标N lines together; the name is taken
+    out, the rest split at each 指标N label, and the lines paired in order with the value
+    cells beside the block. Every field of such a row says how it was read.
+    """
+    spec = template.indicators
+    text = re.sub(spec.note_pattern.rstrip("$"), "", _clean(cell.text))
+    words = [w for w in _level2_words(template) if w in text]
+    word = max(words, key=len, default="")
+    if word:
+        text = text.replace(word, "", 1)
+    lines = [
+        (seq, name.strip(template.stray_marks))
+        for seq, name in re.findall(
+            rf"{re.escape(spec.line_label)}(\d{{1,2}})(.*?)(?={re.escape(spec.line_label)}\d|$)",
+            text,
+        )
+    ]
+    beside = sorted(
+        (
+            v
+            for v in values
+            if v is not cell
+            and cell.cell.box[1] <= (v.cell.box[1] + v.cell.box[3]) / 2 <= cell.cell.box[3]
+        ),
+        key=lambda v: v.cell.box[1],
+    )
+    level2 = reading_of(page, cell)
+    level2.value = word
+    level2.evidence.vocab_score = 1.0 if word else 0.0
+    state.level2 = (word, level2.evidence.vocab_score)
+    failure = "二级 cell and 三级 lines read as one cell"
+    for index, (seq, name) in enumerate(lines):
+        value = beside[index] if index < len(beside) else None
+        value_reading = reading_of(page, value)
+        if not name:
+            continue  # an empty 指标N line is not a row
+        level1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
+        row = {
+            "level1": level1,
+            "level2": level2.model_copy(deep=True),
+            "seq": reading_of(page, cell),
+            "name": reading_of(page, cell),
+            "value": value_reading,
+        }
+        row["seq"].value, row["name"].value = seq, name
+        _level1_from_level2(template, row["level1"], row["level2"])
+        for reading in row.values():
+            reading.evidence.rule_failures.append(failure)
+        form.indicators.append(row)
+
+
+def _drop_header(reading: FieldReading, header: str) -> None:
+    """Take a column's printed header off the front of a value its cell was joined with."""
+    if reading.value.startswith(header) and len(reading.value) > len(header):
+        reading.value = reading.value[len(header) :]
+        reading.evidence.rule_failures.append(f"header {header!r} joined to the value's cell")
+
+
+def _next_seq(form: FormReading, level2: str) -> str:
+    """The 指标N number that follows the form's last row, when that row is of `level2`."""
+    if form.indicators and form.indicators[-1]["level2"].value == level2:
+        last = form.indicators[-1]["seq"].value
+        return str(int(last) + 1) if last.isdigit() else ""
+    return "1"
 
 
 def _level1_from_level2(template: Template, level1: FieldReading, level2: FieldReading) -> None:
@@ -359,6 +477,8 @@ def _split_line(text: str, label: str) -> tuple[str | None, str]:
     match = LINE_RE.match(stripped)
     if match and (not match["label"] or fuzz.ratio(match["label"], label) >= 50):
         return match["seq"], match["rest"].strip()
+    if stripped.startswith(label):  # the label read, its number lost: `指标提高积极性`
+        return None, stripped[len(label) :].lstrip(":：;；.,， ")
     return None, stripped
 
 

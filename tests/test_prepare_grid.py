@@ -7,9 +7,16 @@ import numpy as np
 import pytest
 from synth.documents import make_document
 
-from pipeline.grid import GridOptions, find_grid, fine_grid_to_cells, lines_to_positions, ridges
+from pipeline.grid import (
+    GridOptions,
+    _table_box,
+    find_grid,
+    fine_grid_to_cells,
+    lines_to_positions,
+    ridges,
+)
 from pipeline.ingest import PageImage, ScanFile
-from pipeline.prepare import PrepareOptions, _sheet_corners, _skew, prepare_page
+from pipeline.prepare import PrepareOptions, _frame, _sheet_corners, _skew, prepare_page
 
 SEED = 77  # not a seed any corpus is reported on
 
@@ -95,6 +102,60 @@ def test_merged_cells_come_out_with_their_spans() -> None:
     cells = fine_grid_to_cells(xs, ys, across, down, band=2, coverage=0.5)
     spans = sorted((c.row0, c.row1, c.col0, c.col1) for c in cells)
     assert spans == [(0, 0, 0, 1), (0, 0, 2, 2), (1, 1, 0, 0), (1, 1, 1, 1), (1, 1, 2, 2)]
+
+
+def _block_masks(worn: bool) -> tuple[np.ndarray, np.ndarray]:
+    """A 二级 cell (column 0, rows 0-2) beside three 三级 lines (column 1) and their values."""
+    across = np.zeros((151, 301), np.uint8)
+    down = np.zeros((151, 301), np.uint8)
+    across[0, :] = across[150, :] = 255
+    across[50, 100:] = across[100, 100:] = 255  # the 三级 lines' rules end at x=100
+    down[:, 0] = down[:, 200] = down[:, 300] = 255
+    if not worn:
+        down[:, 100] = 255
+    return across, down
+
+
+def test_a_column_line_worn_away_where_row_lines_end_on_it_is_restored() -> None:
+    xs, ys = [0, 100, 200, 300], [0, 50, 100, 150]
+    whole = fine_grid_to_cells(xs, ys, *_block_masks(worn=False), band=2, coverage=0.5)
+    restored = fine_grid_to_cells(
+        xs, ys, *_block_masks(worn=True), band=2, coverage=0.5, solid_xs={100}, solid_ys={50, 100}
+    )
+    spans = sorted((c.row0, c.row1, c.col0, c.col1) for c in whole)
+    assert (0, 2, 0, 0) in spans  # the 二级 cell
+    assert sorted((c.row0, c.row1, c.col0, c.col1) for c in restored) == spans
+    # Where the ending lines are not solid (a glyph stroke), nothing is restored.
+    joined = fine_grid_to_cells(
+        xs, ys, *_block_masks(worn=True), band=2, coverage=0.5, solid_xs={100}, solid_ys=set()
+    )
+    assert (0, 2, 0, 1) in [(c.row0, c.row1, c.col0, c.col1) for c in joined]
+
+
+def test_a_broken_outer_frame_is_still_the_frame() -> None:
+    # The frame's left side worn into pieces, each shorter than the whole inner column line.
+    gray = np.full((1400, 1000), 250, np.uint8)
+    gray[200:203, 100:900] = gray[1200:1203, 100:900] = 40
+    gray[200:1200, 897:900] = gray[200:1200, 300:303] = 40
+    for y0 in range(200, 1200, 100):
+        gray[y0 : y0 + 80, 100:103] = 40
+    corners = _frame(gray, PrepareOptions())
+    assert corners is not None
+    assert abs(corners[0][0] - 101) < 3 and abs(corners[3][0] - 101) < 3
+
+
+def test_the_table_is_the_structure_with_the_most_ruling() -> None:
+    # A photo's shadow edge: two long lines spanning a bigger box than the table's many lines.
+    across = np.zeros((1000, 1000), np.uint8)
+    down = np.zeros((1000, 1000), np.uint8)
+    across[990, 0:1000] = 255
+    down[500:1000, 995] = 255
+    for y in range(50, 450, 40):
+        across[y, 100:900] = 255
+    down[50:451, 100] = down[50:451, 500] = down[50:451, 900] = 255
+    box = _table_box(across, down, 3)
+    assert box is not None
+    assert np.allclose(box, (100, 50, 901, 451), atol=2)
 
 
 def test_a_worn_line_shows_as_a_ridge_and_a_row_of_glyphs_does_not() -> None:

@@ -269,3 +269,15 @@ def test_ticks_and_specks_at_the_ends_of_a_value_are_dropped_and_recorded() -> N
     )
     assert form.indicators[0]["value"].value == "≥1.5万元"  # a point inside a value stays
     assert not form.indicators[0]["value"].evidence.rule_failures
+
+
+def test_a_plain_sign_is_put_back_to_the_printed_one_and_recorded() -> None:
+    form = _form("3", "3", "", cost_value="<1万元")
+    check_form(TEMPLATE, form)
+    value = form.indicators[0]["value"]
+    assert value.value == "≤1万元"
+    assert value.raw == "<1万元"
+    assert value.evidence.rule_failures == ["sign read as '<1万元'; these forms print ≥, ≤"]
+    printed = _form("3", "3", "", cost_value="≤1万元")
+    check_form(TEMPLATE, printed)
+    assert not printed.indicators[0]["value"].evidence.rule_failures
