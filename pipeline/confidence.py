@@ -48,7 +48,11 @@ FEATURES: tuple[str, ...] = (
 
 
 class FormSignals(NamedTuple):
-    """How whole and how legible a form came out, each a share in [0, 1] (`form_signals`)."""
+    """How whole and how legible a form came out (`form_signals`).
+
+    The shares, in [0, 1], are features of every field; `photo`, a form read from phone
+    photos, picks the models that score them.
+    """
 
     blocks_missing: float = 0.0
     fields_missing: float = 0.0
@@ -56,6 +60,7 @@ class FormSignals(NamedTuple):
     values_blank: float = 0.0
     rec_doubt: float = 0.0
     rec_low: float = 0.0
+    photo: bool = False
 
 
 NO_FORM_SIGNALS = FormSignals()
@@ -75,10 +80,13 @@ def group_of(key: str) -> str:
 
 
 def condition_of(form: FormSignals) -> str:
-    """`whole` for a form that came out entire and legible, else `damaged`.
+    """`whole` for a form that came out entire and legible, else `damaged`; `-photo` added.
 
+    The suffix marks a form read from phone photos.
     The two fail in different ways: on a whole form a wrong field is a misread character,
     on a damaged one whole cells and rows are lost or run together. Each has its own models.
+    A photo is damaged in other ways than a worn scan (blur, perspective, shade rather than
+    broken lines and noise), so its evidence means something else too.
     """
     whole = (
         form.blocks_missing == 0
@@ -86,18 +94,23 @@ def condition_of(form: FormSignals) -> str:
         and form.rows_doubtful == 0
         and form.rec_low <= WHOLE_UNSURE
     )
-    return "whole" if whole else "damaged"
+    return ("whole" if whole else "damaged") + ("-photo" if form.photo else "")
 
 
 def model_names(key: str, form: FormSignals) -> tuple[str, ...]:
     """The models that may score a field, most specific first.
 
     A field group on forms of one condition; all groups on forms of that condition (whole
-    forms have too few wrong fields per group to fit on); the group; everything.
+    forms have too few wrong fields per group to fit on); the same two without telling
+    photos from scans; the group; everything.
     """
     group = group_of(key)
     condition = condition_of(form)
-    return (f"{group}|{condition}", condition, group, "default")
+    names = [f"{group}|{condition}", condition]
+    if form.photo:
+        scanned = condition_of(form._replace(photo=False))
+        names += [f"{group}|{scanned}", scanned]
+    return (*names, group, "default")
 
 
 def _logit(p: float) -> float:
@@ -138,6 +151,7 @@ def form_signals(form: FormReading, blocks: Collection[str]) -> FormSignals:
         values_blank=sum(row["value"].evidence.blank for row in named) / max(1, len(named)),
         rec_doubt=float(np.mean([1.0 - s for s in scores])) if scores else 0.0,
         rec_low=sum(s < UNSURE_LINE for s in scores) / max(1, len(scores)),
+        photo=any(r.evidence.photo for _, r in form.all_fields()),
     )
 
 
@@ -159,7 +173,12 @@ def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS
             float(bool(evidence.rule_failures)),
             float(value == ""),
             math.log1p(len(value)),
-            *form,
+            form.blocks_missing,
+            form.fields_missing,
+            form.rows_doubtful,
+            form.values_blank,
+            form.rec_doubt,
+            form.rec_low,
         ]
     )
 

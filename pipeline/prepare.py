@@ -54,6 +54,7 @@ class PreparedPage:
     skew_deg: float
     turned: int  # quarter turns applied, counter-clockwise
     frame_found: bool
+    photo: bool = False  # a sheet photographed on a background, its outline found
 
 
 def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> PreparedPage:
@@ -103,6 +104,7 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
         skew_deg=skew,
         turned=turned % 4,
         frame_found=frame is not None,
+        photo=sheet is not None,
     )
 
 
@@ -566,6 +568,9 @@ def draw_prepared(page: PreparedPage) -> np.ndarray:
     corners = np.array([[[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]]], dtype=np.float32)
     outline = cv2.perspectiveTransform(corners, np.linalg.inv(page.transform))
     cv2.polylines(canvas, [outline.astype(np.int32)], True, (255, 120, 0), 3)
-    label = f"skew {page.skew_deg:.1f} deg, turned {page.turned * 90}, frame {page.frame_found}"
+    label = (
+        f"skew {page.skew_deg:.1f} deg, turned {page.turned * 90}, frame {page.frame_found}"
+        f"{', photo' if page.photo else ''}"
+    )
     cv2.putText(canvas, label, (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 200), 2)
     return canvas

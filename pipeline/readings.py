@@ -26,6 +26,9 @@ class Evidence(BaseModel):
     inherited: bool = Field(
         default=False, description="Taken from a cell on an earlier page (a continued form)."
     )
+    photo: bool = Field(
+        default=False, description="Read from a phone photo (the sheet found on a background)."
+    )
     rule_failures: list[str] = Field(default_factory=list, description="Checks that failed.")
     normalised: bool = Field(default=False, description="The checker reformatted the value.")
 

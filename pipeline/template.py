@@ -198,7 +198,8 @@ def source_box(page: PreparedPage, box: tuple[int, int, int, int]) -> list[float
 def reading_of(page: PageRead, cell: CellText | None, anchor: float = 100.0) -> FieldReading:
     """A field read from `cell`, with its evidence; a missing cell gives an empty, unfound field."""
     if cell is None:
-        return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
+        evidence = Evidence(found=False, photo=page.prepared.photo)
+        return FieldReading(value="", raw="", page=page.number, evidence=evidence)
     chars = [s for line in cell.lines for s in (line.char_scores or ())]
     return FieldReading(
         value=cell.text,
@@ -213,6 +214,7 @@ def reading_of(page: PageRead, cell: CellText | None, anchor: float = 100.0) -> 
             lines=len(cell.lines),
             seal=cell.seal,
             seal_disagrees=cell.plain is not None and _clean(cell.plain) != _clean(cell.text),
+            photo=page.prepared.photo,
         ),
     )
 

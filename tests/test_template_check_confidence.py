@@ -12,7 +12,9 @@ from pipeline.confidence import (
     UNFITTED,
     Calibration,
     GroupModel,
+    condition_of,
     fit_logistic,
+    form_signals,
     model_names,
     score_form,
 )
@@ -237,6 +239,23 @@ def test_whole_and_damaged_forms_are_scored_by_their_own_models() -> None:
         "indicators.value",
         "default",
     )
+
+
+def test_a_form_read_from_photos_is_scored_by_photo_models_first() -> None:
+    photo = _form("3", "3", "")
+    for _, reading in photo.all_fields():
+        reading.evidence.photo = True
+    signals = form_signals(photo, ())
+    assert signals.photo and condition_of(signals) == "whole-photo"
+    assert model_names("text", signals) == (
+        "text|whole-photo",
+        "whole-photo",
+        "text|whole",
+        "whole",
+        "text",
+        "default",
+    )
+    assert not form_signals(_form("3", "3", ""), ()).photo
 
 
 def test_an_export_scored_again_gets_the_confidences_of_a_live_run() -> None:
