@@ -92,6 +92,8 @@ class Grid:
     px_per_mm: float
     line_px: int  # typical ruling-line thickness
     segments: tuple[tuple[int, int, int, int], ...] = field(default=(), repr=False)
+    # Column positions with long stretches of line: real columns, not a glyph's strokes.
+    solid_xs: frozenset[int] = frozenset()
 
     @property
     def frame(self) -> tuple[int, int, int, int]:
@@ -123,6 +125,7 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         return None
     worn_across, worn_down = ridges(page.ink, px_per_mm, options)
     solid = round(options.min_solid_line_mm * px_per_mm)
+    solid_xs = _solid(xs, [s for s in segments if s[0] == s[2]], 0, merge, solid)
     cells = fine_grid_to_cells(
         xs,
         ys,
@@ -130,7 +133,7 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         down | worn_down,
         merge,
         options.coverage,
-        solid_xs=_solid(xs, [s for s in segments if s[0] == s[2]], 0, merge, solid),
+        solid_xs=solid_xs,
         solid_ys=_solid(ys, [s for s in segments if s[1] == s[3]], 1, merge, solid),
     )
     return Grid(
@@ -139,6 +142,7 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         cells=tuple(cells),
         px_per_mm=px_per_mm,
         line_px=_thickness(across),
+        solid_xs=frozenset(solid_xs),
         segments=tuple(segments),
     )
 

@@ -316,11 +316,14 @@ def map_indicators(
             l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
             _map_joined_block(template, page, form, state, cell, l1_cell, values)
             continue
-        seq, name = _split_line(cell.text, spec.line_label)
-        if seq is None and not name.strip(template.stray_marks):
-            continue
         mid_y = (cell.cell.box[1] + cell.cell.box[3]) / 2
         value = next((v for v in values if v.cell.box[1] < mid_y < v.cell.box[3]), None)
+        text, value_text = cell.text, None
+        if value is cell:  # the line between name and value is lost: no value cell of its own
+            text, value_text = _parted(cell, x_left + columns["value"][0] * width)
+        seq, name = _split_line(text, spec.line_label)
+        if seq is None and not name.strip(template.stray_marks):
+            continue
         l2_cell = next((c for c in level2_cells if c.cell.box[1] < mid_y < c.cell.box[3]), None)
         l1_cell = next((c for c in level1_cells if c.cell.box[1] < mid_y < c.cell.box[3]), None)
         l2 = _vocab_field(
@@ -332,8 +335,9 @@ def map_indicators(
         seq_reading = name_reading.model_copy(deep=True)
         seq_reading.value = seq or ""
         name_reading.value = name
-        value_reading = reading_of(page, value if value is not cell else None)
-        if value is cell:  # the line between name and value is lost: no value cell of its own
+        value_reading = reading_of(page, value if value is not cell or value_text else None)
+        if value is cell:
+            value_reading.value = value_reading.raw = value_text or ""
             value_reading.evidence.rule_failures.append("name and value read as one cell")
         _drop_header(value_reading, spec.columns["value"])
         if not _clean(name).strip(template.stray_marks):
@@ -361,6 +365,25 @@ def map_indicators(
                 "value": value_reading,
             }
         )
+
+
+def _parted(cell: CellText, boundary: float) -> tuple[str, str | None]:
+    """A joined name-and-value cell's text left and right of the value column's edge.
+
+    The OCR stage cut its lines where they ran over a column position with paper there;
+    without such a cut the value cannot be told from the name, and is None.
+    """
+    if len(cell.boxes) != len(cell.lines):
+        return cell.text, None
+    left = [
+        t.text for t, b in zip(cell.lines, cell.boxes, strict=True) if (b[0] + b[2]) / 2 < boundary
+    ]
+    right = [
+        t.text for t, b in zip(cell.lines, cell.boxes, strict=True) if (b[0] + b[2]) / 2 >= boundary
+    ]
+    if not left or not right:
+        return cell.text, None
+    return "".join(left), "".join(right)
 
 
 def _beside(cell: CellText, other: CellText) -> bool:

@@ -16,6 +16,7 @@ from pipeline.grid import (
     ridges,
 )
 from pipeline.ingest import PageImage, ScanFile
+from pipeline.ocr.cells import split_at_columns
 from pipeline.prepare import PrepareOptions, _frame, _sheet_corners, _skew, prepare_page
 
 SEED = 77  # not a seed any corpus is reported on
@@ -180,3 +181,13 @@ def test_a_worn_line_shows_as_a_ridge_and_a_row_of_glyphs_does_not() -> None:
     assert along_line > 0.8
     assert along_text < 0.1
     assert across[150:250].sum() == 0  # paper grain alone makes no line
+
+
+def test_a_text_line_is_cut_only_where_paper_shows_at_a_column_position() -> None:
+    mm = 8.0
+    mask = np.zeros((40, 400), np.uint8)
+    mask[10:30, 20:150] = 255  # a name
+    mask[10:30, 250:300] = 255  # its value, past a worn column line at x=200
+    mask[10:30, 320:390] = 255  # prose running over the position x=350
+    boxes = split_at_columns(mask, [(20, 10, 390, 30)], [200, 350], mm)
+    assert boxes == [(20, 10, 150, 30), (250, 10, 390, 30)]

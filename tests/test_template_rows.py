@@ -6,6 +6,8 @@ columns 一级 | 二级 | 三级 | 指标值 under a header row.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from pipeline.grid import Cell, Grid
@@ -147,3 +149,26 @@ def test_a_value_header_joined_with_the_first_value_is_taken_off_it() -> None:
     value = form.indicators[0]["value"]
     assert value.value == "100%"
     assert "header '指标值' joined to the value's cell" in value.evidence.rule_failures
+
+
+def test_a_joined_name_and_value_cut_by_the_ocr_stage_are_parted_at_the_column() -> None:
+    cells = [
+        *HEADER,
+        (1, 1, 0, 0, "产出指标"),
+        (1, 1, 1, 1, "质量指标"),
+        (1, 1, 2, 3, "指标1:资金使用合规率≥98%"),
+    ]
+    page = _page(cells)
+    quad = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+    joined = page.cells[-1]
+    parts = (("指标1:资金使用合规率", (205, 45, 380, 75)), ("≥98%", (430, 45, 470, 75)))
+    page.cells[-1] = replace(
+        joined,
+        lines=tuple(TextLine(text=t, score=0.99, box=quad) for t, _ in parts),
+        boxes=tuple(b for _, b in parts),
+    )
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_indicators(TEMPLATE, page, form, IndicatorState())
+    row = form.indicators[0]
+    assert (row["name"].value, row["value"].value) == ("资金使用合规率", "≥98%")
+    assert "name and value read as one cell" in row["value"].evidence.rule_failures

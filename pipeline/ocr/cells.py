@@ -40,6 +40,7 @@ class CellText:
     score: float
     seal: bool
     plain: str | None = None
+    boxes: tuple[tuple[int, int, int, int], ...] = ()  # each line's box on the page
 
     @property
     def blank(self) -> bool:
@@ -56,9 +57,12 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
     spans: list[tuple[int, int, int]] = []  # cell index, first crop, crop count
     plain_spans: dict[int, tuple[int, int]] = {}
     sealed: list[bool] = []
+    cell_boxes: list[tuple[tuple[int, int, int, int], ...]] = []
     for index, cell in enumerate(grid.cells):
         inner = _inside(cell, grid)
-        boxes = text_line_boxes(ink_mask, inner, mm)
+        inside = [x for x in grid.solid_xs if cell.box[0] < x < cell.box[2]]
+        boxes = split_at_columns(ink_mask, text_line_boxes(ink_mask, inner, mm), inside, mm)
+        cell_boxes.append(tuple(boxes))
         x0, y0, x1, y1 = inner
         spans.append((index, len(crops), len(boxes)))
         crops.extend(_crop(page.ink, box, mm) for box in boxes)
@@ -89,6 +93,7 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
                 score=min((line.score for line in own), default=1.0),
                 seal=sealed[index],
                 plain=plain,
+                boxes=cell_boxes[index],
             )
         )
     return results
@@ -138,6 +143,34 @@ def text_line_boxes(
             continue
         boxes.append((x0 + span[0], y0 + start, x0 + span[1], y0 + end))
     return boxes
+
+
+COLUMN_GAP_MM = 1.0  # clear paper this far either side of a column position parts a line
+
+
+def split_at_columns(
+    mask: np.ndarray, boxes: list[tuple[int, int, int, int]], columns: list[int], mm: float
+) -> list[tuple[int, int, int, int]]:
+    """Text lines cut where they run over a column position with clear paper there.
+
+    A cell spanning column positions is a merged cell, or two cells whose line wore away. In
+    the second, a name and its value sit on one text line with a gap where the line was;
+    cut there, each part can be told by which column it lies in. Prose in a merged cell
+    leaves no such gap.
+    """
+    gap = max(1, round(COLUMN_GAP_MM * mm))
+    out = []
+    for box in boxes:
+        pieces = [box]
+        for x in sorted(columns):
+            x0, y0, x1, y1 = pieces[-1]
+            if not (x0 + gap < x < x1 - gap) or mask[y0:y1, x - gap : x + gap].any():
+                continue
+            ink = np.flatnonzero(mask[y0:y1, x0:x1].any(axis=0)) + x0
+            left, right = ink[ink < x], ink[ink > x]
+            pieces[-1:] = [(x0, y0, int(left[-1]) + 1, y1), (int(right[0]), y0, x1, y1)]
+        out.extend(pieces)
+    return out
 
 
 SPECK_GAP_MM = 1.5  # a mark this far from the rest of its line is not part of the text
