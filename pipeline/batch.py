@@ -111,18 +111,21 @@ def plan_run(
             plan.to_read.append((document_id, scan))
             planned.add(document_id)
             continue
-        if known.path != path:
-            if hashes.get(known.path) == digest:
-                # The original is still there: this is a copy, and the same document.
-                plan.decisions["copy"] += 1
-                log.info("%s is a copy of %s: not read again", scan.name, known.name)
-                continue
-            store.update_document(known.id, path=path, name=scan.name)
-            plan.decisions["renamed"] += 1
-            log.info("%s was %s: not read again", scan.name, known.name)
         if known.id in planned:
+            plan.decisions["copy"] += 1  # two copies found in this run, both new
             continue
+        moved = known.path != path
+        if moved and hashes.get(known.path) == digest:
+            # The original is still there: this is a copy, and the same document.
+            plan.decisions["copy"] += 1
+            log.info("%s is a copy of %s: not read again", scan.name, known.name)
+            continue
+        if moved or known.name != scan.name:  # renamed, or the run was given another folder
+            store.update_document(known.id, path=path, name=scan.name)
         reason = _why_read(known, options, versions)
+        if moved and reason == "known":
+            reason = "renamed"
+            log.info("%s was %s: not read again", scan.name, known.name)
         plan.decisions[reason] += 1
         if reason.startswith("read"):
             if known.state == "superseded":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -52,7 +53,7 @@ documents = Table(
     Column("sha256", String(64), nullable=False, unique=True),
     Column("path", Text, nullable=False, doc="Absolute path where the file was last seen."),
     Column("name", Text, nullable=False, doc="Path relative to the folder the run was given."),
-    Column("size", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
     Column("pages", Integer),
     # new → reading → done | failed; superseded when the file at its path changed.
     Column("state", String(16), nullable=False),

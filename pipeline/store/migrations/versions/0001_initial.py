@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(64), nullable=False, unique=True),
         sa.Column("path", sa.Text, nullable=False),
         sa.Column("name", sa.Text, nullable=False),
-        sa.Column("size", sa.Integer, nullable=False),
+        sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("pages", sa.Integer),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("reason", sa.Text),
