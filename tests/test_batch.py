@@ -407,3 +407,22 @@ def test_bench_script_measures_a_small_run(tmp_path: Path) -> None:
     assert result["pages_per_minute"] > 0
     assert all(w["first_rss_mb"] > 50 for w in result["workers"].values())
     assert "ocr" in result["stage_share"]
+
+
+def test_a_postgresql_store_works_as_the_sqlite_one(
+    scans: Path, reference: Path, postgres_store: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    done = formscan("run", scans, "--out", out, "--db", postgres_store)
+    assert done.returncode == 0, done.stderr
+    assert not (out / "formscan.db").exists()
+    assert record_lines(out) == record_lines(reference)
+    again = formscan("run", scans, "--out", out, "--db", postgres_store)
+    assert "nothing new to read: 3 files (3 known)" in again.stdout
+    status = formscan("status", "--db", postgres_store)
+    assert "documents: 3 done" in status.stdout
+    exported = formscan("export", "--db", postgres_store, "-o", tmp_path / "r.jsonl")
+    assert exported.returncode == 0, exported.stderr
+    assert sorted((tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()) == (
+        record_lines(reference)
+    )

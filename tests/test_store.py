@@ -1,21 +1,26 @@
-"""The store without the models: migrations, field rows, the review queue, corrections, lock."""
+"""The store without the models: migrations, field rows, the review queue, corrections, lock.
+
+Each test runs on SQLite and on PostgreSQL (a throwaway server, see conftest.py).
+"""
 
 from __future__ import annotations
 
 import csv
-import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from openpyxl import load_workbook
+from sqlalchemy import inspect, text
 
 from pipeline.export import stored_records
 from pipeline.export_tables import write_csv, write_xlsx
 from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.run import FileResult
-from pipeline.store import Store, StoreBusyError, store_url
+from pipeline.store import Store, StoreBusyError
+from pipeline.store import schema as t
 from pipeline.store.schema import metadata
 from pipeline.store.store import open_engine, upgrade
 
@@ -50,9 +55,9 @@ def _form(file: str, least: float) -> FormReading:
     )
 
 
-def _store_with(tmp_path: Path, forms: dict[str, float]) -> Store:
-    store = Store.open(store_url(tmp_path, None))
-    run = store.start_run([str(tmp_path)], {})
+def _store_with(url: str, forms: dict[str, float]) -> Store:
+    store = Store.open(url)
+    run = store.start_run(["/scans"], {})
     for n, (name, least) in enumerate(forms.items()):
         document = store.add_document(f"{n:064d}", f"/scans/{name}", name, 10, run)
         result = FileResult(name, pages=1, forms=[_form(name, least)], page_seconds=[1.0])
@@ -60,62 +65,90 @@ def _store_with(tmp_path: Path, forms: dict[str, float]) -> Store:
     return store
 
 
-def test_schema_at_head_is_the_tables_the_code_uses(tmp_path: Path) -> None:
-    engine = open_engine(store_url(tmp_path, None))
+def test_schema_at_head_is_the_tables_the_code_uses(store_at: str) -> None:
+    engine = open_engine(store_at)
     upgrade(engine)
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
     assert diff == []
 
 
-def test_a_store_made_by_the_previous_schema_migrates(tmp_path: Path) -> None:
-    engine = open_engine(store_url(tmp_path, None))
+def test_a_store_made_by_the_previous_schema_migrates(store_at: str) -> None:
+    engine = open_engine(store_at)
     upgrade(engine, "0001")
+    when = datetime(2026, 11, 1, tzinfo=UTC)
     with engine.begin() as c:
-        c.exec_driver_sql(
-            "INSERT INTO runs (id, started_at, state, roots, options) "
-            "VALUES ('r1', '2026-11-01 00:00:00', 'done', '[]', '{}')"
+        # Only the columns revision 0001 had.
+        c.execute(
+            t.runs.insert().values(id="r1", started_at=when, state="done", roots=[], options={})
         )
-        c.exec_driver_sql(
-            "INSERT INTO documents (id, sha256, path, name, size, state, first_run_id, "
-            "updated_at) VALUES (1, 'abc', '/s/a.pdf', 'a.pdf', 5, 'done', 'r1', "
-            "'2026-11-01 00:00:00')"
+        c.execute(
+            t.documents.insert().values(
+                id=1,
+                sha256="abc",
+                path="/s/a.pdf",
+                name="a.pdf",
+                size=5,
+                state="done",
+                first_run_id="r1",
+                updated_at=when,
+            )
         )
-        c.exec_driver_sql(
-            "INSERT INTO forms (id, document_id, seq, form_type, pages, issues, versions, "
-            "current, run_id) VALUES (1, 1, 0, 'budget_performance_approval', '[1]', '[]', "
-            "'{}', 1, 'r1')"
+        c.execute(
+            t.forms.insert().values(
+                id=1,
+                document_id=1,
+                seq=0,
+                form_type="budget_performance_approval",
+                pages=[1],
+                issues=[],
+                versions={},
+                current=True,
+                run_id="r1",
+            )
         )
-        c.exec_driver_sql(
-            "INSERT INTO fields (id, form_id, ordinal, key, value, raw, confidence, review, "
-            "evidence, review_state) VALUES (1, 1, 0, 'year', '2024', '2024', 0.4, 1, '{}', "
-            "'pending')"
+        c.execute(
+            t.fields.insert().values(
+                id=1,
+                form_id=1,
+                ordinal=0,
+                key="year",
+                value="2024",
+                raw="2024",
+                confidence=0.4,
+                review=True,
+                evidence={},
+                review_state="pending",
+            )
         )
-        c.exec_driver_sql(
-            "INSERT INTO review_tasks (id, field_id, form_id, confidence, state, run_id) "
-            "VALUES (1, 1, 1, 0.4, 'open', 'r1')"
+        c.execute(
+            t.review_tasks.insert().values(
+                id=1, field_id=1, form_id=1, confidence=0.4, state="open", run_id="r1"
+            )
         )
+    old = inspect(engine)
+    assert "crop_png" not in {col["name"] for col in old.get_columns("review_tasks")}
+    with engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0001",)]
     engine.dispose()
-    database = tmp_path / "formscan.db"
-    with sqlite3.connect(database) as old:
-        assert old.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001",)]
-        assert "crop_png" not in {r[1] for r in old.execute("PRAGMA table_info(review_tasks)")}
 
-    store = Store.open(store_url(tmp_path, None))
+    store = Store.open(store_at)
     [task] = store.review_queue()
     assert (task.file, task.key, task.value, task.has_crop) == ("a.pdf", "year", "2024", False)
     assert [s.form.fields["year"].value for s in store.current_forms()] == ["2024"]
+    new = inspect(store.engine)
+    assert "crop_png" in {col["name"] for col in new.get_columns("review_tasks")}
+    assert "ix_review_tasks_queue" in {i["name"] for i in new.get_indexes("review_tasks")}
+    with store.engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
+        if store.engine.dialect.name == "sqlite":
+            assert c.execute(text("PRAGMA journal_mode")).all() == [("wal",)]
     store.close()
-    with sqlite3.connect(database) as new:
-        assert new.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
-        assert "crop_png" in {r[1] for r in new.execute("PRAGMA table_info(review_tasks)")}
-        indexes = {r[1] for r in new.execute("PRAGMA index_list(review_tasks)")}
-        assert "ix_review_tasks_queue" in indexes
-        assert new.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_forms_come_back_as_they_went_in(tmp_path: Path) -> None:
-    store = _store_with(tmp_path, {"a.jpg": 0.3})
+def test_forms_come_back_as_they_went_in(store_at: str) -> None:
+    store = _store_with(store_at, {"a.jpg": 0.3})
     [stored] = store.current_forms()
     assert stored.form == _form("a.jpg", 0.3)
     assert stored.versions == VERSIONS
@@ -123,9 +156,9 @@ def test_forms_come_back_as_they_went_in(tmp_path: Path) -> None:
 
 
 def test_review_queue_puts_the_least_sure_form_first_and_keeps_a_form_together(
-    tmp_path: Path,
+    store_at: str,
 ) -> None:
-    store = _store_with(tmp_path, {"a.jpg": 0.6, "b.jpg": 0.2, "c.jpg": 0.4})
+    store = _store_with(store_at, {"a.jpg": 0.6, "b.jpg": 0.2, "c.jpg": 0.4})
     queue = store.review_queue()
     assert [(t.file, t.confidence) for t in queue] == [
         ("b.jpg", 0.2),
@@ -142,8 +175,10 @@ def test_review_queue_puts_the_least_sure_form_first_and_keeps_a_form_together(
     store.close()
 
 
-def test_a_correction_sits_beside_the_ocr_value_and_every_export_uses_it(tmp_path: Path) -> None:
-    store = _store_with(tmp_path, {"a.jpg": 0.3})
+def test_a_correction_sits_beside_the_ocr_value_and_every_export_uses_it(
+    store_at: str, tmp_path: Path
+) -> None:
+    store = _store_with(store_at, {"a.jpg": 0.3})
     field = store.field_id("a.jpg", 0, "fields.funds_total")
     store.correct(field, "=1+1", "lin")
     row = store.field_id("a.jpg", 0, "indicators.0.value")
@@ -173,10 +208,10 @@ def test_a_correction_sits_beside_the_ocr_value_and_every_export_uses_it(tmp_pat
     store.close()
 
 
-def test_a_second_run_on_one_store_is_refused_while_the_first_holds_it(tmp_path: Path) -> None:
-    first, second = Store.open(store_url(tmp_path, None)), Store.open(store_url(tmp_path, None))
+def test_a_second_run_on_one_store_is_refused_while_the_first_holds_it(store_at: str) -> None:
+    first, second = Store.open(store_at), Store.open(store_at)
     with first.lock():
-        with pytest.raises(StoreBusyError, match=r"another formscan run is using .*\(pid \d+"):
+        with pytest.raises(StoreBusyError, match=r"another formscan run is using the store"):
             with second.lock():
                 pass
     with second.lock():  # released with the first
