@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from pipeline.readings import Evidence, FieldReading, FormReading
@@ -99,16 +100,24 @@ def corrected(record: ExportRecord, corrections: Mapping[str, Correction]) -> Ex
     return record
 
 
-def stored_records(store: Store) -> list[tuple[StoredForm, ExportRecord]]:
+def stored_records(store: Store) -> Iterator[tuple[StoredForm, ExportRecord]]:
     """Every current form in the store as its export record, corrections applied."""
-    return [
-        (stored, corrected(to_record(stored.form, stored.versions), stored.corrections))
-        for stored in store.current_forms()
-    ]
+    for stored in store.current_forms():
+        yield stored, corrected(to_record(stored.form, stored.versions), stored.corrections)
 
 
 def write_jsonl(store: Store, path: Path) -> int:
-    """Write the store's records as `records.jsonl`; returns how many forms it holds."""
-    records = [record for _, record in stored_records(store)]
-    write_export(path, records)
-    return len(records)
+    """Write the store's records as `records.jsonl`; returns how many forms it holds.
+
+    Written to a temporary file first, so a run killed while exporting leaves the last
+    complete export in place.
+    """
+    partial = path.with_name(path.name + ".partial")
+    count = 0
+    with partial.open("w", encoding="utf-8") as handle:
+        for _, record in stored_records(store):
+            handle.write(json.dumps(record.model_dump(exclude_none=True), ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    os.replace(partial, path)
+    return count

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from openpyxl import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from pipeline.export import stored_records
 from pipeline.records import INDICATOR_KEYS, SCALAR_KEYS, ExportRecord, FieldResult
@@ -55,13 +56,14 @@ def _safe(value: object) -> object:
 
 def write_csv(store: Store, path: Path) -> int:
     """Write the store's records as one CSV table; returns how many forms it holds."""
-    records = stored_records(store)
     blank_scalars = [""] * len(SCALAR_KEYS)
     blank_indicators = [""] * len(INDICATOR_KEYS)
+    count = 0
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_HEAD)
-        for stored, record in records:
+        for stored, record in stored_records(store):
+            count += 1
             file, form, pages, *rest = form_rows(stored.seq, record)
             scalars, review = rest[: len(SCALAR_KEYS)], rest[len(SCALAR_KEYS) :]
             row = ["form", file, form, pages, "", *scalars, *blank_indicators, *review]
@@ -70,32 +72,37 @@ def write_csv(store: Store, path: Path) -> int:
                 values, review = rest[: len(INDICATOR_KEYS)], rest[len(INDICATOR_KEYS) :]
                 row = ["indicator", file, form, pages, number, *blank_scalars, *values, *review]
                 writer.writerow([_safe(v) for v in row])
-    return len(records)
+    return count
 
 
 def write_xlsx(store: Store, path: Path) -> int:
     """Write the store's records as a workbook of two sheets; returns how many forms."""
-    records = stored_records(store)
-    book = Workbook()
-    forms = book.active
-    assert isinstance(forms, Worksheet)
-    forms.title = "forms"
+    # Write-only mode streams rows to the file instead of keeping every cell in memory.
+    book = Workbook(write_only=True)
+    forms = book.create_sheet("forms")
     indicators = book.create_sheet("indicators")
-    forms.append(FORM_HEAD)
-    indicators.append(INDICATOR_HEAD)
-    for stored, record in records:
-        _append(forms, form_rows(stored.seq, record))
-        for row in indicator_rows(stored.seq, record):
-            _append(indicators, row)
     for sheet in (forms, indicators):
         sheet.freeze_panes = "A2"
+    forms.append(FORM_HEAD)
+    indicators.append(INDICATOR_HEAD)
+    count = 0
+    for stored, record in stored_records(store):
+        count += 1
+        forms.append(_text_cells(forms, form_rows(stored.seq, record)))
+        for row in indicator_rows(stored.seq, record):
+            indicators.append(_text_cells(indicators, row))
     book.save(path)
-    return len(records)
+    return count
 
 
-def _append(sheet: Worksheet, row: list[object]) -> None:
-    sheet.append(row)
-    # openpyxl takes a string starting with "=" as a formula; these are text, always.
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
+def _text_cells(sheet: WriteOnlyWorksheet, row: list[object]) -> list[object]:
+    """Strings as text cells: openpyxl takes a string starting with "=" for a formula."""
+    cells: list[object] = []
+    for value in row:
+        if isinstance(value, str):
+            cell = WriteOnlyCell(sheet, value)
             cell.data_type = "s"
+            cells.append(cell)
+        else:
+            cells.append(value)
+    return cells

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 DB_NAME = "formscan.db"
 SQLITE_BUSY_MS = 30_000  # a reader waits this long for a writer's commit
+FORMS_PER_QUERY = 500  # forms whose fields an export fetches at once: a few MB
 
 
 class StoreError(RuntimeError):
@@ -363,8 +364,12 @@ class Store:
 
     # Forms, the review queue and corrections
 
-    def current_forms(self) -> list[StoredForm]:
-        """The current forms of every document that is not superseded, by file and order."""
+    def current_forms(self) -> Iterator[StoredForm]:
+        """The current forms of every document that is not superseded, by file and order.
+
+        Fields are fetched `FORMS_PER_QUERY` forms at a time, so exporting a large store
+        never holds all its fields at once.
+        """
         with self.engine.connect() as c:
             documents = {
                 d.id: d
@@ -375,42 +380,51 @@ class Store:
                     )
                 )
             }
-            form_rows_ = c.execute(
-                select(t.forms).where(t.forms.c.current.is_(True)).order_by(t.forms.c.id)
-            ).mappings()
-            forms = [dict(r) for r in form_rows_ if r["document_id"] in documents]
-            field_rows = _grouped(
-                c.execute(
-                    select(t.fields)
-                    .join(t.forms, t.forms.c.id == t.fields.c.form_id)
-                    .where(t.forms.c.current.is_(True))
-                    .order_by(t.fields.c.form_id, t.fields.c.ordinal)
-                ).mappings(),
-                "form_id",
-            )
-            latest: dict[int, Correction] = {}
-            for r in c.execute(select(t.corrections).order_by(t.corrections.c.id)):
-                latest[r.field_id] = Correction.model_validate(r._mapping)
-        stored = []
+            forms = [
+                dict(r)
+                for r in c.execute(select(t.forms).where(t.forms.c.current.is_(True))).mappings()
+                if r["document_id"] in documents
+            ]
+            forms.sort(key=lambda f: (documents[f["document_id"]].name, f["document_id"], f["seq"]))
+            for start in range(0, len(forms), FORMS_PER_QUERY):
+                chunk = forms[start : start + FORMS_PER_QUERY]
+                yield from self._with_fields(c, chunk, documents)
+
+    def _with_fields(
+        self, c: Connection, forms: list[dict[str, Any]], documents: Mapping[int, Document]
+    ) -> Iterator[StoredForm]:
+        form_ids = [f["id"] for f in forms]
+        rows = _grouped(
+            c.execute(
+                select(t.fields)
+                .where(t.fields.c.form_id.in_(form_ids))
+                .order_by(t.fields.c.form_id, t.fields.c.ordinal)
+            ).mappings(),
+            "form_id",
+        )
+        latest: dict[int, Correction] = {}
+        for r in c.execute(
+            select(t.corrections)
+            .join(t.fields, t.fields.c.id == t.corrections.c.field_id)
+            .where(t.fields.c.form_id.in_(form_ids))
+            .order_by(t.corrections.c.id)
+        ).mappings():
+            latest[r["field_id"]] = Correction.model_validate(r)
         for form in forms:
             document = documents[form["document_id"]]
-            rows = field_rows.get(form["id"], [])
-            stored.append(
-                StoredForm(
-                    form_id=form["id"],
-                    document=document,
-                    seq=form["seq"],
-                    versions=form["versions"],
-                    form=reading_of(document.name, form, rows),
-                    corrections={
-                        field_path(r["key"], r["row"]): latest[r["id"]]
-                        for r in rows
-                        if r["id"] in latest
-                    },
-                )
+            fields = rows.get(form["id"], [])
+            yield StoredForm(
+                form_id=form["id"],
+                document=document,
+                seq=form["seq"],
+                versions=form["versions"],
+                form=reading_of(document.name, form, fields),
+                corrections={
+                    field_path(r["key"], r["row"]): latest[r["id"]]
+                    for r in fields
+                    if r["id"] in latest
+                },
             )
-        stored.sort(key=lambda s: (s.document.name, s.document.id, s.seq))
-        return stored
 
     def review_queue(self, limit: int | None = None) -> list[ReviewTask]:
         """Open tasks, most useful first: forms by their least sure field, a form's together.
