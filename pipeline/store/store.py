@@ -19,20 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
-from pipeline.readings import FormReading
 from pipeline.store import schema as t
+from pipeline.store.forms import current_corrections, insert_form, stored_forms
 from pipeline.store.lock import run_lock
 from pipeline.store.rows import (
-    Correction,
     Document,
     ReviewTask,
     StoredForm,
     field_path,
-    form_rows,
-    reading_of,
 )
 
 if TYPE_CHECKING:
@@ -250,7 +247,7 @@ class Store:
         the forms of any pages read before the error are kept all the same.
         """
         with self.engine.begin() as c:
-            old = self._current_corrections(c, document_id)
+            old = current_corrections(c, document_id)
             c.execute(
                 update(t.forms)
                 .where(t.forms.c.document_id == document_id, t.forms.c.current.is_(True))
@@ -264,7 +261,7 @@ class Store:
                     )
                 )
             for seq, form in enumerate(result.forms):
-                self._insert_form(c, document_id, run_id, seq, form, versions, crops, old)
+                insert_form(c, document_id, run_id, seq, form, versions, crops, old)
             reason = result.error
             if reason is not None:
                 # The file's name is the document's, and can change: keep only the why.
@@ -292,76 +289,6 @@ class Store:
                     .values(state="superseded", updated_at=_now())
                 )
 
-    def _insert_form(
-        self,
-        c: Connection,
-        document_id: int,
-        run_id: str,
-        seq: int,
-        form: FormReading,
-        versions: Mapping[str, str],
-        crops: Mapping[tuple[int, str], bytes],
-        old: Mapping[tuple[int, str], Correction],
-    ) -> None:
-        form_id = c.execute(
-            t.forms.insert().values(
-                document_id=document_id,
-                seq=seq,
-                form_type=form.form_type,
-                pages=form.pages,
-                issues=form.issues,
-                versions=dict(versions),
-                current=True,
-                run_id=run_id,
-            )
-        ).inserted_primary_key
-        assert form_id is not None
-        for row in form_rows(form):
-            path = field_path(row["key"], row["row"])
-            carried = old.get((seq, path))
-            state = "corrected" if carried else ("pending" if row["review"] else "none")
-            field_id = c.execute(
-                t.fields.insert().values(form_id=form_id[0], review_state=state, **row)
-            ).inserted_primary_key
-            assert field_id is not None
-            if row["review"]:
-                c.execute(
-                    t.review_tasks.insert().values(
-                        field_id=field_id[0],
-                        form_id=form_id[0],
-                        confidence=row["confidence"],
-                        state="done" if carried else "open",
-                        run_id=run_id,
-                        crop_png=crops.get((seq, path)),
-                    )
-                )
-            if carried:
-                c.execute(
-                    t.corrections.insert().values(
-                        field_id=field_id[0],
-                        reviewer=carried.reviewer,
-                        at=carried.at,
-                        old_value=row["value"],
-                        new_value=carried.new_value,
-                    )
-                )
-
-    def _current_corrections(
-        self, c: Connection, document_id: int
-    ) -> dict[tuple[int, str], Correction]:
-        """The latest correction of each field of a document's current forms."""
-        query = (
-            select(t.forms.c.seq, t.fields.c.key, t.fields.c.row, t.corrections)
-            .join(t.fields, t.fields.c.form_id == t.forms.c.id)
-            .join(t.corrections, t.corrections.c.field_id == t.fields.c.id)
-            .where(t.forms.c.document_id == document_id, t.forms.c.current.is_(True))
-            .order_by(t.corrections.c.id)
-        )
-        return {
-            (m["seq"], field_path(m["key"], m["row"])): Correction.model_validate(m)
-            for m in c.execute(query).mappings()
-        }
-
     # Forms, the review queue and corrections
 
     def current_forms(self) -> Iterator[StoredForm]:
@@ -388,43 +315,7 @@ class Store:
             forms.sort(key=lambda f: (documents[f["document_id"]].name, f["document_id"], f["seq"]))
             for start in range(0, len(forms), FORMS_PER_QUERY):
                 chunk = forms[start : start + FORMS_PER_QUERY]
-                yield from self._with_fields(c, chunk, documents)
-
-    def _with_fields(
-        self, c: Connection, forms: list[dict[str, Any]], documents: Mapping[int, Document]
-    ) -> Iterator[StoredForm]:
-        form_ids = [f["id"] for f in forms]
-        rows = _grouped(
-            c.execute(
-                select(t.fields)
-                .where(t.fields.c.form_id.in_(form_ids))
-                .order_by(t.fields.c.form_id, t.fields.c.ordinal)
-            ).mappings(),
-            "form_id",
-        )
-        latest: dict[int, Correction] = {}
-        for r in c.execute(
-            select(t.corrections)
-            .join(t.fields, t.fields.c.id == t.corrections.c.field_id)
-            .where(t.fields.c.form_id.in_(form_ids))
-            .order_by(t.corrections.c.id)
-        ).mappings():
-            latest[r["field_id"]] = Correction.model_validate(r)
-        for form in forms:
-            document = documents[form["document_id"]]
-            fields = rows.get(form["id"], [])
-            yield StoredForm(
-                form_id=form["id"],
-                document=document,
-                seq=form["seq"],
-                versions=form["versions"],
-                form=reading_of(document.name, form, fields),
-                corrections={
-                    field_path(r["key"], r["row"]): latest[r["id"]]
-                    for r in fields
-                    if r["id"] in latest
-                },
-            )
+                yield from stored_forms(c, chunk, documents)
 
     def review_queue(self, limit: int | None = None) -> list[ReviewTask]:
         """Open tasks, most useful first: forms by their least sure field, a form's together.
@@ -549,10 +440,3 @@ class Store:
             "corrections": int(corrections or 0),
             "runs": int(runs or 0),
         }
-
-
-def _grouped(rows: Iterator[Any], key: str) -> dict[int, list[dict[str, Any]]]:
-    out: dict[int, list[dict[str, Any]]] = {}
-    for row in rows:
-        out.setdefault(row[key], []).append(dict(row))
-    return out
