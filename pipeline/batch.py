@@ -199,6 +199,9 @@ def _run_locked(
         report.seconds["export"] = round(time.perf_counter() - seconds, 2)
         report.review_open = len(store.review_queue())
         report.state = "done"
+    except KeyboardInterrupt:
+        report.state = "interrupted"
+        raise
     except BaseException:
         report.state = "failed"
         raise

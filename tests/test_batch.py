@@ -145,8 +145,11 @@ def test_kill_9_then_a_rerun_gives_exactly_the_uninterrupted_records(
             ),
             f"{kill_after} documents committed",
         )
+    workers = _workers_of(run.pid)
     run.send_signal(signal.SIGKILL)
     run.wait()
+    # Its workers see their parent gone and end too, instead of lingering.
+    wait_until(lambda: not any(map(_alive, workers)), "its workers to end", 10)
     done = query(out, "SELECT count(*) FROM documents WHERE state = 'done'")[0][0]
     assert isinstance(done, int) and kill_after <= done < 3
 
@@ -160,6 +163,14 @@ def test_kill_9_then_a_rerun_gives_exactly_the_uninterrupted_records(
         ("interrupted",),
         ("done",),
     ]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status waits to be collected
 
 
 def _workers_of(pid: int) -> list[int]:

@@ -104,7 +104,10 @@ class Store:
             StoreError: The database cannot be reached or migrated.
 
         """
-        engine = open_engine(url)
+        try:
+            engine = open_engine(url)
+        except Exception as error:  # a bad URL, or its driver not installed
+            raise StoreError(f"cannot open the store {url}: {error}") from error
         try:
             upgrade(engine)
         except Exception as error:
