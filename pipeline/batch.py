@@ -91,10 +91,14 @@ def plan_run(
         except OSError as error:
             plan.hash_errors[scan.name] = f"{scan.name}: cannot be read ({error.strerror})"
     planned: set[int] = set()
-    for scan in scans:
+    known_first = sorted(
+        (scan for scan in scans if str(scan.path.resolve()) in hashes),
+        # Files the store knows go first: a rename must move its document off the old path
+        # before a new file at that path is taken for a change of the old document.
+        key=lambda scan: store.document_by_hash(hashes[str(scan.path.resolve())]) is None,
+    )
+    for scan in known_first:
         path = str(scan.path.resolve())
-        if path not in hashes:
-            continue
         digest = hashes[path]
         known = store.document_by_hash(digest)
         if known is None:
@@ -134,6 +138,7 @@ def plan_run(
                 store.update_document(known.id, state="new", replaces_id=replaces)
             plan.to_read.append((known.id, scan))
             planned.add(known.id)
+    plan.to_read.sort(key=lambda task: task[1].name)  # read in the order files were found
     return plan
 
 

@@ -307,6 +307,19 @@ def test_a_renamed_or_copied_file_is_not_read_again_and_a_changed_one_is(tmp_pat
     assert record.fields["project_name"].value != project
     assert query(out, "SELECT state FROM documents ORDER BY id") == [("superseded",), ("done",)]
 
+    # In one night a file moves away and a new one takes its name: the moved file keeps
+    # its records under its new name, the new file is read as new, nothing is superseded.
+    (scans / "renamed.jpg").rename(scans / "z-moved.jpg")
+    shutil.copy(SAMPLES / "heavy" / "heavy-0011.jpg", scans / "renamed.jpg")
+    done = formscan("run", scans, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert summary(out)["decisions"] == {"new": 1, "renamed": 1}
+    assert [r.source.file for r in read_export(out / "records.jsonl")] == [
+        "renamed.jpg",
+        "z-moved.jpg",
+    ]
+    assert read_export(out / "records.jsonl")[1].fields == record.fields
+
 
 def test_a_correction_shows_in_all_three_export_formats(reference: Path, tmp_path: Path) -> None:
     out = copy_of(reference, tmp_path)

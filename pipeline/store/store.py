@@ -282,13 +282,17 @@ class Store:
                     updated_at=_now(),
                 )
             )
-            replaced = c.execute(
-                select(t.documents.c.replaces_id).where(t.documents.c.id == document_id)
-            ).scalar()
+            replaced, path = c.execute(
+                select(t.documents.c.replaces_id, t.documents.c.path).where(
+                    t.documents.c.id == document_id
+                )
+            ).one()
             if replaced is not None:
+                # Only while the old content is still the one at this path: it may have been
+                # found renamed since this document was planned.
                 c.execute(
                     update(t.documents)
-                    .where(t.documents.c.id == replaced)
+                    .where(t.documents.c.id == replaced, t.documents.c.path == path)
                     .values(state="superseded", updated_at=_now())
                 )
 
