@@ -9,6 +9,9 @@ from pathlib import Path
 
 from pipeline import __version__
 from pipeline.evaluate import EvalInputError, evaluate_files, format_report
+from pipeline.store import Store, StoreError
+
+EXIT_BUSY = 3  # another run holds the store: nothing was done, try again later
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,15 +33,43 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"formscan {__version__}")
     commands = parser.add_subparsers(title="commands")
 
-    run = commands.add_parser("run", help="read scans (files or folders) into records")
+    run = commands.add_parser(
+        "run", help="read what is new in scan files or folders into the store (nightly job)"
+    )
     run.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     run.add_argument("--out", type=Path, required=True, metavar="DIR")
+    run.add_argument("--db", metavar="URL", help="store URL (default: sqlite in DIR/formscan.db)")
     run.add_argument("--engine", choices=["onnx", "paddle"], default="onnx", help="OCR engine")
     run.add_argument("--workers", type=int, default=1, help="processes reading files at once")
+    run.add_argument(
+        "--recycle-after",
+        type=int,
+        default=100,
+        metavar="N",
+        help="replace a worker after N documents (0: never)",
+    )
+    run.add_argument("--retry-failed", action="store_true", help="read quarantined files again")
+    run.add_argument(
+        "--reread-older",
+        action="store_true",
+        help="read again documents read by older model, template or calibration versions",
+    )
     run.add_argument(
         "--debug", type=Path, metavar="DIR", help="write what prepare and grid found on each page"
     )
     run.set_defaults(handler=_run)
+
+    status = commands.add_parser("status", help="what the store holds, and quarantined files")
+    _store_arguments(status)
+    status.set_defaults(handler=_status)
+
+    export = commands.add_parser("export", help="write the store's records, corrections applied")
+    _store_arguments(export)
+    export.add_argument("--format", choices=["jsonl", "csv", "xlsx"], default="jsonl")
+    export.add_argument(
+        "-o", dest="output", type=Path, metavar="FILE", help="default: DIR/records.FORMAT"
+    )
+    export.set_defaults(handler=_export)
 
     score = commands.add_parser("eval", help="score an export against a folder of truth files")
     score.add_argument("--gold", type=Path, required=True, metavar="DIR")
@@ -49,9 +80,28 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _store_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--out", type=Path, metavar="DIR", help="a run's folder (its formscan.db)")
+    where.add_argument("--db", metavar="URL", help="store URL, e.g. postgresql://host/formscan")
+
+
+def _open_store(args: argparse.Namespace) -> Store:
+    from pipeline.store import Store, store_url
+
+    if args.db is None and not (args.out / "formscan.db").exists():
+        raise StoreError(f"no store in {args.out}: run `formscan run SCANS --out {args.out}`")
+    return Store.open(store_url(args.out, args.db))
+
+
 def _run(args: argparse.Namespace) -> int:
+    import logging
+
+    from pipeline.batch import BatchOptions, run_batch
     from pipeline.ocr.base import OcrOptions
-    from pipeline.run import RunOptions, run
+    from pipeline.run import RunOptions
+    from pipeline.store import StoreBusyError
+    from pipeline.workers import WorkerStartError
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
@@ -59,18 +109,86 @@ def _run(args: argparse.Namespace) -> int:
             f"formscan run: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr
         )
         return 2
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     options = RunOptions(ocr=OcrOptions(kind=args.engine), debug_dir=args.debug)
-    summary = run(args.paths, args.out, options, workers=max(1, args.workers))
-    errors = summary["errors"]
-    assert isinstance(errors, dict)
-    print(
-        f"formscan run: {summary['files']} files, {summary['pages']} pages, "
-        f"{summary['forms']} forms, {summary['fields']} fields, "
-        f"{summary['review']} sent to review, {len(errors)} files not read"
+    batch = BatchOptions(
+        workers=max(1, args.workers),
+        recycle_after=max(0, args.recycle_after),
+        retry_failed=args.retry_failed,
+        reread_older=args.reread_older,
+        db=args.db,
     )
-    for reason in errors.values():
+    try:
+        report = run_batch(args.paths, args.out, options, batch)
+    except StoreBusyError as error:
+        print(f"formscan run: {error}", file=sys.stderr)
+        return EXIT_BUSY
+    except (StoreError, WorkerStartError) as error:
+        print(f"formscan run: failed: {error}", file=sys.stderr)
+        return 1
+    decided = ", ".join(f"{n} {what}" for what, n in sorted(report.decisions.items()))
+    if report.read == 0:
+        print(f"formscan run: nothing new to read: {report.files} files ({decided})")
+    else:
+        print(
+            f"formscan run: {report.read} files read of {report.files} ({decided}), "
+            f"{report.pages} pages, {report.forms} forms, {report.fields} fields, "
+            f"{report.review} sent to review, {len(report.errors)} files not read"
+        )
+    for reason in report.errors.values():
         print(f"  not read: {reason}")
-    print(f"  records: {args.out / 'records.jsonl'}")
+    print(f"  records: {args.out / 'records.jsonl'} ({report.forms_in_store} forms in the store)")
+    print(f"  report: {args.out / 'runs' / (report.run_id + '.html')}")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    try:
+        store = _open_store(args)
+    except StoreError as error:
+        print(f"formscan status: {error}", file=sys.stderr)
+        return 2
+    try:
+        counts = store.counts()
+        print(f"store: {store.url}")
+        print("documents: " + (_by(counts["documents"]) or "none"))
+        print(f"forms: {counts['forms']}")
+        print("review tasks: " + (_by(counts["review_tasks"]) or "none"))
+        print(f"corrections: {counts['corrections']}")
+        runs = store.runs()
+        if runs:
+            last = runs[-1]
+            print(f"runs: {len(runs)}, last {last['id']} ({last['state']})")
+        failed = store.documents(["failed"])
+        if failed:
+            print(f"quarantined ({len(failed)}; read again when changed or with --retry-failed):")
+            for document in failed:
+                print(f"  {document.name}: {document.reason}")
+    finally:
+        store.close()
+    return 0
+
+
+def _by(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from pipeline.export import write_jsonl
+    from pipeline.export_tables import write_csv, write_xlsx
+
+    try:
+        store = _open_store(args)
+    except StoreError as error:
+        print(f"formscan export: {error}", file=sys.stderr)
+        return 2
+    output: Path = args.output or (args.out or Path(".")) / f"records.{args.format}"
+    writers = {"jsonl": write_jsonl, "csv": write_csv, "xlsx": write_xlsx}
+    try:
+        count = writers[args.format](store, output)
+    finally:
+        store.close()
+    print(f"formscan export: {count} forms to {output}")
     return 0
 
 

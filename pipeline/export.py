@@ -1,13 +1,16 @@
-"""Stage 9, export: forms as the spec's JSONL records, and the run's summary."""
+"""Stage 10, export: forms as the spec's JSONL records, from a run or from the store."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.records import ExportRecord, FieldResult, Source, write_export
+from pipeline.store import Store
+from pipeline.store.rows import Correction, StoredForm
 
 
 def field_result(reading: FieldReading) -> FieldResult:
@@ -74,3 +77,47 @@ def write_records(path: Path, forms: Iterable[FormReading], versions: Mapping[st
 def write_summary(path: Path, summary: Mapping[str, object]) -> None:
     """Write `summary.json`, readable by people and tools."""
     path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def corrected(record: ExportRecord, corrections: Mapping[str, Correction]) -> ExportRecord:
+    """A record with reviewers' values in place of the OCR values, as the spec says.
+
+    The OCR text stays in `raw`; the corrected field has confidence 1.0, is out of review
+    and says who reviewed it.
+    """
+    for path, correction in corrections.items():
+        parts = path.split(".")
+        if parts[0] == "fields":
+            result = record.fields.get(parts[1])
+        else:
+            row = int(parts[1])
+            result = record.indicators[row].get(parts[2]) if row < len(record.indicators) else None
+        if result is not None:
+            result.value = correction.new_value
+            result.confidence = 1.0
+            result.review = False
+            result.reviewed_by = correction.reviewer
+    return record
+
+
+def stored_records(store: Store) -> Iterator[tuple[StoredForm, ExportRecord]]:
+    """Every current form in the store as its export record, corrections applied."""
+    for stored in store.current_forms():
+        yield stored, corrected(to_record(stored.form, stored.versions), stored.corrections)
+
+
+def write_jsonl(store: Store, path: Path) -> int:
+    """Write the store's records as `records.jsonl`; returns how many forms it holds.
+
+    Written to a temporary file first, so a run killed while exporting leaves the last
+    complete export in place.
+    """
+    partial = path.with_name(path.name + ".partial")
+    count = 0
+    with partial.open("w", encoding="utf-8") as handle:
+        for _, record in stored_records(store):
+            handle.write(json.dumps(record.model_dump(exclude_none=True), ensure_ascii=False))
+            handle.write("\n")
+            count += 1
+    os.replace(partial, path)
+    return count

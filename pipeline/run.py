@@ -1,8 +1,8 @@
 """The reading pipeline: the stages in order, over files and folders of scans.
 
     ingest → prepare → grid → ocr          (each page: `Reader.read_page`)
-    template → check → confidence          (each form: `Reader.read_file`)
-    export                                 (the run: `run`)
+    template → check → confidence → crops  (each form: `Reader.read_file`)
+    store → export                         (the run: `run`, by `pipeline.batch`)
 
 A file that cannot be read is recorded with its reason and the run goes on with the next;
 a page that fails is recorded on its forms and the file goes on with its other pages.
@@ -11,9 +11,7 @@ a page that fails is recorded on its forms and the file goes on with its other p
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import time
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,9 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline import __version__
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
-from pipeline.export import write_records, write_summary
+from pipeline.crops import review_crops
 from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
-from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, find_scans, read_pages
+from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, read_pages
 from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
@@ -63,6 +61,9 @@ class FileResult:
     error: str | None = None
     page_errors: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    page_seconds: list[float] = field(default_factory=list)
+    # PNG of each review field, by (form order, field path): cut while the pages are at hand.
+    crops: dict[tuple[int, str], bytes] = field(default_factory=dict)
 
 
 class Reader:
@@ -92,6 +93,7 @@ class Reader:
         try:
             for image in read_pages(scan, self.options.ingest):
                 result.pages += 1
+                page_started = time.perf_counter()
                 try:
                     pages.append(self.read_page(image, result.seconds))
                 except Exception as error:  # one bad page must not cost the file's other pages
@@ -99,6 +101,7 @@ class Reader:
                     result.page_errors.append(
                         f"{scan.name}, page {image.number}: {type(error).__name__}: {error}"
                     )
+                result.page_seconds.append(time.perf_counter() - page_started)
         except IngestError as error:
             result.error = str(error)
             log.warning("%s", error)
@@ -112,6 +115,8 @@ class Reader:
                 check_form(self.template, form)
             with _timed(result.seconds, "confidence"):
                 score_form(form, self.template.level1_of, self.calibration)
+        with _timed(result.seconds, "crops"):
+            result.crops = review_crops(forms, pages)
         result.forms = forms
         return result
 
@@ -147,60 +152,14 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
         seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
 
 
-_worker_reader: Reader | None = None
-
-
-def _start_worker(options: RunOptions) -> None:
-    global _worker_reader
-    # One worker per core: OpenCV's own thread pool would only fight the other workers.
-    cv2.setNumThreads(1)
-    _worker_reader = Reader(options)
-
-
-def _read_in_worker(scan: ScanFile) -> FileResult:
-    assert _worker_reader is not None
-    return _worker_reader.read_file(scan)
-
-
 def run(
     paths: Sequence[Path], out: Path, options: RunOptions | None = None, workers: int = 1
 ) -> dict[str, object]:
-    """Read every scan under `paths`, write `out/records.jsonl` and `out/summary.json`.
+    """Read what is new under `paths` into the store in `out`; return `out/summary.json`.
 
-    With `workers` > 1, files are read in that many processes, each loading the models once.
+    The nightly batch (`pipeline.batch.run_batch`) with its defaults: files already in the
+    store are not read again, and `out/records.jsonl` holds every form of the store.
     """
-    started = time.perf_counter()
-    options = options or RunOptions()
-    reader = Reader(options)
-    load_seconds = time.perf_counter() - started
-    out.mkdir(parents=True, exist_ok=True)
-    scans = find_scans(paths)
-    if workers > 1 and len(scans) > 1:
-        context = multiprocessing.get_context("spawn")  # no forked copies of model runtimes
-        with context.Pool(workers, initializer=_start_worker, initargs=(options,)) as pool:
-            results = pool.map(_read_in_worker, scans, chunksize=1)
-    else:
-        results = [reader.read_file(scan) for scan in scans]
-    forms = [form for r in results for form in r.forms]
-    count = write_records(out / "records.jsonl", forms, reader.versions)
-    fields = [reading for form in forms for _, reading in form.all_fields()]
-    seconds: Counter[str] = Counter()
-    for r in results:
-        seconds.update(r.seconds)
-    summary: dict[str, object] = {
-        "files": len(results),
-        "pages": sum(r.pages for r in results),
-        "forms": count,
-        "fields": len(fields),
-        "review": sum(f.review for f in fields),
-        "errors": {r.name: r.error for r in results if r.error},
-        "page_errors": [e for r in results for e in r.page_errors],
-        "seconds": {
-            "load": round(load_seconds, 2),
-            **{k: round(v, 2) for k, v in seconds.items()},
-            "total": round(time.perf_counter() - started, 2),
-        },
-        "versions": reader.versions,
-    }
-    write_summary(out / "summary.json", summary)
-    return summary
+    from pipeline.batch import BatchOptions, run_batch  # the batch builds on this module
+
+    return run_batch(paths, out, options, BatchOptions(workers=workers)).summary()

@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # poppler-utils: pdf2image renders PDF pages with pdftoppm.
 # fonts-*: the CJK faces the corpus generator prints forms with.
 # libgl1, libglib2.0-0: the OpenCV wheels link against them.
+# postgresql: the store tests start a throwaway server to run on PostgreSQL as well as SQLite.
 apt_packages=(poppler-utils fonts-noto-cjk fonts-wqy-zenhei fonts-wqy-microhei
-              fonts-arphic-uming fonts-arphic-ukai libgl1 libglib2.0-0)
+              fonts-arphic-uming fonts-arphic-ukai libgl1 libglib2.0-0 postgresql)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -25,7 +26,7 @@ python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null || python=python3
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[dev,postgres]'
 # The three OpenCV distributions share one cv2 folder; put the contrib build back on top so
 # the module is whole whatever order pip unpacked them in.
 .venv/bin/python -m pip install -q --no-deps --force-reinstall -c constraints.txt opencv-contrib-python

@@ -1,0 +1,295 @@
+"""The nightly batch: find new and changed scans by content, read them, keep every result.
+
+    hash every file → plan against the store → read in worker processes → store each
+    document in one transaction → export `records.jsonl` → write the run report
+
+A document is its file's SHA-256: a renamed or copied file is not read again, a changed file
+is. Killed at any moment, a run loses nothing (each document is committed whole, with its
+state) and the next run reads again whatever was left unfinished. Only this process writes
+the store, and only while it holds the store's run lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pipeline.export import write_jsonl, write_summary
+from pipeline.ingest import ScanFile, find_scans
+from pipeline.progress import Progress
+from pipeline.report import RunReport, SlowPage, WorkerMemory, write_report
+from pipeline.run import FileResult, RunOptions
+from pipeline.store import Store, store_url
+from pipeline.store.rows import Document
+from pipeline.workers import Died, Done, ReaderPool
+
+log = logging.getLogger(__name__)
+
+HASH_CHUNK = 1 << 20
+# Keys of a record's versions that change what is read; `formscan` alone does not.
+READING_VERSIONS = ("ocr", "template", "calibration")
+
+
+class BatchOptions(BaseModel):
+    """How a batch run goes about its work, beside how it reads (`RunOptions`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    workers: int = Field(default=1, ge=1, description="Reading processes.")
+    recycle_after: int = Field(
+        default=100,
+        ge=0,
+        description="A worker is replaced after this many documents (0: never), so a leak "
+        "in a model runtime cannot grow without bound.",
+    )
+    retry_failed: bool = Field(default=False, description="Read quarantined files again.")
+    reread_older: bool = Field(
+        default=False,
+        description="Read again documents read by older model, template or calibration versions.",
+    )
+    db: str | None = Field(default=None, description="Store URL; default OUT/formscan.db.")
+
+
+def sha256_of(path: Path) -> str:
+    """The SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class Plan:
+    """What a run will read, and what it decided about every file it found."""
+
+    to_read: list[tuple[int, ScanFile]] = field(default_factory=list)
+    decisions: Counter[str] = field(default_factory=Counter)
+    hash_errors: dict[str, str] = field(default_factory=dict)
+
+
+def plan_run(
+    store: Store,
+    scans: Sequence[ScanFile],
+    run_id: str,
+    options: BatchOptions,
+    versions: Mapping[str, str] | None,
+) -> Plan:
+    """Decide, file by file, what to read; record new documents and new paths in the store."""
+    plan = Plan()
+    hashes: dict[str, str] = {}
+    for scan in scans:
+        try:
+            hashes[str(scan.path.resolve())] = sha256_of(scan.path)
+        except OSError as error:
+            plan.hash_errors[scan.name] = f"{scan.name}: cannot be read ({error.strerror})"
+    planned: set[int] = set()
+    known_first = sorted(
+        (scan for scan in scans if str(scan.path.resolve()) in hashes),
+        # Files the store knows go first: a rename must move its document off the old path
+        # before a new file at that path is taken for a change of the old document.
+        key=lambda scan: store.document_by_hash(hashes[str(scan.path.resolve())]) is None,
+    )
+    for scan in known_first:
+        path = str(scan.path.resolve())
+        digest = hashes[path]
+        known = store.document_by_hash(digest)
+        if known is None:
+            previous = store.current_document_at(path)
+            document_id = store.add_document(
+                digest,
+                path,
+                scan.name,
+                scan.path.stat().st_size,
+                run_id,
+                replaces_id=previous.id if previous else None,
+            )
+            plan.decisions["changed" if previous else "new"] += 1
+            plan.to_read.append((document_id, scan))
+            planned.add(document_id)
+            continue
+        if known.id in planned:
+            plan.decisions["copy"] += 1  # two copies found in this run, both new
+            continue
+        moved = known.path != path
+        if moved and hashes.get(known.path) == digest:
+            # The original is still there: this is a copy, and the same document.
+            plan.decisions["copy"] += 1
+            log.info("%s is a copy of %s: not read again", scan.name, known.name)
+            continue
+        if moved or known.name != scan.name:  # renamed, or the run was given another folder
+            store.update_document(known.id, path=path, name=scan.name)
+        reason = _why_read(known, options, versions)
+        if moved and reason == "known":
+            reason = "renamed"
+            log.info("%s was %s: not read again", scan.name, known.name)
+        plan.decisions[reason] += 1
+        if reason.startswith("read"):
+            if known.state == "superseded":
+                previous = store.current_document_at(path)
+                replaces = previous.id if previous and previous.id != known.id else None
+                store.update_document(known.id, state="new", replaces_id=replaces)
+            plan.to_read.append((known.id, scan))
+            planned.add(known.id)
+    plan.to_read.sort(key=lambda task: task[1].name)  # read in the order files were found
+    return plan
+
+
+def _why_read(document: Document, options: BatchOptions, versions: Mapping[str, str] | None) -> str:
+    """Why a known document is read again (`read: …`), or why not."""
+    if document.state in ("new", "reading"):
+        return "read: unfinished"
+    if document.state == "superseded":
+        return "read: content back at its path"
+    if document.state == "failed":
+        return "read: retry failed" if options.retry_failed else "quarantined"
+    if versions is not None and options.reread_older:
+        old = document.versions or {}
+        if any(old.get(k) != versions.get(k) for k in READING_VERSIONS):
+            return "read: older versions"
+    return "known"
+
+
+def run_batch(
+    paths: Sequence[Path],
+    out: Path,
+    options: RunOptions | None = None,
+    batch: BatchOptions | None = None,
+) -> RunReport:
+    """Read what is new under `paths` into the store; write `records.jsonl`, the report.
+
+    Raises:
+        StoreBusyError: Another run holds the store.
+        StoreError: The store cannot be opened.
+        WorkerStartError: The reading workers cannot load the models.
+
+    """
+    started = time.perf_counter()
+    options = options or RunOptions()
+    batch = batch or BatchOptions()
+    out.mkdir(parents=True, exist_ok=True)
+    store = Store.open(store_url(out, batch.db))
+    try:
+        with store.lock():
+            return _run_locked(store, paths, out, options, batch, started)
+    finally:
+        store.close()
+
+
+def _run_locked(
+    store: Store,
+    paths: Sequence[Path],
+    out: Path,
+    options: RunOptions,
+    batch: BatchOptions,
+    started: float,
+) -> RunReport:
+    run_id = store.start_run(
+        [str(p.resolve()) for p in paths],
+        {"read": options.model_dump(mode="json"), "batch": batch.model_dump(mode="json")},
+    )
+    report = RunReport(run_id=run_id, store=store.url)
+    log.info("run %s on %s", run_id, store.url)
+    try:
+        _read_new(store, paths, options, batch, run_id, report)
+        seconds = time.perf_counter()
+        report.forms_in_store = write_jsonl(store, out / "records.jsonl")
+        report.seconds["export"] = round(time.perf_counter() - seconds, 2)
+        report.review_open = len(store.review_queue())
+        report.state = "done"
+    except KeyboardInterrupt:
+        report.state = "interrupted"
+        raise
+    except BaseException:
+        report.state = "failed"
+        raise
+    finally:
+        report.seconds["total"] = round(time.perf_counter() - started, 2)
+        report.finish()
+        store.finish_run(run_id, report.state, report.counts(), report.versions or None)
+        write_report(out / "runs", report)
+        write_summary(out / "summary.json", report.summary())
+    return report
+
+
+def _read_new(
+    store: Store,
+    paths: Sequence[Path],
+    options: RunOptions,
+    batch: BatchOptions,
+    run_id: str,
+    report: RunReport,
+) -> None:
+    clock = time.perf_counter()
+    scans = find_scans(paths)
+    pool: ReaderPool | None = None
+    try:
+        if batch.reread_older:
+            pool = ReaderPool(options, batch.workers, batch.recycle_after)
+            report.versions = pool.versions()
+        plan = plan_run(store, scans, run_id, batch, report.versions or None)
+        report.files = len(scans)
+        report.decisions = dict(plan.decisions)
+        report.errors.update(plan.hash_errors)
+        report.seconds["hash"] = round(time.perf_counter() - clock, 2)
+        if not plan.to_read:
+            log.info("nothing new: %d files, all known", len(scans))
+            return
+        if pool is None:
+            clock = time.perf_counter()
+            pool = ReaderPool(options, batch.workers, batch.recycle_after)
+            report.versions = pool.versions()
+            report.seconds["load"] = round(time.perf_counter() - clock, 2)
+        _read_and_store(store, pool, plan, run_id, report)
+        report.workers_started = pool.started
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _read_and_store(
+    store: Store, pool: ReaderPool, plan: Plan, run_id: str, report: RunReport
+) -> None:
+    progress = Progress(len(plan.to_read))
+    names = {key: scan.name for key, scan in plan.to_read}
+    stages: Counter[str] = Counter()
+    storing = 0.0
+
+    def reading(key: int) -> None:
+        store.update_document(key, state="reading")
+
+    for outcome in pool.read(plan.to_read, on_start=reading):
+        clock = time.perf_counter()
+        if isinstance(outcome, Died):
+            store.update_document(outcome.key, state="failed", reason=outcome.reason)
+            report.errors[outcome.scan.name] = f"{outcome.scan.name}: {outcome.reason}"
+            progress.file_done(outcome.scan.name, 0, failed=True)
+            continue
+        assert isinstance(outcome, Done)
+        result: FileResult = outcome.result
+        store.save_reading(outcome.key, run_id, result, report.versions, result.crops)
+        storing += time.perf_counter() - clock
+        stages.update(result.seconds)
+        report.add_file(result)
+        report.slowest.extend(
+            SlowPage(file=result.name, page=n, seconds=round(s, 2))
+            for n, s in enumerate(result.page_seconds, start=1)
+        )
+        report.slowest = sorted(report.slowest, key=lambda p: -p.seconds)[:10]
+        stats = outcome.worker
+        memory = report.workers.setdefault(
+            str(stats.pid), WorkerMemory(first_rss_mb=round(stats.rss_mb, 1))
+        )
+        memory.documents = stats.documents
+        memory.last_rss_mb = round(stats.rss_mb, 1)
+        memory.peak_rss_mb = round(stats.peak_rss_mb, 1)
+        progress.file_done(names[outcome.key], result.pages, failed=result.error is not None)
+    report.seconds.update({k: round(v, 2) for k, v in stages.items()})
+    report.seconds["store"] = round(storing, 2)

@@ -1,0 +1,61 @@
+"""Stage 8, crops: each review field's region cut from its prepared page, for the reviewer.
+
+A field's box is kept in scan pixels; here it is mapped onto the prepared page (upright,
+deskewed), so the reviewer sees the cell as it reads, with a margin of its neighbours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from pipeline.readings import FieldReading, FormReading
+from pipeline.store.rows import field_path
+from pipeline.template import PageRead
+
+MARGIN_PX = 12  # enough to show the ruling lines round a cell, so a reviewer sees its edges
+MAX_SIDE_PX = 1600  # a whole-width merged cell at 300 dpi; bigger boxes are scaled down
+
+
+def review_crops(
+    forms: Sequence[FormReading], pages: Sequence[PageRead]
+) -> dict[tuple[int, str], bytes]:
+    """PNG crops of every field sent to review, keyed by (form order, field path)."""
+    by_number = {page.number: page for page in pages}
+    crops: dict[tuple[int, str], bytes] = {}
+    for seq, form in enumerate(forms):
+        placed: list[tuple[str, FieldReading]] = [
+            (field_path(k, None), r) for k, r in form.fields.items()
+        ]
+        for row, indicator in enumerate(form.indicators):
+            placed.extend((field_path(k, row), r) for k, r in indicator.items())
+        for path, reading in placed:
+            page = by_number.get(reading.page) if reading.page is not None else None
+            if reading.review and reading.bbox is not None and page is not None:
+                png = crop_png(page, reading.bbox)
+                if png is not None:
+                    crops[(seq, path)] = png
+    return crops
+
+
+def crop_png(page: PageRead, bbox: Sequence[float]) -> bytes | None:
+    """The prepared page round a scan-pixel box, as PNG; None when it falls off the page."""
+    x0, y0, x1, y1 = bbox
+    corners = np.array([[[x0, y0]], [[x1, y0]], [[x1, y1]], [[x0, y1]]], dtype=np.float64)
+    mapped = cv2.perspectiveTransform(corners, page.prepared.transform).reshape(-1, 2)
+    image = page.prepared.image
+    height, width = image.shape[:2]
+    left = max(0, int(mapped[:, 0].min()) - MARGIN_PX)
+    top = max(0, int(mapped[:, 1].min()) - MARGIN_PX)
+    right = min(width, int(np.ceil(mapped[:, 0].max())) + MARGIN_PX)
+    bottom = min(height, int(np.ceil(mapped[:, 1].max())) + MARGIN_PX)
+    if right <= left or bottom <= top:
+        return None
+    crop = np.ascontiguousarray(image[top:bottom, left:right])
+    scale = MAX_SIDE_PX / max(crop.shape[:2])
+    if scale < 1:
+        crop = cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR))
+    return encoded.tobytes() if ok else None

@@ -1,0 +1,128 @@
+"""What the store hands out and takes in: typed rows, and forms taken apart into field rows."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from pipeline.readings import Evidence, FieldReading, FormReading
+
+
+class Document(BaseModel):
+    """One scan file's content as the store knows it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    sha256: str
+    path: str
+    name: str
+    size: int
+    pages: int | None
+    state: str
+    reason: str | None
+    versions: dict[str, str] | None
+
+
+class Correction(BaseModel):
+    """A reviewer's value for a field; the OCR value stays beside it."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    reviewer: str
+    at: datetime
+    old_value: str
+    new_value: str
+
+
+class ReviewTask(BaseModel):
+    """One field waiting for a person, with where to find it on the scan."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    field_id: int
+    form_id: int
+    confidence: float
+    key: str
+    row: int | None
+    value: str
+    raw: str
+    page: int | None
+    bbox: list[float] | None
+    file: str
+    has_crop: bool
+
+
+@dataclass(frozen=True)
+class StoredForm:
+    """A current form read back from the store, with its document and corrections by path."""
+
+    form_id: int
+    document: Document
+    seq: int
+    versions: dict[str, str]
+    form: FormReading
+    corrections: dict[str, Correction]
+
+
+def field_path(key: str, row: int | None) -> str:
+    """A field's place in its record: `fields.KEY` or `indicators.ROW.KEY`."""
+    return f"fields.{key}" if row is None else f"indicators.{row}.{key}"
+
+
+def form_rows(form: FormReading) -> list[dict[str, Any]]:
+    """A form's fields as `fields` table rows, in the record's order."""
+    placed: list[tuple[int | None, str, FieldReading]] = [
+        (None, key, reading) for key, reading in form.fields.items()
+    ]
+    for row, indicator in enumerate(form.indicators):
+        placed.extend((row, key, reading) for key, reading in indicator.items())
+    return [
+        {
+            "ordinal": ordinal,
+            "row": row,
+            "key": key,
+            "value": reading.value,
+            "raw": reading.raw,
+            "confidence": reading.confidence,
+            "review": reading.review,
+            "page": reading.page,
+            "bbox": reading.bbox,
+            "evidence": reading.evidence.model_dump(),
+        }
+        for ordinal, (row, key, reading) in enumerate(placed)
+    ]
+
+
+def reading_of(
+    file: str, form: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]
+) -> FormReading:
+    """A form and its field rows put back together: `form_rows` undone."""
+    reading = FormReading(
+        file=file,
+        pages=list(form["pages"]),
+        form_type=form["form_type"],
+        issues=list(form["issues"]),
+    )
+    for r in sorted(rows, key=lambda r: r["ordinal"]):
+        field = FieldReading(
+            value=r["value"],
+            raw=r["raw"],
+            page=r["page"],
+            bbox=r["bbox"],
+            evidence=Evidence.model_validate(r["evidence"]),
+            confidence=r["confidence"],
+            review=bool(r["review"]),
+        )
+        if r["row"] is None:
+            reading.fields[r["key"]] = field
+        else:
+            while len(reading.indicators) <= r["row"]:
+                reading.indicators.append({})
+            reading.indicators[r["row"]][r["key"]] = field
+    return reading

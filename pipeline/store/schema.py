@@ -1,0 +1,136 @@
+"""The store's tables, as SQLAlchemy Core metadata: what a batch run keeps between nights.
+
+This is the schema at the newest migration; `migrations/versions/` holds the steps that
+bring an older store here. Change both together: a test compares them.
+
+A document is one scan file's content, keyed by its SHA-256, so a renamed or copied file is
+the same document. Its forms are kept per reading: reading a document again marks the old
+forms `current = false` instead of deleting them, so no result and no correction is lost.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    # running → done | failed; a run killed outright stays `running` until the next one
+    # marks it `interrupted`.
+    Column("state", String(16), nullable=False),
+    Column("roots", JSON, nullable=False),
+    Column("options", JSON, nullable=False),
+    Column("versions", JSON),
+    Column("counts", JSON),
+    Column("pid", Integer),
+    Column("host", String(200)),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False, unique=True),
+    Column("path", Text, nullable=False, doc="Absolute path where the file was last seen."),
+    Column("name", Text, nullable=False, doc="Path relative to the folder the run was given."),
+    Column("size", BigInteger, nullable=False),
+    Column("pages", Integer),
+    # new → reading → done | failed; superseded when the file at its path changed.
+    Column("state", String(16), nullable=False),
+    Column("reason", Text, doc="Why it is quarantined (state failed)."),
+    Column("versions", JSON, doc="What read its current forms."),
+    Column("replaces_id", Integer, ForeignKey("documents.id"), doc="Older content at its path."),
+    Column("first_run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    Column("read_run_id", String(40), ForeignKey("runs.id")),
+    Column("seconds", JSON, doc="Seconds by stage of its last reading."),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=False, index=True),
+    Column("number", Integer, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("error", Text),
+    Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+)
+
+forms = Table(
+    "forms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document_id", Integer, ForeignKey("documents.id"), nullable=False, index=True),
+    Column("seq", Integer, nullable=False, doc="Order of the form in its file, from 0."),
+    Column("form_type", String(80), nullable=False),
+    Column("pages", JSON, nullable=False),
+    Column("issues", JSON, nullable=False),
+    Column("versions", JSON, nullable=False),
+    Column("current", Boolean, nullable=False),
+    Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+)
+
+fields = Table(
+    "fields",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False, index=True),
+    Column("ordinal", Integer, nullable=False, doc="Keeps the record's key order."),
+    Column("row", Integer, doc="Indicator row, from 0; null for a scalar field."),
+    Column("key", String(40), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("raw", Text, nullable=False, doc="The text as OCR read it."),
+    Column("confidence", Float, nullable=False),
+    Column("review", Boolean, nullable=False),
+    Column("page", Integer),
+    Column("bbox", JSON),
+    Column("evidence", JSON, nullable=False),
+    # none (not sent) | pending | corrected | accepted
+    Column("review_state", String(16), nullable=False),
+)
+
+review_tasks = Table(
+    "review_tasks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("field_id", Integer, ForeignKey("fields.id"), nullable=False, unique=True),
+    Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
+    Column("confidence", Float, nullable=False),
+    Column("state", String(16), nullable=False),  # open | done
+    Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    # Added by migration 0002: the field's scanned region, upright, as PNG.
+    Column("crop_png", LargeBinary),
+    Index("ix_review_tasks_queue", "state", "confidence"),
+)
+
+corrections = Table(
+    "corrections",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("field_id", Integer, ForeignKey("fields.id"), nullable=False, index=True),
+    Column("reviewer", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("old_value", Text, nullable=False),
+    Column("new_value", Text, nullable=False),
+)

@@ -1,0 +1,449 @@
+"""`Store`: the one interface to what batch runs keep, over SQLite or PostgreSQL.
+
+Opening a store brings its schema to the newest migration. Only the batch run's parent
+process writes documents and readings, one transaction per document, under the run lock.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy.engine import make_url
+
+from pipeline.store import schema as t
+from pipeline.store.forms import current_corrections, insert_form, stored_forms
+from pipeline.store.lock import run_lock
+from pipeline.store.rows import (
+    Document,
+    ReviewTask,
+    StoredForm,
+    field_path,
+)
+
+if TYPE_CHECKING:
+    from pipeline.run import FileResult
+
+DB_NAME = "formscan.db"
+SQLITE_BUSY_MS = 30_000  # a reader waits this long for a writer's commit
+FORMS_PER_QUERY = 500  # forms whose fields an export fetches at once: a few MB
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used: the message says why and what to do."""
+
+
+def store_url(out: Path | None, db: str | None) -> str:
+    """The store a command uses: `--db URL` if given, else `sqlite:///OUT/formscan.db`."""
+    if db:
+        return db
+    if out is None:
+        raise StoreError("name the store with --out DIR or --db URL")
+    return f"sqlite:///{(out / DB_NAME).resolve()}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _set_sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    # WAL: readers (status, export, the review server) never block the run's commits.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the store's schema to `revision` with the migrations shipped in the package."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("pipeline.store") / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for `url`, with SQLite's pragmas set on every connection."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine, "connect", _set_sqlite_pragmas)
+    return engine
+
+
+@dataclass
+class Store:
+    """Documents, their forms and fields, the review queue, corrections and runs."""
+
+    engine: Engine
+    url: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.url = self.engine.url.render_as_string()
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Open (or create) the store at `url` and migrate it to the newest schema.
+
+        Raises:
+            StoreError: The database cannot be reached or migrated.
+
+        """
+        try:
+            engine = open_engine(url)
+        except Exception as error:  # a bad URL, or its driver not installed
+            raise StoreError(f"cannot open the store {url}: {error}") from error
+        try:
+            upgrade(engine)
+        except Exception as error:
+            engine.dispose()
+            raise StoreError(f"cannot open the store {url}: {error}") from error
+        return cls(engine)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.engine.dispose()
+
+    def lock(self) -> AbstractContextManager[None]:
+        """The run lock: one batch run per store. Raises `StoreBusyError` when held."""
+        return run_lock(self.engine)
+
+    # Runs
+
+    def start_run(self, roots: Sequence[str], options: Mapping[str, object]) -> str:
+        """Record a run starting; runs left `running` by a killed process become `interrupted`.
+
+        Call under the run lock, so no other run can still be going.
+        """
+        run_id = f"{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+        with self.engine.begin() as c:
+            c.execute(update(t.runs).where(t.runs.c.state == "running").values(state="interrupted"))
+            c.execute(
+                t.runs.insert().values(
+                    id=run_id,
+                    started_at=_now(),
+                    state="running",
+                    roots=list(roots),
+                    options=dict(options),
+                    pid=os.getpid(),
+                    host=socket.gethostname(),
+                )
+            )
+        return run_id
+
+    def finish_run(
+        self,
+        run_id: str,
+        state: str,
+        counts: Mapping[str, object],
+        versions: Mapping[str, str] | None,
+    ) -> None:
+        """Record how a run ended."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(
+                    state=state,
+                    finished_at=_now(),
+                    counts=dict(counts),
+                    versions=dict(versions) if versions else None,
+                )
+            )
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first."""
+        with self.engine.connect() as c:
+            rows = c.execute(select(t.runs).order_by(t.runs.c.started_at)).mappings()
+            return [dict(r) for r in rows]
+
+    # Documents
+
+    def document_by_hash(self, sha256: str) -> Document | None:
+        """The document with this content, if the store has seen it."""
+        with self.engine.connect() as c:
+            row = c.execute(select(t.documents).where(t.documents.c.sha256 == sha256)).first()
+        return Document.model_validate(row._mapping) if row else None
+
+    def current_document_at(self, path: str) -> Document | None:
+        """The document last seen at `path` and not yet replaced by newer content."""
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(t.documents)
+                .where(t.documents.c.path == path, t.documents.c.state != "superseded")
+                .order_by(t.documents.c.id.desc())
+            ).first()
+        return Document.model_validate(row._mapping) if row else None
+
+    def documents(self, states: Sequence[str] | None = None) -> list[Document]:
+        """Documents, by name, optionally only those in `states`."""
+        query = select(t.documents).order_by(t.documents.c.name, t.documents.c.id)
+        if states is not None:
+            query = query.where(t.documents.c.state.in_(states))
+        with self.engine.connect() as c:
+            return [Document.model_validate(r._mapping) for r in c.execute(query)]
+
+    def add_document(
+        self,
+        sha256: str,
+        path: str,
+        name: str,
+        size: int,
+        run_id: str,
+        replaces_id: int | None = None,
+    ) -> int:
+        """Record a document not seen before, to be read; returns its id."""
+        with self.engine.begin() as c:
+            result = c.execute(
+                t.documents.insert().values(
+                    sha256=sha256,
+                    path=path,
+                    name=name,
+                    size=size,
+                    state="new",
+                    replaces_id=replaces_id,
+                    first_run_id=run_id,
+                    updated_at=_now(),
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def update_document(self, document_id: int, **values: object) -> None:
+        """Change a document's path, name or state."""
+        with self.engine.begin() as c:
+            c.execute(
+                update(t.documents)
+                .where(t.documents.c.id == document_id)
+                .values(**values, updated_at=_now())
+            )
+
+    def save_reading(
+        self,
+        document_id: int,
+        run_id: str,
+        result: FileResult,
+        versions: Mapping[str, str],
+        crops: Mapping[tuple[int, str], bytes],
+    ) -> None:
+        """Store what reading a document gave, in one transaction.
+
+        The document's earlier forms stay, no longer current; a correction made on them is
+        carried to the same field of the new reading, since a person's answer outranks any
+        reading. A document with a file error is quarantined (`failed`) with its reason;
+        the forms of any pages read before the error are kept all the same.
+        """
+        with self.engine.begin() as c:
+            old = current_corrections(c, document_id)
+            c.execute(
+                update(t.forms)
+                .where(t.forms.c.document_id == document_id, t.forms.c.current.is_(True))
+                .values(current=False)
+            )
+            c.execute(t.pages.delete().where(t.pages.c.document_id == document_id))
+            for number, seconds in enumerate(result.page_seconds, start=1):
+                c.execute(
+                    t.pages.insert().values(
+                        document_id=document_id, number=number, seconds=seconds, run_id=run_id
+                    )
+                )
+            for seq, form in enumerate(result.forms):
+                insert_form(c, document_id, run_id, seq, form, versions, crops, old)
+            reason = result.error
+            if reason is not None:
+                # The file's name is the document's, and can change: keep only the why.
+                reason = reason.removeprefix(f"{result.name}: ")
+            c.execute(
+                update(t.documents)
+                .where(t.documents.c.id == document_id)
+                .values(
+                    state="failed" if result.error else "done",
+                    reason=reason,
+                    pages=result.pages,
+                    versions=dict(versions),
+                    read_run_id=run_id,
+                    seconds={k: round(v, 3) for k, v in result.seconds.items()},
+                    updated_at=_now(),
+                )
+            )
+            replaced, path = c.execute(
+                select(t.documents.c.replaces_id, t.documents.c.path).where(
+                    t.documents.c.id == document_id
+                )
+            ).one()
+            if replaced is not None:
+                # Only while the old content is still the one at this path: it may have been
+                # found renamed since this document was planned.
+                c.execute(
+                    update(t.documents)
+                    .where(t.documents.c.id == replaced, t.documents.c.path == path)
+                    .values(state="superseded", updated_at=_now())
+                )
+
+    # Forms, the review queue and corrections
+
+    def current_forms(self) -> Iterator[StoredForm]:
+        """The current forms of every document that is not superseded, by file and order.
+
+        Fields are fetched `FORMS_PER_QUERY` forms at a time, so exporting a large store
+        never holds all its fields at once.
+        """
+        with self.engine.connect() as c:
+            documents = {
+                d.id: d
+                for d in (
+                    Document.model_validate(r._mapping)
+                    for r in c.execute(
+                        select(t.documents).where(t.documents.c.state != "superseded")
+                    )
+                )
+            }
+            forms = [
+                dict(r)
+                for r in c.execute(select(t.forms).where(t.forms.c.current.is_(True))).mappings()
+                if r["document_id"] in documents
+            ]
+            forms.sort(key=lambda f: (documents[f["document_id"]].name, f["document_id"], f["seq"]))
+            for start in range(0, len(forms), FORMS_PER_QUERY):
+                chunk = forms[start : start + FORMS_PER_QUERY]
+                yield from stored_forms(c, chunk, documents)
+
+    def review_queue(self, limit: int | None = None) -> list[ReviewTask]:
+        """Open tasks, most useful first: forms by their least sure field, a form's together.
+
+        A reviewer then clears the likeliest errors first and reads each form once.
+        """
+        query = (
+            select(
+                t.review_tasks.c.id,
+                t.review_tasks.c.field_id,
+                t.review_tasks.c.form_id,
+                t.review_tasks.c.confidence,
+                t.fields.c.key,
+                t.fields.c.row,
+                t.fields.c.value,
+                t.fields.c.raw,
+                t.fields.c.page,
+                t.fields.c.bbox,
+                t.documents.c.name.label("file"),
+                (t.review_tasks.c.crop_png.is_not(None)).label("has_crop"),
+            )
+            .join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
+            .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
+            .join(t.documents, t.documents.c.id == t.forms.c.document_id)
+            .where(
+                t.review_tasks.c.state == "open",
+                t.forms.c.current.is_(True),
+                t.documents.c.state != "superseded",
+            )
+        )
+        with self.engine.connect() as c:
+            tasks = [ReviewTask.model_validate(r._mapping) for r in c.execute(query)]
+        least: dict[int, float] = {}
+        for task in tasks:
+            least[task.form_id] = min(least.get(task.form_id, 1.0), task.confidence)
+        tasks.sort(key=lambda k: (least[k.form_id], k.form_id, k.confidence, k.id))
+        return tasks if limit is None else tasks[:limit]
+
+    def crop(self, task_id: int) -> bytes | None:
+        """The PNG of a review task's field as scanned, upright; None when none was cut."""
+        with self.engine.connect() as c:
+            value = c.execute(
+                select(t.review_tasks.c.crop_png).where(t.review_tasks.c.id == task_id)
+            ).scalar()
+        return bytes(value) if value is not None else None
+
+    def correct(self, field_id: int, new_value: str, reviewer: str) -> None:
+        """Record a reviewer's value for a field beside the OCR value, and close its task.
+
+        Raises:
+            StoreError: No such field.
+
+        """
+        with self.engine.begin() as c:
+            current = c.execute(select(t.fields.c.value).where(t.fields.c.id == field_id)).scalar()
+            if current is None:
+                raise StoreError(f"no field {field_id} in the store")
+            latest = c.execute(
+                select(t.corrections.c.new_value)
+                .where(t.corrections.c.field_id == field_id)
+                .order_by(t.corrections.c.id.desc())
+            ).first()
+            c.execute(
+                t.corrections.insert().values(
+                    field_id=field_id,
+                    reviewer=reviewer,
+                    at=_now(),
+                    old_value=latest[0] if latest else current,
+                    new_value=new_value,
+                )
+            )
+            c.execute(
+                update(t.fields).where(t.fields.c.id == field_id).values(review_state="corrected")
+            )
+            c.execute(
+                update(t.review_tasks)
+                .where(t.review_tasks.c.field_id == field_id)
+                .values(state="done")
+            )
+
+    def field_id(self, file: str, form_seq: int, path: str) -> int:
+        """The id of a current form's field, by file name, form order and field path.
+
+        Raises:
+            StoreError: No such field.
+
+        """
+        for stored in self.current_forms():
+            if stored.document.name == file and stored.seq == form_seq:
+                with self.engine.connect() as c:
+                    for r in c.execute(
+                        select(t.fields).where(t.fields.c.form_id == stored.form_id)
+                    ).mappings():
+                        if field_path(r["key"], r["row"]) == path:
+                            return int(r["id"])
+        raise StoreError(f"no field {path} in form {form_seq} of {file}")
+
+    # Counts
+
+    def counts(self) -> dict[str, Any]:
+        """What the store holds: documents by state, forms, fields, review tasks, runs."""
+        with self.engine.connect() as c:
+            by_state: dict[str, int] = dict(
+                c.execute(
+                    select(t.documents.c.state, func.count()).group_by(t.documents.c.state)
+                ).all()
+            )
+            tasks: dict[str, int] = dict(
+                c.execute(
+                    select(t.review_tasks.c.state, func.count()).group_by(t.review_tasks.c.state)
+                ).all()
+            )
+            forms = c.execute(
+                select(func.count()).select_from(t.forms).where(t.forms.c.current.is_(True))
+            ).scalar()
+            corrections = c.execute(select(func.count()).select_from(t.corrections)).scalar()
+            runs = c.execute(select(func.count()).select_from(t.runs)).scalar()
+        return {
+            "documents": {str(k): int(v) for k, v in by_state.items()},
+            "forms": int(forms or 0),
+            "review_tasks": {str(k): int(v) for k, v in tasks.items()},
+            "corrections": int(corrections or 0),
+            "runs": int(runs or 0),
+        }

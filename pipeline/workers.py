@@ -1,0 +1,243 @@
+"""Worker processes that read files, each loading the models once.
+
+A worker is replaced after a set number of documents, and a worker that dies is blamed on
+the one file it was reading.
+
+Workers only read; they send each `FileResult` back to the parent, which alone writes the
+store. A worker whose parent is gone (kill -9) ends itself instead of lingering.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import resource
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, wait
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+from pipeline.ingest import ScanFile
+
+PARENT_CHECK_SECONDS = 1.0
+
+
+class WorkerStartError(RuntimeError):
+    """A worker died before it could read anything: the models do not load."""
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """A worker's memory when it handed back a document, for the run report."""
+
+    pid: int
+    documents: int
+    rss_mb: float
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Done:
+    """A file read by a worker."""
+
+    key: int
+    result: Any  # pipeline.run.FileResult; Any keeps this module free of the stage imports
+    worker: WorkerStats
+
+
+@dataclass(frozen=True)
+class Died:
+    """A worker that ended while reading one file: the file is blamed, the run goes on."""
+
+    key: int
+    scan: ScanFile
+    reason: str
+
+
+@dataclass
+class _Slot:
+    process: BaseProcess
+    connection: Connection
+    ready: bool = False
+    task: tuple[int, ScanFile] | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+
+def _rss_mb() -> tuple[float, float]:
+    """Resident memory now and at peak, in MB, from /proc (Linux) and getrusage."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            pages = int(handle.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20, peak
+    except OSError:
+        return peak, peak
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_SECONDS)
+        if os.getppid() != parent:
+            os._exit(3)
+
+
+def _worker_main(connection: Connection, options: Any, recycle_after: int, parent: int) -> None:
+    """A worker's life: load the models, read files until told to stop or retired."""
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    import cv2
+
+    from pipeline.run import Reader
+
+    # One worker per core: OpenCV's own thread pool would only fight the other workers.
+    cv2.setNumThreads(1)
+    reader = Reader(options)
+    connection.send(("ready", reader.versions))
+    done = 0
+    while True:
+        task = connection.recv()
+        if task is None:
+            return
+        key, scan = task
+        result = reader.read_file(scan)
+        done += 1
+        rss, peak = _rss_mb()
+        retire = recycle_after > 0 and done >= recycle_after
+        connection.send(("done", key, result, WorkerStats(os.getpid(), done, rss, peak), retire))
+        if retire:
+            return
+
+
+class ReaderPool:
+    """N reading processes; `read` hands them files and yields `Done` or `Died` per file."""
+
+    def __init__(self, options: Any, workers: int, recycle_after: int) -> None:
+        """Start `workers` processes, each loading the models (spawned, never forked)."""
+        self._context = multiprocessing.get_context("spawn")  # no forked model runtimes
+        self._options = options
+        self._recycle_after = recycle_after
+        self._slots = [self._start() for _ in range(workers)]
+        self.started = len(self._slots)
+
+    def _start(self) -> _Slot:
+        mine, theirs = self._context.Pipe()
+        process = self._context.Process(
+            target=_worker_main,
+            args=(theirs, self._options, self._recycle_after, os.getpid()),
+            daemon=True,
+        )
+        process.start()
+        theirs.close()
+        return _Slot(process, mine)
+
+    def versions(self) -> dict[str, str]:
+        """The versions stamped on records, from the first worker to finish loading.
+
+        Raises:
+            WorkerStartError: Every worker died while loading.
+
+        """
+        while True:
+            for slot in self._slots:
+                if slot.versions:
+                    return slot.versions
+            self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        pending = [s for s in self._slots if not s.ready]
+        if not pending:
+            return
+        ready = wait([s.connection for s in pending] + [s.process.sentinel for s in pending])
+        for slot in pending:
+            if slot.connection in ready or slot.process.sentinel in ready:
+                try:
+                    message = slot.connection.recv()
+                except EOFError:
+                    raise WorkerStartError(
+                        f"a reading worker died while loading the models "
+                        f"(exit code {slot.process.exitcode}); see the log above"
+                    ) from None
+                slot.ready, slot.versions = True, message[1]
+
+    def read(
+        self,
+        tasks: Iterable[tuple[int, ScanFile]],
+        on_start: Callable[[int], None] | None = None,
+    ) -> Iterator[Done | Died]:
+        """Read every (key, file), yielding as each finishes, in no fixed order.
+
+        `on_start(key)` is called as a file is handed to a worker.
+        """
+        queue = list(tasks)
+        queue.reverse()
+        while True:
+            for slot in self._slots:
+                if slot.ready and slot.task is None and queue:
+                    slot.task = queue.pop()
+                    if on_start is not None:
+                        on_start(slot.task[0])
+                    slot.connection.send(slot.task)
+            # A worker still loading matters only while there is work left for it.
+            busy = [s for s in self._slots if s.task is not None or (queue and not s.ready)]
+            if not busy and not queue:
+                return
+            waitables: list[Any] = [s.connection for s in busy] + [s.process.sentinel for s in busy]
+            signalled = wait(waitables)
+            for index, slot in enumerate(self._slots):
+                if slot.connection not in signalled and slot.process.sentinel not in signalled:
+                    continue
+                yield from self._handle(index, slot)
+
+    def _handle(self, index: int, slot: _Slot) -> Iterator[Done | Died]:
+        try:
+            message = slot.connection.recv()
+        except EOFError:
+            slot.process.join()
+            if slot.task is None:
+                raise WorkerStartError(
+                    f"a reading worker died while loading the models "
+                    f"(exit code {slot.process.exitcode}); see the log above"
+                ) from None
+            key, scan = slot.task
+            code = slot.process.exitcode
+            how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+            yield Died(key, scan, f"the reading worker died ({how}) while reading this file")
+            self._replace(index)
+            return
+        if message[0] == "ready":
+            slot.ready, slot.versions = True, message[1]
+            return
+        _, key, result, stats, retire = message
+        slot.task = None
+        yield Done(key, result, stats)
+        if retire:
+            slot.process.join()
+            self._replace(index)
+
+    def _replace(self, index: int) -> None:
+        self._slots[index].connection.close()
+        self._slots[index] = self._start()
+        self.started += 1
+
+    def close(self) -> None:
+        """Stop the workers."""
+        for slot in self._slots:
+            try:
+                slot.connection.send(None)
+            except OSError:
+                pass
+        for slot in self._slots:
+            if not slot.ready:
+                slot.process.kill()  # still loading models it will never use
+            slot.process.join(timeout=10)
+            if slot.process.is_alive():
+                slot.process.kill()
+            slot.connection.close()
+
+    def __enter__(self) -> ReaderPool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -1,0 +1,220 @@
+"""The store without the models: migrations, field rows, the review queue, corrections, lock.
+
+Each test runs on SQLite and on PostgreSQL (a throwaway server, see conftest.py).
+"""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from openpyxl import load_workbook
+from sqlalchemy import inspect, text
+
+from pipeline.export import stored_records
+from pipeline.export_tables import write_csv, write_xlsx
+from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.run import FileResult
+from pipeline.store import Store, StoreBusyError
+from pipeline.store import schema as t
+from pipeline.store.schema import metadata
+from pipeline.store.store import open_engine, upgrade
+
+VERSIONS = {"formscan": "0.1.0", "ocr": "o", "template": "t@1", "calibration": "c1"}
+
+
+def _field(value: str, confidence: float, review: bool) -> FieldReading:
+    return FieldReading(
+        value=value,
+        raw=value + "~",
+        page=1,
+        bbox=[10.0, 20.0, 110.0, 60.0],
+        evidence=Evidence(rec_score=confidence),
+        confidence=confidence,
+        review=review,
+    )
+
+
+def _form(file: str, least: float) -> FormReading:
+    return FormReading(
+        file=file,
+        pages=[1],
+        form_type="budget_performance_approval",
+        fields={
+            "project_name": _field("项目甲", 0.99, False),
+            "funds_total": _field("=SUM(A1)", least, True),
+            "overall_goal": _field("目标", least + 0.1, True),
+        },
+        indicators=[
+            {"level1": _field("产出指标", 0.97, False), "value": _field("≥90%", 0.5, True)}
+        ],
+    )
+
+
+def _store_with(url: str, forms: dict[str, float]) -> Store:
+    store = Store.open(url)
+    run = store.start_run(["/scans"], {})
+    for n, (name, least) in enumerate(forms.items()):
+        document = store.add_document(f"{n:064d}", f"/scans/{name}", name, 10, run)
+        result = FileResult(name, pages=1, forms=[_form(name, least)], page_seconds=[1.0])
+        store.save_reading(document, run, result, VERSIONS, {(0, "fields.funds_total"): b"png"})
+    return store
+
+
+def test_schema_at_head_is_the_tables_the_code_uses(store_at: str) -> None:
+    engine = open_engine(store_at)
+    upgrade(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_a_store_made_by_the_previous_schema_migrates(store_at: str) -> None:
+    engine = open_engine(store_at)
+    upgrade(engine, "0001")
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    with engine.begin() as c:
+        # Only the columns revision 0001 had.
+        c.execute(
+            t.runs.insert().values(id="r1", started_at=when, state="done", roots=[], options={})
+        )
+        c.execute(
+            t.documents.insert().values(
+                id=1,
+                sha256="abc",
+                path="/s/a.pdf",
+                name="a.pdf",
+                size=5,
+                state="done",
+                first_run_id="r1",
+                updated_at=when,
+            )
+        )
+        c.execute(
+            t.forms.insert().values(
+                id=1,
+                document_id=1,
+                seq=0,
+                form_type="budget_performance_approval",
+                pages=[1],
+                issues=[],
+                versions={},
+                current=True,
+                run_id="r1",
+            )
+        )
+        c.execute(
+            t.fields.insert().values(
+                id=1,
+                form_id=1,
+                ordinal=0,
+                key="year",
+                value="2024",
+                raw="2024",
+                confidence=0.4,
+                review=True,
+                evidence={},
+                review_state="pending",
+            )
+        )
+        c.execute(
+            t.review_tasks.insert().values(
+                id=1, field_id=1, form_id=1, confidence=0.4, state="open", run_id="r1"
+            )
+        )
+    old = inspect(engine)
+    assert "crop_png" not in {col["name"] for col in old.get_columns("review_tasks")}
+    with engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0001",)]
+    engine.dispose()
+
+    store = Store.open(store_at)
+    [task] = store.review_queue()
+    assert (task.file, task.key, task.value, task.has_crop) == ("a.pdf", "year", "2024", False)
+    assert [s.form.fields["year"].value for s in store.current_forms()] == ["2024"]
+    new = inspect(store.engine)
+    assert "crop_png" in {col["name"] for col in new.get_columns("review_tasks")}
+    assert "ix_review_tasks_queue" in {i["name"] for i in new.get_indexes("review_tasks")}
+    with store.engine.connect() as c:
+        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
+        if store.engine.dialect.name == "sqlite":
+            assert c.execute(text("PRAGMA journal_mode")).all() == [("wal",)]
+    store.close()
+
+
+def test_forms_come_back_as_they_went_in(store_at: str) -> None:
+    store = _store_with(store_at, {"a.jpg": 0.3})
+    [stored] = store.current_forms()
+    assert stored.form == _form("a.jpg", 0.3)
+    assert stored.versions == VERSIONS
+    store.close()
+
+
+def test_review_queue_puts_the_least_sure_form_first_and_keeps_a_form_together(
+    store_at: str,
+) -> None:
+    store = _store_with(store_at, {"a.jpg": 0.6, "b.jpg": 0.2, "c.jpg": 0.4})
+    queue = store.review_queue()
+    assert [(t.file, t.confidence) for t in queue] == [
+        ("b.jpg", 0.2),
+        ("b.jpg", pytest.approx(0.3)),
+        ("b.jpg", 0.5),
+        ("c.jpg", 0.4),
+        ("c.jpg", 0.5),
+        ("c.jpg", 0.5),
+        ("a.jpg", 0.5),
+        ("a.jpg", 0.6),
+        ("a.jpg", 0.7),
+    ]
+    assert store.crop(queue[0].id) == b"png" and not queue[1].has_crop
+    store.close()
+
+
+def test_a_correction_sits_beside_the_ocr_value_and_every_export_uses_it(
+    store_at: str, tmp_path: Path
+) -> None:
+    store = _store_with(store_at, {"a.jpg": 0.3})
+    field = store.field_id("a.jpg", 0, "fields.funds_total")
+    store.correct(field, "=1+1", "lin")
+    row = store.field_id("a.jpg", 0, "indicators.0.value")
+    store.correct(row, "≥95%", "lin")
+    [(_, record)] = stored_records(store)
+    corrected = record.fields["funds_total"]
+    assert (corrected.value, corrected.confidence, corrected.review) == ("=1+1", 1.0, False)
+    assert corrected.reviewed_by == "lin" and (corrected.model_extra or {})["raw"] == "=SUM(A1)~"
+    assert store.review_queue()[0].key == "overall_goal"
+    assert store.counts()["corrections"] == 2
+
+    write_csv(store, tmp_path / "r.csv")
+    raw = (tmp_path / "r.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
+    assert [r["row"] for r in rows] == ["form", "indicator"]
+    # A value Excel would run as a formula is written as text.
+    assert rows[0]["funds_total"] == "'=1+1" and rows[1]["value"] == "≥95%"
+    write_xlsx(store, tmp_path / "r.xlsx")
+    book = load_workbook(tmp_path / "r.xlsx")
+    forms = list(book["forms"].iter_rows(values_only=True))
+    head = forms[0]
+    assert forms[1][head.index("funds_total")] == "=1+1"
+    assert book["forms"].cell(2, head.index("funds_total") + 1).data_type == "s"
+    indicators = list(book["indicators"].iter_rows(values_only=True))
+    assert indicators[1][indicators[0].index("value")] == "≥95%"
+    store.close()
+
+
+def test_a_second_run_on_one_store_is_refused_while_the_first_holds_it(store_at: str) -> None:
+    first, second = Store.open(store_at), Store.open(store_at)
+    with first.lock():
+        with pytest.raises(StoreBusyError, match=r"another formscan run is using the store"):
+            with second.lock():
+                pass
+    with second.lock():  # released with the first
+        pass
+    first.close()
+    second.close()
