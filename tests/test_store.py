@@ -140,8 +140,14 @@ def test_a_store_made_by_the_previous_schema_migrates(store_at: str) -> None:
     new = inspect(store.engine)
     assert "crop_png" in {col["name"] for col in new.get_columns("review_tasks")}
     assert "ix_review_tasks_queue" in {i["name"] for i in new.get_indexes("review_tasks")}
+    assert {"claimed_by", "claimed_until", "closed_by", "closed_at"} <= {
+        col["name"] for col in new.get_columns("review_tasks")
+    }
+    assert "image_jpeg" in {col["name"] for col in new.get_columns("pages")}
+    assert store.claim(task.id, "lin") and not store.claim(task.id, "wang")
+    assert store.user("lin") is None
     with store.engine.connect() as c:
-        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
+        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0003",)]
         if store.engine.dialect.name == "sqlite":
             assert c.execute(text("PRAGMA journal_mode")).all() == [("wal",)]
     store.close()
