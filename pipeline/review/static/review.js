@@ -22,6 +22,13 @@ function focusFromHash() {
   const item = location.hash && document.getElementById(location.hash.slice(1));
   const input = item && item.querySelector("input[name=value]");
   if (input) { input.focus(); input.select(); }
+  const box = item && document.querySelector(`a.box[href="${location.hash}"]`);
+  document.querySelectorAll("a.box.here").forEach((b) => b.classList.remove("here"));
+  if (box) {
+    box.classList.add("here");
+    box.scrollIntoView({ block: "center" });
+    window.scrollTo(0, 0);  // only the page pane scrolls: keep the header in view
+  }
 }
 window.addEventListener("hashchange", focusFromHash);
 document.addEventListener("DOMContentLoaded", () => {
