@@ -71,6 +71,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=_export)
 
+    review = commands.add_parser("review", help="serve the review queue to reviewers' browsers")
+    _store_arguments(review)
+    review.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    review.add_argument("--port", type=int, default=8765)
+    review.add_argument(
+        "--https",
+        action="store_true",
+        help="served behind TLS (a proxy): mark the session cookie Secure",
+    )
+    review.set_defaults(handler=_review)
+
+    users = commands.add_parser("users", help="reviewers' and admins' accounts")
+    user_commands = users.add_subparsers(title="users commands")
+    add = user_commands.add_parser(
+        "add", help="add an account, or set its role and password (read from the terminal or stdin)"
+    )
+    _store_arguments(add)
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
+    add.set_defaults(handler=_users_add)
+
     score = commands.add_parser("eval", help="score an export against a folder of truth files")
     score.add_argument("--gold", type=Path, required=True, metavar="DIR")
     score.add_argument("--pred", type=Path, required=True, metavar="EXPORT.jsonl")
@@ -189,6 +210,50 @@ def _export(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"formscan export: {count} forms to {output}")
+    return 0
+
+
+def _review(args: argparse.Namespace) -> int:
+    from pipeline.review.serve import serve
+
+    try:
+        store = _open_store(args)
+    except StoreError as error:
+        print(f"formscan review: {error}", file=sys.stderr)
+        return 2
+    print(f"formscan review: serving {store.url} on http://{args.host}:{args.port}/")
+    try:
+        serve(store, args.host, args.port, https=args.https)
+    finally:
+        store.close()
+    return 0
+
+
+def _users_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from pipeline.review.auth import hash_password
+
+    try:
+        store = _open_store(args)
+    except StoreError as error:
+        print(f"formscan users add: {error}", file=sys.stderr)
+        return 2
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("formscan users add: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("formscan users add: a password needs at least 8 characters", file=sys.stderr)
+        return 2
+    try:
+        new = store.set_user(args.name, args.role, hash_password(password))
+    finally:
+        store.close()
+    print(f"formscan users add: {args.name} ({args.role}) {'added' if new else 'updated'}")
     return 0
 
 

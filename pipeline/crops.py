@@ -1,12 +1,15 @@
-"""Stage 8, crops: each review field's region cut from its prepared page, for the reviewer.
+"""Stage 8, crops: what the reviewer sees, cut from the prepared pages while they are at hand.
 
-A field's box is kept in scan pixels; here it is mapped onto the prepared page (upright,
-deskewed), so the reviewer sees the cell as it reads, with a margin of its neighbours.
+Each review field's region, and each page downscaled for the form page. A field's box is
+kept in scan pixels; here it is mapped onto the prepared page (upright, deskewed), so the
+reviewer sees the cell as it reads, with a margin of its neighbours.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -17,6 +20,46 @@ from pipeline.template import PageRead
 
 MARGIN_PX = 12  # enough to show the ruling lines round a cell, so a reviewer sees its edges
 MAX_SIDE_PX = 1600  # a whole-width merged cell at 300 dpi; bigger boxes are scaled down
+PAGE_WIDTH_PX = 1400  # the form page's image: values legible on a laptop, ~200 KB a page
+PAGE_JPEG_QUALITY = 80
+
+
+@dataclass(frozen=True)
+class PageView:
+    """A prepared page as the form page shows it, and where scan pixels land on it."""
+
+    jpeg: bytes
+    matrix: list[list[float]]  # 3x3: scan pixels (a field's bbox) to this image's pixels
+    width: int
+    height: int
+
+    def placement(self) -> dict[str, Any]:
+        """The matrix and size, as the store keeps them beside the image."""
+        return {"matrix": self.matrix, "size": [self.width, self.height]}
+
+
+def page_views(pages: Sequence[PageRead]) -> dict[int, PageView]:
+    """Every page, prepared and downscaled to `PAGE_WIDTH_PX`, as JPEG, by page number."""
+    views: dict[int, PageView] = {}
+    for page in pages:
+        image = page.prepared.image
+        scale = min(1.0, PAGE_WIDTH_PX / image.shape[1])
+        if scale < 1:
+            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+        ok, encoded = cv2.imencode(
+            ".jpg",
+            cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR),
+            [cv2.IMWRITE_JPEG_QUALITY, PAGE_JPEG_QUALITY],
+        )
+        if ok:
+            matrix = np.diag([scale, scale, 1.0]) @ page.prepared.transform
+            views[page.number] = PageView(
+                jpeg=encoded.tobytes(),
+                matrix=matrix.tolist(),
+                width=int(image.shape[1]),
+                height=int(image.shape[0]),
+            )
+    return views
 
 
 def review_crops(

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline import __version__
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
-from pipeline.crops import review_crops
+from pipeline.crops import PageView, page_views, review_crops
 from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
 from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, read_pages
 from pipeline.ocr.base import OcrEngine, OcrOptions
@@ -64,6 +64,8 @@ class FileResult:
     page_seconds: list[float] = field(default_factory=list)
     # PNG of each review field, by (form order, field path): cut while the pages are at hand.
     crops: dict[tuple[int, str], bytes] = field(default_factory=dict)
+    # Each page prepared and downscaled, by page number, for the reviewer's form page.
+    page_views: dict[int, PageView] = field(default_factory=dict)
 
 
 class Reader:
@@ -117,6 +119,7 @@ class Reader:
                 score_form(form, self.template.level1_of, self.calibration)
         with _timed(result.seconds, "crops"):
             result.crops = review_crops(forms, pages)
+            result.page_views = page_views(pages)
         result.forms = forms
         return result
 

@@ -6,6 +6,7 @@ Each test runs on SQLite and on PostgreSQL (a throwaway server, see conftest.py)
 from __future__ import annotations
 
 import csv
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -140,8 +141,14 @@ def test_a_store_made_by_the_previous_schema_migrates(store_at: str) -> None:
     new = inspect(store.engine)
     assert "crop_png" in {col["name"] for col in new.get_columns("review_tasks")}
     assert "ix_review_tasks_queue" in {i["name"] for i in new.get_indexes("review_tasks")}
+    assert {"claimed_by", "claimed_until", "closed_by", "closed_at"} <= {
+        col["name"] for col in new.get_columns("review_tasks")
+    }
+    assert "image_jpeg" in {col["name"] for col in new.get_columns("pages")}
+    assert store.claim(task.id, "lin") and not store.claim(task.id, "wang")
+    assert store.user("lin") is None
     with store.engine.connect() as c:
-        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0002",)]
+        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0003",)]
         if store.engine.dialect.name == "sqlite":
             assert c.execute(text("PRAGMA journal_mode")).all() == [("wal",)]
     store.close()
@@ -218,3 +225,31 @@ def test_a_second_run_on_one_store_is_refused_while_the_first_holds_it(store_at:
         pass
     first.close()
     second.close()
+
+
+def test_reviewers_racing_for_tasks_each_get_a_different_one(store_at: str) -> None:
+    store = _store_with(store_at, {"a.jpg": 0.3, "b.jpg": 0.4, "c.jpg": 0.5})
+    names = [f"reviewer-{n}" for n in range(6)]
+    with ThreadPoolExecutor(len(names)) as pool:
+        got = list(pool.map(lambda name: store.claim_next(name), names))
+    ids = [task.id for task in got if task is not None]
+    assert len(ids) == len(names) == len(set(ids))
+    progress = store.progress(datetime(2000, 1, 1, tzinfo=UTC))
+    assert (progress.open, progress.claimed, progress.done_today) == (9, 6, 0)
+    again = store.claim_next("reviewer-0")  # one's own claim comes back
+    assert again is not None and got[0] is not None and again.id == got[0].id
+
+    first = got[0]
+    assert first is not None
+    store.correct(first.field_id, "改", "reviewer-0")
+    store.mark_unreadable(got[1].field_id, "reviewer-1")  # type: ignore[union-attr]
+    progress = store.progress(datetime(2000, 1, 1, tzinfo=UTC))
+    assert progress.by_reviewer == {"reviewer-0": 1, "reviewer-1": 1} and progress.open == 7
+    assert [task_id for task_id, *_ in store.closed_tasks()] == [got[1].id, first.id]  # type: ignore[union-attr]
+    assert store.reopen(first.id) and not store.reopen(10_000)
+    reopened = store.task(first.id)
+    assert reopened is not None and (reopened.state, reopened.current) == ("open", "改")
+    for name in names:
+        store.release(name)
+    assert ("value", "≥90%") in [(k, v) for k, v, _ in store.groups("nobody", min_size=1)]
+    store.close()

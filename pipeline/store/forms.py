@@ -58,6 +58,8 @@ def insert_form(
                     form_id=form_id[0],
                     confidence=row["confidence"],
                     state="done" if carried else "open",
+                    closed_by=carried.reviewer if carried else None,
+                    closed_at=carried.at if carried else None,
                     run_id=run_id,
                     crop_png=crops.get((seq, path)),
                 )

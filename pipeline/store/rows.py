@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.readings import Evidence, FieldReading, FormReading
 
@@ -56,6 +56,83 @@ class ReviewTask(BaseModel):
     bbox: list[float] | None
     file: str
     has_crop: bool
+    state: str = "open"
+    claimed_by: str | None = None
+    corrected: str | None = Field(default=None, description="The latest reviewer's value.")
+
+    @property
+    def path(self) -> str:
+        """The field's place in its record."""
+        return field_path(self.key, self.row)
+
+    @property
+    def current(self) -> str:
+        """What the field reads now: a reviewer's value over the OCR value."""
+        return self.value if self.corrected is None else self.corrected
+
+
+class User(BaseModel):
+    """A person who may sign in to the review server."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    name: str
+    role: str  # reviewer | admin
+    password_hash: str
+
+
+class FieldView(BaseModel):
+    """A field of a form as the form page shows it: its box in its page image's pixels."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    path: str
+    key: str
+    row: int | None
+    value: str
+    current: str
+    confidence: float
+    review_state: str
+    page: int | None
+    box: tuple[float, float, float, float] | None
+    reviewed_by: str | None
+
+
+class PageView(BaseModel):
+    """A page image kept for the form page, by its id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    number: int
+    width: int
+    height: int
+
+
+class FormView(BaseModel):
+    """A form with every field and the images of its pages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    file: str
+    seq: int
+    fields: list[FieldView]
+    pages: list[PageView]
+
+
+class Progress(BaseModel):
+    """How far the queue is: tasks left, closed today, and by whom."""
+
+    model_config = ConfigDict(frozen=True)
+
+    open: int
+    claimed: int
+    done_today: int
+    by_reviewer: dict[str, int]
+    done_total: int
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,10 @@ pages = Table(
     Column("seconds", Float, nullable=False),
     Column("error", Text),
     Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    # Added by migration 0003: the prepared page, downscaled, for the reviewer's form page,
+    # and the 3×3 homography from scan pixels (the fields' `bbox`) to that image's pixels.
+    Column("image_jpeg", LargeBinary),
+    Column("image_transform", JSON),
 )
 
 forms = Table(
@@ -106,7 +110,7 @@ fields = Table(
     Column("page", Integer),
     Column("bbox", JSON),
     Column("evidence", JSON, nullable=False),
-    # none (not sent) | pending | corrected | accepted
+    # none (not sent) | pending | corrected | unreadable
     Column("review_state", String(16), nullable=False),
 )
 
@@ -117,10 +121,17 @@ review_tasks = Table(
     Column("field_id", Integer, ForeignKey("fields.id"), nullable=False, unique=True),
     Column("form_id", Integer, ForeignKey("forms.id"), nullable=False),
     Column("confidence", Float, nullable=False),
-    Column("state", String(16), nullable=False),  # open | done
+    Column("state", String(16), nullable=False),  # open | done | unreadable
     Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
     # Added by migration 0002: the field's scanned region, upright, as PNG.
     Column("crop_png", LargeBinary),
+    # Added by migration 0003. A reviewer holds an open task until `claimed_until`, so two
+    # reviewers never get the same one; a claim left by a closed browser simply expires.
+    Column("claimed_by", String(200)),
+    Column("claimed_until", DateTime(timezone=True)),
+    # Who closed it and when (state done, or unreadable: nobody can read the scan).
+    Column("closed_by", String(200)),
+    Column("closed_at", DateTime(timezone=True)),
     Index("ix_review_tasks_queue", "state", "confidence"),
 )
 
@@ -133,4 +144,14 @@ corrections = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Column("old_value", Text, nullable=False),
     Column("new_value", Text, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # reviewer | admin
+    Column("password_hash", Text, nullable=False, doc="argon2id, never the password."),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

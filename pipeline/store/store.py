@@ -23,14 +23,12 @@ from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
 from pipeline.store import schema as t
+from pipeline.store.errors import StoreError
 from pipeline.store.forms import current_corrections, insert_form, stored_forms
 from pipeline.store.lock import run_lock
-from pipeline.store.rows import (
-    Document,
-    ReviewTask,
-    StoredForm,
-    field_path,
-)
+from pipeline.store.review import ReviewMethods
+from pipeline.store.rows import Document, StoredForm, field_path
+from pipeline.store.users import UserMethods
 
 if TYPE_CHECKING:
     from pipeline.run import FileResult
@@ -38,10 +36,6 @@ if TYPE_CHECKING:
 DB_NAME = "formscan.db"
 SQLITE_BUSY_MS = 30_000  # a reader waits this long for a writer's commit
 FORMS_PER_QUERY = 500  # forms whose fields an export fetches at once: a few MB
-
-
-class StoreError(RuntimeError):
-    """The store cannot be opened or used: the message says why and what to do."""
 
 
 def store_url(out: Path | None, db: str | None) -> str:
@@ -87,8 +81,11 @@ def open_engine(url: str) -> Engine:
 
 
 @dataclass
-class Store:
-    """Documents, their forms and fields, the review queue, corrections and runs."""
+class Store(ReviewMethods, UserMethods):
+    """Documents, their forms and fields, the review queue, corrections, runs and reviewers.
+
+    The review queue's methods are in `review.py`, the reviewers' accounts in `users.py`.
+    """
 
     engine: Engine
     url: str = field(init=False)
@@ -258,9 +255,15 @@ class Store:
             )
             c.execute(t.pages.delete().where(t.pages.c.document_id == document_id))
             for number, seconds in enumerate(result.page_seconds, start=1):
+                view = result.page_views.get(number)
                 c.execute(
                     t.pages.insert().values(
-                        document_id=document_id, number=number, seconds=seconds, run_id=run_id
+                        document_id=document_id,
+                        number=number,
+                        seconds=seconds,
+                        run_id=run_id,
+                        image_jpeg=view.jpeg if view else None,
+                        image_transform=view.placement() if view else None,
                     )
                 )
             for seq, form in enumerate(result.forms):
@@ -296,7 +299,7 @@ class Store:
                     .values(state="superseded", updated_at=_now())
                 )
 
-    # Forms, the review queue and corrections
+    # Forms
 
     def current_forms(self) -> Iterator[StoredForm]:
         """The current forms of every document that is not superseded, by file and order.
@@ -323,85 +326,6 @@ class Store:
             for start in range(0, len(forms), FORMS_PER_QUERY):
                 chunk = forms[start : start + FORMS_PER_QUERY]
                 yield from stored_forms(c, chunk, documents)
-
-    def review_queue(self, limit: int | None = None) -> list[ReviewTask]:
-        """Open tasks, most useful first: forms by their least sure field, a form's together.
-
-        A reviewer then clears the likeliest errors first and reads each form once.
-        """
-        query = (
-            select(
-                t.review_tasks.c.id,
-                t.review_tasks.c.field_id,
-                t.review_tasks.c.form_id,
-                t.review_tasks.c.confidence,
-                t.fields.c.key,
-                t.fields.c.row,
-                t.fields.c.value,
-                t.fields.c.raw,
-                t.fields.c.page,
-                t.fields.c.bbox,
-                t.documents.c.name.label("file"),
-                (t.review_tasks.c.crop_png.is_not(None)).label("has_crop"),
-            )
-            .join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
-            .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
-            .join(t.documents, t.documents.c.id == t.forms.c.document_id)
-            .where(
-                t.review_tasks.c.state == "open",
-                t.forms.c.current.is_(True),
-                t.documents.c.state != "superseded",
-            )
-        )
-        with self.engine.connect() as c:
-            tasks = [ReviewTask.model_validate(r._mapping) for r in c.execute(query)]
-        least: dict[int, float] = {}
-        for task in tasks:
-            least[task.form_id] = min(least.get(task.form_id, 1.0), task.confidence)
-        tasks.sort(key=lambda k: (least[k.form_id], k.form_id, k.confidence, k.id))
-        return tasks if limit is None else tasks[:limit]
-
-    def crop(self, task_id: int) -> bytes | None:
-        """The PNG of a review task's field as scanned, upright; None when none was cut."""
-        with self.engine.connect() as c:
-            value = c.execute(
-                select(t.review_tasks.c.crop_png).where(t.review_tasks.c.id == task_id)
-            ).scalar()
-        return bytes(value) if value is not None else None
-
-    def correct(self, field_id: int, new_value: str, reviewer: str) -> None:
-        """Record a reviewer's value for a field beside the OCR value, and close its task.
-
-        Raises:
-            StoreError: No such field.
-
-        """
-        with self.engine.begin() as c:
-            current = c.execute(select(t.fields.c.value).where(t.fields.c.id == field_id)).scalar()
-            if current is None:
-                raise StoreError(f"no field {field_id} in the store")
-            latest = c.execute(
-                select(t.corrections.c.new_value)
-                .where(t.corrections.c.field_id == field_id)
-                .order_by(t.corrections.c.id.desc())
-            ).first()
-            c.execute(
-                t.corrections.insert().values(
-                    field_id=field_id,
-                    reviewer=reviewer,
-                    at=_now(),
-                    old_value=latest[0] if latest else current,
-                    new_value=new_value,
-                )
-            )
-            c.execute(
-                update(t.fields).where(t.fields.c.id == field_id).values(review_state="corrected")
-            )
-            c.execute(
-                update(t.review_tasks)
-                .where(t.review_tasks.c.field_id == field_id)
-                .values(state="done")
-            )
 
     def field_id(self, file: str, form_seq: int, path: str) -> int:
         """The id of a current form's field, by file name, form order and field path.

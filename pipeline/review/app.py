@@ -1,0 +1,140 @@
+"""The review server's app factory: sessions, templates, sign-in, images and the routes.
+
+Pages are rendered on the server with Jinja2 (autoescape on, so OCR text and file names
+are always text), with one small script for the keys. Images come from the store by a
+numeric id only: nothing from a request becomes a file-system path.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from importlib import resources
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, PackageLoader
+from starlette.middleware.sessions import SessionMiddleware
+
+from pipeline.review import admin, forms, queue
+from pipeline.review.auth import (
+    SESSION_HOURS,
+    Forbidden,
+    NotSignedIn,
+    password_matches,
+    posted,
+    sign_in,
+    signed_in,
+)
+from pipeline.review.render import render
+from pipeline.store import Store
+
+_ID = re.compile(r"[0-9]{1,12}")
+# Pages load nothing but their own script and style, and images from this server.
+_CSP = "default-src 'none'; img-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'"
+
+
+def create_app(store: Store, https: bool = False, secret: str | None = None) -> FastAPI:
+    """The review server over `store`.
+
+    Args:
+        store: The store whose queue is reviewed.
+        https: Served behind TLS: the session cookie is then marked `Secure`. On plain
+            http (127.0.0.1) a `Secure` cookie would never come back, so it is not.
+        secret: Signs the session cookie; a random one by default, so sessions end when the
+            server restarts.
+
+    """
+    app = FastAPI(title="formscan review", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret or secrets.token_urlsafe(32),
+        session_cookie="formscan_session",
+        max_age=SESSION_HOURS * 3600,
+        same_site="strict",
+        https_only=https,
+    )
+    env = Environment(loader=PackageLoader("pipeline.review", "templates"), autoescape=True)
+    app.state.store = store
+    app.state.templates = Jinja2Templates(env=env)
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["Content-Security-Policy"] = _CSP
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, _: NotSignedIn) -> Response:
+        if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
+            return RedirectResponse("/signin", status_code=303)
+        return Response("sign in first", status_code=401, media_type="text/plain")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, error: Forbidden) -> Response:
+        return Response(str(error), status_code=403, media_type="text/plain")
+
+    @app.get("/signin", response_class=HTMLResponse)
+    async def signin_page(request: Request) -> Response:
+        return render(request, "signin.html", {"error": None})
+
+    @app.post("/signin", response_class=HTMLResponse)
+    async def signin(request: Request) -> Response:
+        form = await posted(request)
+        name, password = str(form.get("name", "")), str(form.get("password", ""))
+        user = store.user(name)
+        if user is None or not password_matches(user.password_hash, password):
+            return render(request, "signin.html", {"error": "wrong name or password"}, 401)
+        sign_in(request, user.name, user.role)
+        return RedirectResponse("/queue", status_code=303)
+
+    @app.post("/signout")
+    async def signout(request: Request) -> Response:
+        name, _ = signed_in(request)
+        await posted(request)
+        store.release(name)
+        request.session.clear()
+        return RedirectResponse("/signin", status_code=303)
+
+    @app.get("/")
+    async def home(request: Request) -> Response:
+        signed_in(request)
+        return RedirectResponse("/queue", status_code=303)
+
+    @app.get("/crop/{task_id}")
+    async def crop(request: Request, task_id: str) -> Response:
+        signed_in(request)
+        png = store.crop(int(task_id)) if _ID.fullmatch(task_id) else None
+        return _image(png, "image/png")
+
+    @app.get("/page/{page_id}")
+    async def page(request: Request, page_id: str) -> Response:
+        signed_in(request)
+        jpeg = store.page_image(int(page_id)) if _ID.fullmatch(page_id) else None
+        return _image(jpeg, "image/jpeg")
+
+    @app.get("/static/{name}")
+    async def static(name: str) -> Response:
+        # A fixed list, read from the package by name: the request picks, never builds, a path.
+        kinds = {"review.js": "text/javascript", "review.css": "text/css"}
+        if name not in kinds:
+            return Response("not found", status_code=404)
+        body = (resources.files("pipeline.review") / "static" / name).read_bytes()
+        return Response(body, media_type=kinds[name], headers={"Cache-Control": "max-age=300"})
+
+    app.include_router(queue.router)
+    app.include_router(forms.router)
+    app.include_router(admin.router)
+    return app
+
+
+def _image(data: bytes | None, media_type: str) -> Response:
+    if data is None:
+        return Response("no such image", status_code=404, media_type="text/plain")
+    return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -1,0 +1,32 @@
+"""Pages from `templates/`, and the app's store, for the route modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.templating import Jinja2Templates
+
+from pipeline.review.auth import csrf_token
+from pipeline.store import Store
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+) -> Response:
+    """A page from `templates/`, with the session's user and CSRF token at hand."""
+    user = request.session.get("user")
+    role = request.session.get("role")
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request,
+        template,
+        {"user": user, "role": role, "csrf": csrf_token(request), **context},
+        status_code=status_code,
+    )
+
+
+def store_of(request: Request) -> Store:
+    """The store the app serves."""
+    store: Store = request.app.state.store
+    return store

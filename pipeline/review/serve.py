@@ -1,0 +1,18 @@
+"""Serving the review app with uvicorn: what `formscan review` runs."""
+
+from __future__ import annotations
+
+import uvicorn
+
+from pipeline.review.app import create_app
+from pipeline.store import Store
+
+DEFAULT_HOST = "127.0.0.1"  # reviewers on this machine only, unless told otherwise
+DEFAULT_PORT = 8765
+
+
+def serve(
+    store: Store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, https: bool = False
+) -> None:
+    """Serve the review queue of `store` until interrupted."""
+    uvicorn.run(create_app(store, https=https), host=host, port=port, log_level="info")
