@@ -133,8 +133,8 @@ class Reader:
             _write_debug(self.options.debug_dir, prepared, grid)
         with _timed(seconds, "ocr"):
             cells = read_cells(prepared, grid, self.engine) if grid is not None else []
-            above = read_above_table(prepared, grid, self.engine)
-        return PageRead(prepared, grid, cells, above)
+            above, above_boxes = read_above_table(prepared, grid, self.engine)
+        return PageRead(prepared, grid, cells, above, tuple(above_boxes))
 
 
 def _write_debug(folder: Path, page: PreparedPage, grid: Grid | None) -> None:

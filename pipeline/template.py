@@ -142,6 +142,7 @@ class PageRead:
     grid: Grid | None
     cells: list[CellText]
     above: list[str]  # text lines printed above the table (title, year)
+    above_boxes: tuple[tuple[int, int, int, int], ...] = ()  # theirs on the prepared page
 
     @property
     def number(self) -> int:
@@ -245,10 +246,16 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
 
 def _year(template: Template, page: PageRead) -> FieldReading:
     pattern = re.compile(template.year.pattern)
-    for line in page.above:
+    for index, line in enumerate(page.above):
         match = pattern.search(_clean(line).replace("（", "").replace("(", ""))
         if match:
-            return FieldReading(value=match.group(1), raw=line, page=page.number)
+            box = page.above_boxes[index] if index < len(page.above_boxes) else None
+            return FieldReading(
+                value=match.group(1),
+                raw=line,
+                page=page.number,
+                bbox=source_box(page.prepared, box) if box is not None else None,
+            )
     return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
 
 
@@ -335,9 +342,12 @@ def map_indicators(
         seq_reading = name_reading.model_copy(deep=True)
         seq_reading.value = seq or ""
         name_reading.value = name
-        value_reading = reading_of(page, value if value is not cell or value_text else None)
+        value_reading = reading_of(page, value)
         if value is cell:
+            # Where it was not parted out, the value is unfound; the cell is still where a
+            # reviewer finds it.
             value_reading.value = value_reading.raw = value_text or ""
+            value_reading.evidence.found = value_text is not None
             value_reading.evidence.rule_failures.append("name and value read as one cell")
         _drop_header(value_reading, spec.columns["value"])
         if not _clean(name).strip(template.stray_marks):
@@ -435,10 +445,11 @@ def _map_joined_block(
     state.level2 = (word, level2.evidence.vocab_score)
     failure = "二级 cell and 三级 lines read as one cell"
     for index, (seq, name) in enumerate(lines):
-        value = beside[index] if index < len(beside) else None
-        value_reading = reading_of(page, value)
         if not name:
             continue  # an empty 指标N line is not a row
+        value_reading = reading_of(page, beside[index] if index < len(beside) else None)
+        if index >= len(beside):  # no value cell left to pair: show the block to a reviewer
+            value_reading.bbox = source_box(page.prepared, cell.cell.box)
         level1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
         row = {
             "level1": level1,

@@ -208,14 +208,20 @@ def _crop(gray: np.ndarray, box: tuple[int, int, int, int], mm: float) -> np.nda
     )
 
 
-def read_above_table(page: PreparedPage, grid: Grid | None, engine: OcrEngine) -> list[str]:
-    """Text lines printed above the table (the title and the year line), top to bottom."""
+def read_above_table(
+    page: PreparedPage, grid: Grid | None, engine: OcrEngine
+) -> tuple[list[str], list[tuple[int, int, int, int]]]:
+    """Text lines printed above the table (the title, the year line), top to bottom.
+
+    With them, their boxes on the prepared page.
+    """
     mm = page.gray.shape[1] / 210.0
     bottom = grid.frame[1] if grid is not None else page.gray.shape[0] // 4
     if bottom < 4 * mm:
-        return []
+        return [], []
     mask = _text_ink(page.ink[:bottom], mm)
     boxes = text_line_boxes(mask, (0, 0, mask.shape[1], bottom), mm)
     if not boxes:
-        return []
-    return [line.text for line in engine.recognize([_crop(page.ink, box, mm) for box in boxes])]
+        return [], []
+    lines = engine.recognize([_crop(page.ink, box, mm) for box in boxes])
+    return [line.text for line in lines], boxes
