@@ -304,22 +304,26 @@ def fine_grid_to_cells(
     `solid_ys`), one that long stretches of line elsewhere on the page are found at.
     """
     rows, cols = len(ys) - 1, len(xs) - 1
-    # share_right[r][c]: how much of the edge between fine cells (r, c) and (r, c + 1) a line
-    # covers; share_below[r][c]: the same between (r, c) and (r + 1, c).
-    share_right = np.array(
-        [
-            [_coverage(down, xs[c + 1], ys[r], ys[r + 1], band, True) for c in range(cols - 1)]
-            for r in range(rows)
-        ]
-    ).reshape(rows, max(0, cols - 1))
-    share_below = np.array(
-        [
-            [_coverage(across, ys[r + 1], xs[c], xs[c + 1], band, False) for c in range(cols)]
-            for r in range(rows - 1)
-        ]
-    ).reshape(max(0, rows - 1), cols)
-    apart_right = share_right >= coverage
-    apart_below = share_below >= coverage
+    # apart_right[r][c]: a line between fine cells (r, c) and (r, c + 1);
+    # apart_below[r][c]: a line between (r, c) and (r + 1, c).
+    apart_right = (
+        np.array(
+            [
+                [_coverage(down, xs[c + 1], ys[r], ys[r + 1], band, True) for c in range(cols - 1)]
+                for r in range(rows)
+            ]
+        ).reshape(rows, max(0, cols - 1))
+        >= coverage
+    )
+    apart_below = (
+        np.array(
+            [
+                [_coverage(across, ys[r + 1], xs[c], xs[c + 1], band, False) for c in range(cols)]
+                for r in range(rows - 1)
+            ]
+        ).reshape(max(0, rows - 1), cols)
+        >= coverage
+    )
     groups = _join(apart_right, apart_below)
     restorable_right = np.array([x in (solid_xs or ()) for x in xs[1:-1]], dtype=bool)
     restorable_below = np.array([y in (solid_ys or ()) for y in ys[1:-1]], dtype=bool)
