@@ -107,12 +107,17 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--db", metavar="URL", help="store URL, e.g. postgresql://host/formscan")
 
 
-def _open_store(args: argparse.Namespace) -> Store:
+def _open_store(args: argparse.Namespace, command: str) -> Store | None:
+    """The store `--out`/`--db` name; None, once the reason is printed, when it cannot open."""
     from pipeline.store import Store, store_url
 
-    if args.db is None and not (args.out / "formscan.db").exists():
-        raise StoreError(f"no store in {args.out}: run `formscan run SCANS --out {args.out}`")
-    return Store.open(store_url(args.out, args.db))
+    try:
+        if args.db is None and not (args.out / "formscan.db").exists():
+            raise StoreError(f"no store in {args.out}: run `formscan run SCANS --out {args.out}`")
+        return Store.open(store_url(args.out, args.db))
+    except StoreError as error:
+        print(f"formscan {command}: {error}", file=sys.stderr)
+        return None
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -164,10 +169,8 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    try:
-        store = _open_store(args)
-    except StoreError as error:
-        print(f"formscan status: {error}", file=sys.stderr)
+    store = _open_store(args, "status")
+    if store is None:
         return 2
     try:
         counts = store.counts()
@@ -198,10 +201,8 @@ def _export(args: argparse.Namespace) -> int:
     from pipeline.export import write_jsonl
     from pipeline.export_tables import write_csv, write_xlsx
 
-    try:
-        store = _open_store(args)
-    except StoreError as error:
-        print(f"formscan export: {error}", file=sys.stderr)
+    store = _open_store(args, "export")
+    if store is None:
         return 2
     output: Path = args.output or (args.out or Path(".")) / f"records.{args.format}"
     writers = {"jsonl": write_jsonl, "csv": write_csv, "xlsx": write_xlsx}
@@ -216,10 +217,8 @@ def _export(args: argparse.Namespace) -> int:
 def _review(args: argparse.Namespace) -> int:
     from pipeline.review.serve import serve
 
-    try:
-        store = _open_store(args)
-    except StoreError as error:
-        print(f"formscan review: {error}", file=sys.stderr)
+    store = _open_store(args, "review")
+    if store is None:
         return 2
     print(f"formscan review: serving {store.url} on http://{args.host}:{args.port}/")
     try:
@@ -234,10 +233,8 @@ def _users_add(args: argparse.Namespace) -> int:
 
     from pipeline.review.auth import hash_password
 
-    try:
-        store = _open_store(args)
-    except StoreError as error:
-        print(f"formscan users add: {error}", file=sys.stderr)
+    store = _open_store(args, "users add")
+    if store is None:
         return 2
     if sys.stdin.isatty():
         password = getpass.getpass(f"password for {args.name}: ")

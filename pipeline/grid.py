@@ -114,18 +114,17 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     if table is None:
         return None
     segments = [s for s in _segments(across, down) if _inside(s, table, merge)]
+    vertical = [s for s in segments if s[0] == s[2]]
+    horizontal = [s for s in segments if s[1] == s[3]]
     xs = lines_to_positions(
-        [s for s in segments if s[0] == s[2]],
-        axis=0,
-        merge=merge,
-        min_total=round(options.min_column_line_mm * px_per_mm),
+        vertical, axis=0, merge=merge, min_total=round(options.min_column_line_mm * px_per_mm)
     )
-    ys = lines_to_positions([s for s in segments if s[1] == s[3]], axis=1, merge=merge)
+    ys = lines_to_positions(horizontal, axis=1, merge=merge)
     if len(xs) < 2 or len(ys) < 2:
         return None
     worn_across, worn_down = ridges(page.ink, px_per_mm, options)
     solid = round(options.min_solid_line_mm * px_per_mm)
-    solid_xs = _solid(xs, [s for s in segments if s[0] == s[2]], 0, merge, solid)
+    solid_xs = _solid(xs, vertical, 0, merge, solid)
     cells = fine_grid_to_cells(
         xs,
         ys,
@@ -134,7 +133,7 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         merge,
         options.coverage,
         solid_xs=solid_xs,
-        solid_ys=_solid(ys, [s for s in segments if s[1] == s[3]], 1, merge, solid),
+        solid_ys=_solid(ys, horizontal, 1, merge, solid),
     )
     return Grid(
         xs=tuple(xs),

@@ -323,16 +323,15 @@ def map_indicators(
             l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
             _map_joined_block(template, page, form, state, cell, l1_cell, values)
             continue
-        mid_y = (cell.cell.box[1] + cell.cell.box[3]) / 2
-        value = next((v for v in values if v.cell.box[1] < mid_y < v.cell.box[3]), None)
+        value = next((v for v in values if _beside(v, cell)), None)
         text, value_text = cell.text, None
         if value is cell:  # the line between name and value is lost: no value cell of its own
             text, value_text = _parted(cell, x_left + columns["value"][0] * width)
         seq, name = _split_line(text, spec.line_label)
         if seq is None and not name.strip(template.stray_marks):
             continue
-        l2_cell = next((c for c in level2_cells if c.cell.box[1] < mid_y < c.cell.box[3]), None)
-        l1_cell = next((c for c in level1_cells if c.cell.box[1] < mid_y < c.cell.box[3]), None)
+        l2_cell = next((c for c in level2_cells if _beside(c, cell)), None)
+        l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
         l2 = _vocab_field(
             page, l2_cell, _level2_words(template), spec.note_pattern, state, "level2"
         )
