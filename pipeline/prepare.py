@@ -120,9 +120,12 @@ def lift_colour(rgb: np.ndarray) -> np.ndarray:
     seal lies over print, the mix is dark and keeps little colour, so the print stays.
     """
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    chroma = rgb.max(axis=2).astype(np.int16) - rgb.min(axis=2).astype(np.int16)
-    lifted = np.where(chroma > COLOUR_CHROMA, rgb.max(axis=2), gray)
-    return lifted.astype(np.uint8)
+    r, g, b = cv2.split(rgb)
+    brightest = cv2.max(cv2.max(r, g), b)
+    chroma = cv2.subtract(brightest, cv2.min(cv2.min(r, g), b))
+    coloured = chroma > COLOUR_CHROMA
+    gray[coloured] = brightest[coloured]
+    return gray
 
 
 PAPER_WORK_WIDTH = 400  # px; the sheet's outline needs no detail
@@ -308,14 +311,25 @@ def red_ink(rgb: np.ndarray) -> np.ndarray:
     return (r - g > 45) & (r - b > 35)
 
 
+PAPER_POOL = 4  # the paper's brightness is estimated on a copy this many times smaller
+
+
 def _even(gray: np.ndarray) -> np.ndarray:
-    """Divide by the paper's own brightness, so shadows and uneven light become white."""
+    """Divide by the paper's own brightness, so shadows and uneven light become white.
+
+    The paper is a large closing (print is narrower than its kernel), smoothed. Paper changes
+    slowly, so it is estimated on a small copy: each block's brightest pixel, as the closing
+    would keep it, then scaled back up.
+    """
     kernel = max(15, (min(gray.shape) // 40) | 1)
-    background = cv2.morphologyEx(gray, cv2.MORPH_CLOSE, np.ones((kernel, kernel), np.uint8))
-    background = cv2.GaussianBlur(background, (0, 0), kernel / 2)
-    evened = gray.astype(np.float32) / np.maximum(background.astype(np.float32), 1.0) * 255.0
-    result: np.ndarray = np.clip(evened, 0, 255).astype(np.uint8)
-    return result
+    pool = PAPER_POOL
+    small = cv2.dilate(gray, np.ones((pool, pool), np.uint8))[pool // 2 :: pool, pool // 2 :: pool]
+    square = np.ones((max(3, round(kernel / pool) | 1),) * 2, np.uint8)
+    paper = cv2.morphologyEx(small, cv2.MORPH_CLOSE, square)
+    paper = cv2.GaussianBlur(paper, (0, 0), kernel / 2 / pool)
+    paper = cv2.resize(paper, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_LINEAR)
+    evened: np.ndarray = cv2.divide(gray, np.maximum(paper, 1), scale=255)
+    return evened
 
 
 def _evened_gray(rgb: np.ndarray) -> np.ndarray:
@@ -452,12 +466,25 @@ def _extreme_line(mask: np.ndarray, axis: int, first: bool) -> tuple[float, floa
         line for line, length in zip(lines, lengths, strict=True) if length > 0.6 * max(lengths)
     ]
     pick = long[0] if first else long[-1]
-    ys, xs = np.nonzero(np.isin(labels, pick))
+    ys, xs = _component_pixels(labels, stats, pick)
     if axis == 0:  # y = k x + d
         k, d = np.polyfit(xs.astype(float), ys.astype(float), 1)
         return (-k, 1.0, d)
     k, d = np.polyfit(ys.astype(float), xs.astype(float), 1)  # x = k y + d
     return (1.0, -k, d)
+
+
+def _component_pixels(
+    labels: np.ndarray, stats: np.ndarray, components: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every pixel of the given components, each looked for in its own box."""
+    ys, xs = [], []
+    for i in components:
+        x, y, w, h = (int(v) for v in stats[i, :4])
+        rows, cols = np.nonzero(labels[y : y + h, x : x + w] == i)
+        ys.append(rows + y)
+        xs.append(cols + x)
+    return np.concatenate(ys), np.concatenate(xs)
 
 
 def _cross(p: tuple[float, float, float], q: tuple[float, float, float]) -> tuple[float, float]:

@@ -9,6 +9,7 @@ store. A worker whose parent is gone (kill -9) ends itself instead of lingering.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import resource
@@ -84,9 +85,35 @@ def _watch_parent(parent: int) -> None:
             os._exit(3)
 
 
+# glibc's mallopt parameter, and the size from which blocks are mapped on their own.
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1 << 20
+
+
+def _libc_heap() -> Callable[[], None]:
+    """Keep page-sized arrays out of the heap; return a call that gives freed heap back.
+
+    glibc raises its mmap threshold each time a large mapped block is freed, so after the
+    first pages every page-sized array comes from the heap, and the holes they leave keep
+    the worker's resident memory growing like a leak. A fixed threshold keeps them mapped,
+    returned to the system whole when freed. Elsewhere than glibc, nothing is done.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+    except (OSError, AttributeError):
+        return lambda: None
+
+    def trim() -> None:
+        libc.malloc_trim(0)
+
+    return trim
+
+
 def _worker_main(connection: Connection, options: Any, recycle_after: int, parent: int) -> None:
     """A worker's life: load the models, read files until told to stop or retired."""
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    trim_heap = _libc_heap()
     import cv2
 
     from pipeline.run import Reader
@@ -102,6 +129,7 @@ def _worker_main(connection: Connection, options: Any, recycle_after: int, paren
             return
         key, scan = task
         result = reader.read_file(scan)
+        trim_heap()
         done += 1
         rss, peak = _rss_mb()
         retire = recycle_after > 0 and done >= recycle_after

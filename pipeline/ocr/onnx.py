@@ -109,6 +109,7 @@ class OnnxEngine(OcrEngine):
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
             "Rec.rec_batch_num": options.rec_batch,
+            "Rec.rec_img_shape": [3, 48, options.min_rec_width],
         }
         params.update({f"{stage}.model_path": str(path) for stage, path in paths.items()})
         self._ocr: RapidOCR = RapidOCR(params=params)
