@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.evaluate import EvalInputError, evaluate_files, format_report
 from pipeline.store import Store, StoreError
 
 EXIT_BUSY = 3  # another run holds the store: nothing was done, try again later
@@ -255,6 +254,8 @@ def _users_add(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from pipeline.evaluate import EvalInputError, evaluate_files, format_report
+
     try:
         report = evaluate_files(args.gold, args.pred)
     except EvalInputError as error:

@@ -14,8 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from pipeline.readings import FieldReading, FormReading
-from pipeline.store.rows import field_path
+from pipeline.readings import FieldReading, FormReading, field_path
 from pipeline.template import PageRead
 
 MARGIN_PX = 12  # enough to show the ruling lines round a cell, so a reviewer sees its edges

@@ -65,3 +65,8 @@ class FormReading(BaseModel):
         for row in self.indicators:
             out.extend((f"indicators.{k}", v) for k, v in row.items())
         return out
+
+
+def field_path(key: str, row: int | None) -> str:
+    """A field's place in its record: `fields.KEY` or `indicators.ROW.KEY`."""
+    return f"fields.{key}" if row is None else f"indicators.{row}.{key}"

@@ -15,9 +15,10 @@ Each run times, back to back and in a fresh process each:
   models, and the PaddleOCR pipeline on PP-OCRv5 mobile, each rendering the pages the same
   way and running detection and recognition over every whole page.
 
-With `--threads 0` (the default) each peer runs as shipped, its runtime using every core;
-formscan uses `--workers` processes of one thread each. The order of the systems turns round
-from run to run, so drift in the machine's speed does not favour one of them.
+Each peer runs in one process with `--threads` threads (default: one per core; 0 leaves the
+engine's own default, which for PaddleOCR is more threads than this machine has cores);
+formscan runs `--workers` processes of one thread each (default: one per core). The order
+of the systems turns round from run to run, so drift in the machine's speed favours none.
 
 Prints the median of `--runs` runs: pages/s, formscan's ratio to each peer, model load time,
 peak memory (formscan: its largest worker), formscan's time by stage, and formscan's field
@@ -149,7 +150,9 @@ def main() -> int:
     parser.add_argument("--docs", type=int, default=20, help="generated documents per level")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--threads", type=int, default=0, help="peer threads; 0: as shipped")
+    parser.add_argument(
+        "--threads", type=int, default=os.cpu_count() or 1, help="peer threads; 0: as shipped"
+    )
     parser.add_argument("--peers", default="rapidocr,paddle")
     args = parser.parse_args()
 

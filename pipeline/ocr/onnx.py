@@ -115,11 +115,10 @@ class OnnxEngine(OcrEngine):
         self._ocr: RapidOCR = RapidOCR(params=params)
         # RapidOCR.__call__ takes one image, so batched recognition of crops calls its
         # TextRecognizer directly: the same object that read() uses, loaded once. Loading here
-        # rather than on the first call puts the load time where it is measured.
+        # rather than on the first call puts the load time where it is measured. The
+        # detection model loads on the first read(): the pipeline never detects, it knows
+        # where the cells are.
         self._rec = self._ocr._load_rec_model()  # type: ignore[no-untyped-call]
-        self._ocr._load_det_model()  # type: ignore[no-untyped-call]
-        if options.textline_orientation:
-            self._ocr._load_cls_model()  # type: ignore[no-untyped-call]
         models_used = [DET_MODEL, REC_MODEL] + ([CLS_MODEL] if options.textline_orientation else [])
         self.version = (
             f"rapidocr {metadata.version('rapidocr')}, "

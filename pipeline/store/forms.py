@@ -7,13 +7,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from pipeline.readings import FormReading
+from pipeline.readings import FormReading, field_path
 from pipeline.store import schema as t
 from pipeline.store.rows import (
     Correction,
     Document,
     StoredForm,
-    field_path,
     form_rows,
     reading_of,
 )

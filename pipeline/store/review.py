@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, update
 
+from pipeline.readings import field_path
 from pipeline.store import schema as t
 from pipeline.store.errors import StoreError
-from pipeline.store.rows import FieldView, FormView, PageView, Progress, ReviewTask, field_path
+from pipeline.store.rows import FieldView, FormView, PageView, Progress, ReviewTask
 
 CLAIM_TTL = timedelta(minutes=10)  # long enough to read a hard field, short for a closed tab
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.readings import Evidence, FieldReading, FormReading, field_path
 
 
 class Document(BaseModel):
@@ -145,11 +145,6 @@ class StoredForm:
     versions: dict[str, str]
     form: FormReading
     corrections: dict[str, Correction]
-
-
-def field_path(key: str, row: int | None) -> str:
-    """A field's place in its record: `fields.KEY` or `indicators.ROW.KEY`."""
-    return f"fields.{key}" if row is None else f"indicators.{row}.{key}"
 
 
 def form_rows(form: FormReading) -> list[dict[str, Any]]:

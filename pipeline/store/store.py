@@ -22,12 +22,13 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
+from pipeline.readings import field_path
 from pipeline.store import schema as t
 from pipeline.store.errors import StoreError
 from pipeline.store.forms import current_corrections, insert_form, stored_forms
 from pipeline.store.lock import run_lock
 from pipeline.store.review import ReviewMethods
-from pipeline.store.rows import Document, StoredForm, field_path
+from pipeline.store.rows import Document, StoredForm
 from pipeline.store.users import UserMethods
 
 if TYPE_CHECKING:
