@@ -33,7 +33,7 @@ from pipeline.ocr import (
     load_engine,
     reading_order,
 )
-from pipeline.ocr.base import is_blank, to_bgr
+from pipeline.ocr.base import empty_line, is_blank, recognize_inked, to_bgr
 from pipeline.ocr.onnx import OnnxEngine, normalize_onnx_read, normalize_onnx_recognize
 from pipeline.ocr.paddle import PaddleEngine, normalize_paddle_read, normalize_paddle_recognize
 
@@ -270,6 +270,23 @@ def test_reading_order_is_rows_top_to_bottom_then_left_to_right() -> None:
     d = _line("d", 200, 55, 260, 85)
 
     assert reading_order([d, c, b, a]) == [a, b, c, d]
+
+
+def test_crops_are_narrowed_for_the_recogniser_and_keep_their_own_boxes() -> None:
+    seen: list[tuple[int, ...]] = []
+
+    def recognize(crops: list[np.ndarray]) -> list[TextLine]:
+        seen.extend(c.shape for c in crops)
+        return [empty_line(c.shape[1], c.shape[0]) for c in crops]
+
+    inked = np.full((40, 200), 255, np.uint8)
+    inked[10:30, 20:180] = 0
+    blank = np.full((40, 90), 255, np.uint8)
+
+    lines = recognize_inked([inked, blank], recognize, width_scale=0.6)
+
+    assert seen == [(40, 120)]  # the blank crop never reaches the recogniser
+    assert [ln.bbox for ln in lines] == [(0.0, 0.0, 200.0, 40.0), (0.0, 0.0, 90.0, 40.0)]
 
 
 def test_text_line_checks_its_scores() -> None:

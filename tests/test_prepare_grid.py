@@ -17,7 +17,15 @@ from pipeline.grid import (
 )
 from pipeline.ingest import PageImage, ScanFile
 from pipeline.ocr.cells import split_at_columns
-from pipeline.prepare import PrepareOptions, _frame, _sheet_corners, _skew, prepare_page
+from pipeline.prepare import (
+    PrepareOptions,
+    _even,
+    _frame,
+    _sheet_corners,
+    _skew,
+    lift_colour,
+    prepare_page,
+)
 
 SEED = 77  # not a seed any corpus is reported on
 
@@ -191,3 +199,33 @@ def test_a_text_line_is_cut_only_where_paper_shows_at_a_column_position() -> Non
     mask[10:30, 320:390] = 255  # prose running over the position x=350
     boxes = split_at_columns(mask, [(20, 10, 390, 30)], [200, 350], mm)
     assert boxes == [(20, 10, 150, 30), (250, 10, 390, 30)]
+
+
+def test_evening_whitens_paper_under_a_shadow_and_keeps_print_dark() -> None:
+    # Paper lit from 110 on the left to 240 on the right, with print strokes all over it.
+    page = np.tile(np.linspace(110, 240, 1600), (2200, 1)).astype(np.uint8)
+    print_rows = slice(1000, 1040)
+    for x in range(100, 1500, 60):
+        page[print_rows, x : x + 6] = page[print_rows, x : x + 6] // 4
+
+    evened = _even(page)
+
+    paper = np.ones(page.shape, bool)
+    paper[980:1060] = False
+    assert np.percentile(evened[paper], 1) >= 235
+    strokes = evened[print_rows][:, [x + 3 for x in range(100, 1500, 60)]]
+    assert strokes.max() <= 90
+
+
+def test_coloured_ink_is_lifted_to_paper_and_black_print_stays() -> None:
+    rgb = np.full((4, 4, 3), 250, np.uint8)
+    rgb[0, 0] = (200, 40, 40)  # a seal's red
+    rgb[1, 1] = (40, 60, 190)  # blue pen
+    rgb[2, 2] = (30, 30, 30)  # print
+    rgb[3, 3] = (62, 45, 45)  # print under a seal: dark, little colour left
+
+    gray = lift_colour(rgb)
+
+    assert gray[0, 0] == 200 and gray[1, 1] == 190
+    assert gray[2, 2] == 30
+    assert gray[3, 3] < 60
