@@ -84,19 +84,21 @@ def _run_formscan(pages: Path, out: Path, workers: int) -> dict[str, Any]:
     formscan = Path(sys.executable).parent / "formscan"
     command = [str(formscan), "run", str(pages), "--out", str(out), "--workers", str(workers)]
     command += ["--recycle-after", "0"]
+    log = out.with_suffix(".log")  # a file, not a pipe: a long run's progress lines fill one
     started = time.perf_counter()
-    run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    peak: dict[int, float] = {}
-    while run.poll() is None:
-        for worker in _workers_of(run.pid):
-            rss = _rss_mb(worker)
-            if rss is not None:
-                peak[worker] = max(peak.get(worker, 0.0), rss)
-        time.sleep(SAMPLE_SECONDS)
+    with log.open("w", encoding="utf-8") as progress:
+        run = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=progress)
+        peak: dict[int, float] = {}
+        while run.poll() is None:
+            for worker in _workers_of(run.pid):
+                rss = _rss_mb(worker)
+                if rss is not None:
+                    peak[worker] = max(peak.get(worker, 0.0), rss)
+            time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - started
     if run.returncode != 0:
-        stderr = run.stderr.read() if run.stderr else ""
-        raise SystemExit(f"bench: formscan run failed ({run.returncode}):\n{stderr[-2000:]}")
+        tail = log.read_text(encoding="utf-8")[-2000:]
+        raise SystemExit(f"bench: formscan run failed ({run.returncode}), {log}:\n{tail}")
     [report_path] = sorted((out / "runs").glob("*.json"))
     report = json.loads(report_path.read_text(encoding="utf-8"))
     stages = {k: v for k, v in report["seconds"].items() if k not in ("total", "load") and v > 0}
