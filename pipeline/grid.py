@@ -15,7 +15,9 @@ other lines.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -302,27 +304,10 @@ def fine_grid_to_cells(
     A line lost inside a joined cell is restored only at a solid position (`solid_xs`,
     `solid_ys`), one that long stretches of line elsewhere on the page are found at.
     """
-    rows, cols = len(ys) - 1, len(xs) - 1
     # apart_right[r][c]: a line between fine cells (r, c) and (r, c + 1);
     # apart_below[r][c]: a line between (r, c) and (r + 1, c).
-    apart_right = (
-        np.array(
-            [
-                [_coverage(down, xs[c + 1], ys[r], ys[r + 1], band, True) for c in range(cols - 1)]
-                for r in range(rows)
-            ]
-        ).reshape(rows, max(0, cols - 1))
-        >= coverage
-    )
-    apart_below = (
-        np.array(
-            [
-                [_coverage(across, ys[r + 1], xs[c], xs[c + 1], band, False) for c in range(cols)]
-                for r in range(rows - 1)
-            ]
-        ).reshape(max(0, rows - 1), cols)
-        >= coverage
-    )
+    apart_right = _apart(down, xs[1:-1], ys, band, coverage, vertical=True)
+    apart_below = _apart(across, ys[1:-1], xs, band, coverage, vertical=False).T.copy()
     groups = _join(apart_right, apart_below)
     restorable_right = np.array([x in (solid_xs or ()) for x in xs[1:-1]], dtype=bool)
     restorable_below = np.array([y in (solid_ys or ()) for y in ys[1:-1]], dtype=bool)
@@ -404,6 +389,22 @@ def close_line_ends(
                 apart_below[r, c] = apart_below[r, c + 1] = True
                 restored = True
     return restored
+
+
+def _apart(
+    mask: np.ndarray,
+    lines: Sequence[int],
+    spans: Sequence[int],
+    band: int,
+    coverage: float,
+    vertical: bool,
+) -> np.ndarray:
+    """[span][line]: whether a ruling line at `lines[line]` covers the span between `spans`."""
+    apart = np.zeros((len(spans) - 1, len(lines)), dtype=bool)
+    for i, (start, end) in enumerate(pairwise(spans)):
+        for j, at in enumerate(lines):
+            apart[i, j] = _coverage(mask, at, start, end, band, vertical) >= coverage
+    return apart
 
 
 def _coverage(mask: np.ndarray, at: int, start: int, end: int, band: int, vertical: bool) -> float:
