@@ -19,6 +19,7 @@ from pipeline.readings import FieldReading, FormReading
 from pipeline.template import Template
 
 AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
+BARE_NUMBER_RE = re.compile(r"^[≥≤]?\d+(\.\d+)?$")
 
 
 def normalise_text(text: str) -> str:
@@ -37,6 +38,8 @@ def check_form(template: Template, form: FormReading) -> None:
         _drop_stray_marks(reading, template.stray_marks)
         if spec.kind == "amount":
             _amount(reading, spec.unit or "")
+        if spec.required and not reading.value:
+            reading.evidence.rule_failures.append("a field every form fills read empty")
     if "year" in form.fields:
         _normalise(form.fields["year"])
     for row in form.indicators:
@@ -50,6 +53,8 @@ def check_form(template: Template, form: FormReading) -> None:
     _comparison_sign_rule(template, form)
     _label_in_value_rule(template, form)
     _nameless_row_rule(form)
+    if template.rules.number_needs_unit:
+        _unit_rule(form)
 
 
 def _normalise(reading: FieldReading) -> None:
@@ -140,7 +145,12 @@ def _sequence_rule(form: FormReading) -> None:
 
 def _vocabulary_rule(template: Template, form: FormReading) -> None:
     level1_of = template.level1_of
+    names = {*level1_of, *level1_of.values()}
     for row in form.indicators:
+        if "name" in row and row["name"].value in names:
+            # A 一级 or 二级 name in the 三级 column: the columns were placed wrongly.
+            for reading in row.values():
+                reading.evidence.rule_failures.append("三级指标 holds a 一级 or 二级 name")
         level2 = row["level2"].value
         if level2 not in level1_of:
             row["level2"].evidence.rule_failures.append("二级指标 not in vocabulary")
@@ -182,3 +192,13 @@ def _nameless_row_rule(form: FormReading) -> None:
         if "name" in row and not row["name"].value:
             for reading in row.values():
                 reading.evidence.rule_failures.append("indicator row without a name")
+
+
+def _unit_rule(form: FormReading) -> None:
+    """A 指标值 that is a number carries its unit (`≥95%`, `30个`).
+
+    A bare `≥958` is a `%` the recogniser read as a digit, or a unit it lost.
+    """
+    for row in form.indicators:
+        if "value" in row and BARE_NUMBER_RE.match(row["value"].value):
+            row["value"].evidence.rule_failures.append("a number without its unit")

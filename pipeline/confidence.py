@@ -44,6 +44,7 @@ FEATURES: tuple[str, ...] = (
     "form_values_blank",
     "form_rec_doubt",
     "form_rec_low",
+    "placed_by_order",
 )
 
 
@@ -179,6 +180,7 @@ def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS
             form.values_blank,
             form.rec_doubt,
             form.rec_low,
+            float(evidence.placed_by_order),
         ]
     )
 
@@ -212,7 +214,7 @@ UNFITTED = Calibration(
         "default": GroupModel(
             # One weight per feature, in the order of FEATURES.
             weights=[1.0, 0.6, 0.3, -4.0, -4.0, 0.0, -6.0, -0.5, -1.0, -3.0, -1.0, -3.0, 0.0]
-            + [0.0, -8.0, -8.0, -4.0, -2.0, 0.0, 0.0]
+            + [0.0, -8.0, -8.0, -4.0, -2.0, 0.0, 0.0, -1.0]
         )
     },
     threshold=0.9,

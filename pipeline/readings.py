@@ -26,6 +26,11 @@ class Evidence(BaseModel):
     inherited: bool = Field(
         default=False, description="Taken from a cell on an earlier page (a continued form)."
     )
+    placed_by_order: bool = Field(
+        default=False,
+        description="An indicator row's 一级 or 二级 taken from the order of the rows, "
+        "not from its cell.",
+    )
     photo: bool = Field(
         default=False, description="Read from a phone photo (the sheet found on a background)."
     )

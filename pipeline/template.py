@@ -11,6 +11,7 @@ marks every field so read; a line without a name is no row.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -22,6 +23,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
+from pipeline.block_order import OrderCosts, decode_blocks, row_cues
 from pipeline.grid import Grid
 from pipeline.ocr.cells import CellText
 from pipeline.prepare import PreparedPage
@@ -30,6 +32,7 @@ from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 MIN_ANCHOR_SCORE = 75.0  # rapidfuzz ratio (0–100) for a cell to count as a label
 MIN_VOCAB_SCORE = 60.0
+ORDER_COSTS = OrderCosts()
 
 
 class FieldSpec(BaseModel):
@@ -41,6 +44,7 @@ class FieldSpec(BaseModel):
     anchors: list[str] = Field(min_length=1)
     kind: Literal["text", "amount"] = "text"
     unit: str | None = None
+    required: bool = Field(default=False, description="Every form fills it: empty is a misread.")
 
 
 class YearSpec(BaseModel):
@@ -61,6 +65,15 @@ class IndicatorSpec(BaseModel):
     line_label: str
     note_pattern: str
     vocabulary: dict[str, list[str]]
+    name_pattern: str = Field(
+        default=".",
+        description="What every 三级 name holds somewhere; a line without it is specks, no row.",
+    )
+    blocks_in_order: bool = Field(
+        default=False,
+        description="The form prints its 二级 blocks in the vocabulary's order, each numbering "
+        "its lines from 1; a row's block is then read from the order of the rows too.",
+    )
 
 
 class SumRule(BaseModel):
@@ -89,6 +102,9 @@ class Rules(BaseModel):
 
     sum: SumRule | None = None
     cost_within_total: CostRule | None = None
+    number_needs_unit: bool = Field(
+        default=False, description="A 指标值 that is a number always carries its unit."
+    )
 
 
 class Template(BaseModel):
@@ -131,6 +147,7 @@ def load_template(form_type: str) -> Template:
     template = Template.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     re.compile(template.year.pattern)
     re.compile(template.indicators.note_pattern)
+    re.compile(template.indicators.name_pattern)
     return template
 
 
@@ -240,8 +257,32 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
         reading = reading_of(page, value, score)
         if label is None:
             form.issues.append(f"page {page.number}: label of {spec.key} not found")
+        _drop_trailing_labels(template, reading)
         form.fields[spec.key] = reading
     form.fields = {"year": _year(template, page), **form.fields}
+
+
+def _drop_trailing_labels(template: Template, reading: FieldReading) -> None:
+    """Take printed labels off the end of a value whose cell ran into the label cells after it.
+
+    A worn line right of a value joins it with the next label (`一年期项目项目期`); under
+    the last row of fields, with the indicator table's header (`…开展。二级指标三级指标指标值`).
+    """
+    labels = sorted(
+        {
+            *(a for spec in template.fields for a in spec.anchors),
+            *template.indicators.columns.values(),
+        },
+        key=len,
+        reverse=True,
+    )
+    value = reading.value.rstrip()
+    dropped = ""
+    while label := next((a for a in labels if value.endswith(a) and len(value) > len(a)), None):
+        value, dropped = value[: -len(label)].rstrip(), label + dropped
+    if dropped:
+        reading.value = value
+        reading.evidence.rule_failures.append(f"labels {dropped!r} joined to the value's cell")
 
 
 def _year(template: Template, page: PageRead) -> FieldReading:
@@ -324,56 +365,96 @@ def map_indicators(
             _map_joined_block(template, page, form, state, cell, l1_cell, values)
             continue
         value = next((v for v in values if _beside(v, cell)), None)
-        text, value_text = cell.text, None
-        if value is cell:  # the line between name and value is lost: no value cell of its own
-            text, value_text = _parted(cell, x_left + columns["value"][0] * width)
-        seq, name = _split_line(text, spec.line_label)
-        if seq is None and not name.strip(template.stray_marks):
-            continue
-        l2_cell = next((c for c in level2_cells if _beside(c, cell)), None)
-        l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
-        l2 = _vocab_field(
-            page, l2_cell, _level2_words(template), spec.note_pattern, state, "level2"
+        # A worn line under a 三级 line joins it with the next one's cell: each 指标N label
+        # starts a row, paired with the value cell at its own height.
+        pieces = _label_lines(cell, spec.line_label) if value is not cell else [(cell.text, None)]
+        shared = Counter(
+            id(_value_at(values, y)) for _, y in pieces if y is not None and len(pieces) > 1
         )
-        l1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
-        _level1_from_level2(template, l1, l2)
-        name_reading = reading_of(page, cell)
-        seq_reading = name_reading.model_copy(deep=True)
-        seq_reading.value = seq or ""
-        name_reading.value = name
-        value_reading = reading_of(page, value)
-        if value is cell:
-            # Where it was not parted out, the value is unfound; the cell is still where a
-            # reviewer finds it.
-            value_reading.value = value_reading.raw = value_text or ""
-            value_reading.evidence.found = value_text is not None
-            value_reading.evidence.rule_failures.append("name and value read as one cell")
-        _drop_header(value_reading, spec.columns["value"])
-        if not _clean(name).strip(template.stray_marks):
-            # A filled row always names its indicator (the spec drops lines with neither name
-            # nor value, and no form has a value without a name): what its value cell holds
-            # is a stain or a neighbour's ink.
-            if name or value_reading.value:
-                form.issues.append(
-                    f"page {page.number}: line {cell.text!r} with value "
-                    f"{value_reading.value!r} taken for an empty {spec.line_label}N line"
+        for piece, line_y in pieces:
+            if line_y is not None and len(pieces) > 1:
+                value = _value_at(values, line_y)
+            text, value_text = piece, None
+            if value is cell:  # the line between name and value is lost: no value cell
+                text, value_text = _parted(cell, x_left + columns["value"][0] * width)
+            seq, name = _split_line(text, spec.line_label)
+            if seq is None and not name.strip(template.stray_marks):
+                continue
+            l2_cell = next((c for c in level2_cells if _beside(c, cell)), None)
+            l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
+            l2 = _vocab_field(
+                page, l2_cell, _level2_words(template), spec.note_pattern, state, "level2"
+            )
+            l1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
+            _level1_from_level2(template, l1, l2)
+            name_reading = reading_of(page, cell)
+            seq_reading = name_reading.model_copy(deep=True)
+            seq_reading.value = seq or ""
+            name_reading.value = name
+            value_reading = reading_of(page, value)
+            if value is cell:
+                # Where it was not parted out, the value is unfound; the cell is still where a
+                # reviewer finds it.
+                value_reading.value = value_reading.raw = value_text or ""
+                value_reading.evidence.found = value_text is not None
+                value_reading.evidence.rule_failures.append("name and value read as one cell")
+            _drop_header(value_reading, spec.columns["value"])
+            if value is not None and shared[id(value)] > 1:
+                value_reading.evidence.rule_failures.append(
+                    f"value cell beside {shared[id(value)]} {spec.line_label}N lines"
                 )
-            continue
-        if seq is None:
-            seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
-            if cell.text.strip().startswith(spec.line_label):
-                # The label was printed but its number not read: the row's place in its
-                # 二级 block says which it is. A guess, so it stays marked as failed.
-                seq_reading.value = _next_seq(form, l2.value)
-        form.indicators.append(
-            {
-                "level1": l1,
-                "level2": l2,
-                "seq": seq_reading,
-                "name": name_reading,
-                "value": value_reading,
-            }
-        )
+            if not re.search(spec.name_pattern, name):
+                # A filled row always names its indicator (the spec drops lines with neither name
+                # nor value, and no form has a value without a name): a line whose name is no
+                # name is specks, and what its value cell holds a stain or a neighbour's ink.
+                if name or value_reading.value:
+                    form.issues.append(
+                        f"page {page.number}: line {piece!r} with value "
+                        f"{value_reading.value!r} taken for an empty {spec.line_label}N line"
+                    )
+                continue
+            if seq is None:
+                seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
+                if piece.strip().startswith(spec.line_label):
+                    # The label was printed but its number not read: the row's place in its
+                    # 二级 block says which it is. A guess, so it stays marked as failed.
+                    seq_reading.value = _next_seq(form, l2.value)
+            form.indicators.append(
+                {
+                    "level1": l1,
+                    "level2": l2,
+                    "seq": seq_reading,
+                    "name": name_reading,
+                    "value": value_reading,
+                }
+            )
+
+
+def _label_lines(cell: CellText, label: str) -> list[tuple[str, float | None]]:
+    """A 三级 cell's text cut before each `label`N that does not start it.
+
+    Each piece comes with its line's height on the page; a cell whose lines have no boxes
+    stays whole.
+    """
+    starts = re.compile(rf"{re.escape(label)}\d{{1,2}}")
+    if len(cell.boxes) != len(cell.lines) or not any(
+        m.start() > 0 for m in starts.finditer(cell.text)
+    ):
+        return [(cell.text, None)]
+    pieces: list[tuple[str, float | None]] = []
+    for line, box in zip(cell.lines, cell.boxes, strict=True):
+        cuts = [0, *(m.start() for m in starts.finditer(line.text) if m.start() > 0)]
+        for a, b in zip(cuts, [*cuts[1:], len(line.text)], strict=True):
+            part = line.text[a:b]
+            if pieces and not starts.match(part):  # a name wrapped onto the next line
+                pieces[-1] = (pieces[-1][0] + part, pieces[-1][1])
+            else:
+                pieces.append((part, (box[1] + box[3]) / 2))
+    return pieces
+
+
+def _value_at(values: list[CellText], y: float) -> CellText | None:
+    return next((v for v in values if v.cell.box[1] < y < v.cell.box[3]), None)
 
 
 def _parted(cell: CellText, boundary: float) -> tuple[str, str | None]:
@@ -576,4 +657,35 @@ def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list
         form = forms[-1]
         form.pages.append(page.number)
         map_indicators(template, page, form, state)
+    for form in forms:
+        place_blocks(template, form)
     return forms
+
+
+def place_blocks(template: Template, form: FormReading, costs: OrderCosts = ORDER_COSTS) -> None:
+    """Give each indicator row the 二级 block the order of the rows and its cell agree on.
+
+    A row whose block changes keeps what its cell read in `raw`, is marked `placed_by_order`,
+    and takes the new block's 一级; the form's issues say which rows moved.
+    """
+    spec = template.indicators
+    if not spec.blocks_in_order or not form.indicators:
+        return
+    words = _level2_words(template)
+    rows = [(row["level2"], row["seq"].value) for row in form.indicators]
+    blocks = decode_blocks(row_cues(rows, words, spec.note_pattern), len(words), costs)
+    for row, block in zip(form.indicators, blocks, strict=True):
+        level2, level1 = row["level2"], row["level1"]
+        if level2.value == words[block]:
+            continue
+        form.issues.append(
+            f"page {level2.page}: {spec.line_label}{row['seq'].value} {row['name'].value!r} "
+            f"placed in {words[block]} by the order of the rows (its cell read "
+            f"{level2.value or 'nothing'!r})"
+        )
+        level2.value = words[block]
+        level2.evidence.placed_by_order = True
+        owner = template.level1_of[words[block]]
+        if level1.value != owner:
+            level1.value = owner
+            level1.evidence.placed_by_order = True

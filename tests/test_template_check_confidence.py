@@ -300,3 +300,33 @@ def test_a_plain_sign_is_put_back_to_the_printed_one_and_recorded() -> None:
     printed = _form("3", "3", "", cost_value="≤1万元")
     check_form(TEMPLATE, printed)
     assert not printed.indicators[0]["value"].evidence.rule_failures
+
+
+def test_an_empty_field_that_every_form_fills_is_flagged() -> None:
+    form = _form("", "3", "")
+    check_form(TEMPLATE, form)
+    assert (
+        "a field every form fills read empty" in form.fields["funds_total"].evidence.rule_failures
+    )
+    assert not form.fields["funds_other"].evidence.rule_failures  # may be left blank
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [("≥958", True), ("100", True), ("≥95%", False), ("30个", False), ("高质量完成", False)],
+)
+def test_a_number_without_its_unit_is_flagged(value: str, flagged: bool) -> None:
+    form = _form("3", "3", "", cost_value=value)
+    check_form(TEMPLATE, form)
+    value_reading = form.indicators[0]["value"]
+    assert ("a number without its unit" in value_reading.evidence.rule_failures) == flagged
+
+
+def test_a_1st_or_2nd_level_name_read_as_a_3rd_level_name_flags_the_row() -> None:
+    form = _form("3", "3", "")
+    form.indicators[0]["name"] = _reading("效益指标")  # the columns were taken one off
+    check_form(TEMPLATE, form)
+    assert all(
+        "三级指标 holds a 一级 or 二级 name" in r.evidence.rule_failures
+        for r in form.indicators[0].values()
+    )

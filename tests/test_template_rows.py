@@ -1,4 +1,4 @@
-"""Indicator rows mapped from hand-made pages: worn lines joining cells, empty lines, lost numbers.
+"""Rows and fields mapped from hand-made pages: worn lines joining cells, empty lines, lost numbers.
 
 Each page is a table of cells with their text, as the grid and OCR stages would pass it on:
 columns 一级 | 二级 | 三级 | 指标值 under a header row.
@@ -10,13 +10,21 @@ from dataclasses import replace
 
 import numpy as np
 
+from pipeline.block_order import OrderCosts, RowCue, decode_blocks
 from pipeline.grid import Cell, Grid
 from pipeline.ingest import PageImage, ScanFile
 from pipeline.ocr.base import TextLine
 from pipeline.ocr.cells import CellText
 from pipeline.prepare import PreparedPage
 from pipeline.readings import FormReading
-from pipeline.template import IndicatorState, PageRead, load_template, map_indicators
+from pipeline.template import (
+    IndicatorState,
+    PageRead,
+    load_template,
+    map_indicators,
+    map_scalar_fields,
+    place_blocks,
+)
 
 TEMPLATE = load_template("budget_performance_approval")
 XS = (0, 100, 200, 400, 500)  # 一级 | 二级 | 三级 | 指标值
@@ -172,3 +180,124 @@ def test_a_joined_name_and_value_cut_by_the_ocr_stage_are_parted_at_the_column()
     row = form.indicators[0]
     assert (row["name"].value, row["value"].value) == ("资金使用合规率", "≥98%")
     assert "name and value read as one cell" in row["value"].evidence.rule_failures
+
+
+def _with_lines(cell: CellText, lines: list[tuple[str, tuple[int, int, int, int]]]) -> CellText:
+    """`cell` as the OCR stage gives a cell of several lines: each with its box on the page."""
+    quad = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+    return replace(
+        cell,
+        text="".join(t for t, _ in lines),
+        lines=tuple(TextLine(text=t, score=0.99, box=quad) for t, _ in lines),
+        boxes=tuple(b for _, b in lines),
+    )
+
+
+def test_a_3rd_level_cell_holding_two_lines_gives_two_rows_with_the_values_at_their_heights() -> (
+    None
+):
+    # The line under 指标1 is worn away in the 三级 column only: its cell spans two rows,
+    # while the 指标值 column keeps a cell per row.
+    page = _page(
+        [
+            *HEADER,
+            (1, 2, 0, 0, "效益指标"),
+            (1, 2, 1, 1, "可持续影响指标"),
+            (1, 2, 2, 2, ""),
+            (1, 1, 3, 3, "长期"),
+            (2, 2, 3, 3, "持续提升"),
+        ]
+    )
+    page.cells[6] = _with_lines(
+        page.cells[6],
+        [("指标1:保障工作有效开展", (205, 45, 390, 75)), ("指标2:提高积极性", (205, 85, 390, 115))],
+    )
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_indicators(TEMPLATE, page, form, IndicatorState())
+    rows = [tuple(row[k].value for k in ("seq", "name", "value")) for row in form.indicators]
+    assert rows == [("1", "保障工作有效开展", "长期"), ("2", "提高积极性", "持续提升")]
+
+
+def test_two_labelled_lines_beside_one_value_cell_flag_the_value() -> None:
+    page = _page(
+        [
+            *HEADER,
+            (1, 2, 0, 0, "效益指标"),
+            (1, 2, 1, 1, "可持续影响指标"),
+            (1, 2, 2, 2, ""),
+            (1, 2, 3, 3, "长期"),
+        ]
+    )
+    page.cells[6] = _with_lines(
+        page.cells[6],
+        [("指标1:保障工作有效开展", (205, 45, 390, 75)), ("指标2:提高积极性", (205, 85, 390, 115))],
+    )
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_indicators(TEMPLATE, page, form, IndicatorState())
+    assert [row["name"].value for row in form.indicators] == ["保障工作有效开展", "提高积极性"]
+    assert all(
+        "value cell beside 2 指标N lines" in row["value"].evidence.rule_failures
+        for row in form.indicators
+    )
+
+
+def test_a_2nd_level_cell_spanning_two_blocks_gives_the_later_rows_the_next_block() -> None:
+    # The line under 质量指标's block is worn away: its cell runs down beside 时效指标's row,
+    # whose own 二级 cell is lost with it.
+    rows, form = _rows(
+        [
+            (1, 4, 0, 0, "产出指标"),
+            (1, 1, 1, 1, "数量指标"),
+            (1, 1, 2, 2, "指标1:覆盖率"),
+            (1, 1, 3, 3, "100%"),
+            (2, 4, 1, 1, "质量指标"),
+            (2, 2, 2, 2, "指标1:合格率"),
+            (2, 2, 3, 3, "≥95%"),
+            (3, 3, 2, 2, "指标2:达标率"),
+            (3, 3, 3, 3, "≥90%"),
+            (4, 4, 2, 2, "指标1:完成及时性"),
+            (4, 4, 3, 3, "及时"),
+        ]
+    )
+    assert [r[1] for r in rows] == ["数量指标", "质量指标", "质量指标", "质量指标"]
+    place_blocks(TEMPLATE, form)
+    placed = [(row["level2"].value, row["seq"].value) for row in form.indicators]
+    assert placed == [("数量指标", "1"), ("质量指标", "1"), ("质量指标", "2"), ("时效指标", "1")]
+    moved = form.indicators[3]["level2"]
+    assert moved.evidence.placed_by_order
+    assert moved.raw == "质量指标"  # what the cell read stays on the field
+    assert not form.indicators[2]["level2"].evidence.placed_by_order
+    assert any("完成及时性" in issue and "时效指标" in issue for issue in form.issues)
+
+
+def test_blocks_follow_the_order_and_a_cell_says_which_block_was_lost() -> None:
+    costs = OrderCosts()
+    nothing = (0.0,) * 4
+    first, second, last = (1.0, 0.0, 0.0, 0.0), (0.0, 1.0, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0)
+    # No cell read: each 指标1 starts the next block, a 指标2 continues one.
+    cues = [RowCue(1, nothing), RowCue(1, nothing), RowCue(2, nothing)]
+    assert decode_blocks(cues, 4, costs) == [0, 1, 1]
+    # Three rows for four blocks: the third row's cell names the last block, so the block
+    # without rows is the third, not the last.
+    cues = [RowCue(1, nothing), RowCue(1, nothing), RowCue(1, last)]
+    assert decode_blocks(cues, 4, costs) == [0, 1, 3]
+    # A block whose 指标1 row was lost starts at 指标2: only its cell can say so.
+    assert decode_blocks([RowCue(1, first), RowCue(2, second)], 4, costs) == [0, 1]
+    assert decode_blocks([RowCue(1, first), RowCue(2, nothing)], 4, costs) == [0, 0]
+
+
+def test_a_label_joined_to_the_end_of_a_value_is_taken_off() -> None:
+    page = _page(
+        [
+            (0, 0, 0, 0, "项目属性"),
+            (0, 0, 1, 2, "一年期项目项目期"),  # the line before the 项目期 label is worn
+            (1, 1, 0, 0, "年度总体目标"),
+            (1, 1, 1, 3, "保障工作正常开展。二级指标三级指标指标值"),
+        ]
+    )
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_scalar_fields(TEMPLATE, page, form)
+    attribute, goal = form.fields["project_attribute"], form.fields["overall_goal"]
+    assert (attribute.value, goal.value) == ("一年期项目", "保障工作正常开展。")
+    assert "labels '项目期' joined to the value's cell" in attribute.evidence.rule_failures
+    assert goal.raw.endswith("指标值")
