@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -319,22 +319,16 @@ def map_indicators(
     width = max(1, x_right - x_left)
     spec = template.indicators
     header_bottom = y_top
-    found = {}
-    for key, anchor in spec.columns.items():
-        label, _ = _best_anchor(page.cells, [anchor])
-        if label is not None:
-            found[key] = label
-    if len(found) >= 3:
-        state.columns = {
-            k: ((c.cell.box[0] - x_left) / width, (c.cell.box[2] - x_left) / width)
-            for k, c in found.items()
-        }
-        if "value" not in found and "name" in found:
-            # 指标值 is the last column; its header cell can run into the first value below
-            # when the line between them is worn, and then reads as no label.
-            state.columns["value"] = (state.columns["name"][1], 1.0)
+    headers: dict[str, str] = {str(k): v for k, v in spec.columns.items()}
+    found = _column_headers(page.cells, headers)
+    if "name" in found or len(found) >= 3:
+        state.columns = _column_ranges(found, list(headers), x_left, width)
+        # A worn header reads as no label (or runs into the first value below it): its
+        # column lies between its neighbours', or after the last.
+        if guessed := [headers[k] for k in state.columns if k not in found]:
             form.issues.append(
-                f"page {page.number}: {spec.columns['value']} column taken as the last"
+                f"page {page.number}: {', '.join(guessed)} taken as the space beside the "
+                "columns whose headers were read"
             )
         header_bottom = max(c.cell.box[3] for c in found.values())
     if state.columns is None or "name" not in state.columns:
@@ -359,7 +353,10 @@ def map_indicators(
     values = column("value")
     level1_cells = column("level1")
     level2_cells = column("level2")
-    for cell in sorted(column("name"), key=lambda c: c.cell.box[1]):
+    names = column("name")
+    # A cell inside another was read twice: its text is part of the larger cell's.
+    names = [c for c in names if not any(d is not c and _inside(c, d) for d in names)]
+    for cell in sorted(names, key=lambda c: c.cell.box[1]):
         if any(c is cell for c in level2_cells):
             l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
             _map_joined_block(template, page, form, state, cell, l1_cell, values)
@@ -415,7 +412,7 @@ def map_indicators(
                 continue
             if seq is None:
                 seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
-                if piece.strip().startswith(spec.line_label):
+                if _label_without_number(piece, spec.line_label):
                     # The label was printed but its number not read: the row's place in its
                     # 二级 block says which it is. A guess, so it stays marked as failed.
                     seq_reading.value = _next_seq(form, l2.value)
@@ -457,6 +454,59 @@ def _value_at(values: list[CellText], y: float) -> CellText | None:
     return next((v for v in values if v.cell.box[1] < y < v.cell.box[3]), None)
 
 
+def _column_headers(cells: Sequence[CellText], columns: Mapping[str, str]) -> dict[str, CellText]:
+    """The header cell of each indicator column, one cell per column, in the columns' order.
+
+    The headers differ by a character (一级指标, 三级指标): a worn header can read closer to its
+    neighbour's label than to its own. The surest matches are taken first, and a header out
+    of the left-to-right order of `columns` is dropped.
+    """
+    scored = sorted(
+        (
+            (anchor_score(cell.text, anchor), index, key, cell)
+            for key, anchor in columns.items()
+            for index, cell in enumerate(cells)
+        ),
+        key=lambda item: (-item[0], item[1]),
+    )
+    found: dict[str, CellText] = {}
+    for score, _, key, cell in scored:
+        if score < MIN_ANCHOR_SCORE:
+            break
+        if key not in found and all(c is not cell for c in found.values()):
+            found[key] = cell
+    ordered: dict[str, CellText] = {}
+    for key in columns:
+        header = found.get(key)
+        if header is not None and all(
+            c.cell.box[2] <= header.cell.box[0] + 2 for c in ordered.values()
+        ):
+            ordered[key] = header
+    return ordered
+
+
+def _column_ranges(
+    found: Mapping[str, CellText], keys: Sequence[str], x_left: int, width: int
+) -> dict[str, tuple[float, float]]:
+    """Each column's x range, as shares of the table's width.
+
+    A column whose header was not read is the space between its neighbours; the first and
+    last columns reach the table's edges.
+    """
+    ranges = {
+        k: ((c.cell.box[0] - x_left) / width, (c.cell.box[2] - x_left) / width)
+        for k, c in found.items()
+    }
+    for i, key in enumerate(keys):
+        if key in ranges:
+            continue
+        left = 0.0 if i == 0 else ranges.get(keys[i - 1], (None, None))[1]
+        right = 1.0 if i == len(keys) - 1 else ranges.get(keys[i + 1], (None, None))[0]
+        if left is not None and right is not None and right > left:
+            ranges[key] = (left, right)
+    return ranges
+
+
 def _parted(cell: CellText, boundary: float) -> tuple[str, str | None]:
     """A joined name-and-value cell's text left and right of the value column's edge.
 
@@ -474,6 +524,11 @@ def _parted(cell: CellText, boundary: float) -> tuple[str, str | None]:
     if not left or not right:
         return cell.text, None
     return "".join(left), "".join(right)
+
+
+def _inside(cell: CellText, other: CellText) -> bool:
+    (x0, y0, x1, y1), (u0, v0, u1, v1) = cell.cell.box, other.cell.box
+    return u0 <= x0 and v0 <= y0 and x1 <= u1 and y1 <= v1 and cell.cell.box != other.cell.box
 
 
 def _beside(cell: CellText, other: CellText) -> bool:
@@ -582,7 +637,13 @@ def _level2_words(template: Template) -> list[str]:
     return [w for words in template.indicators.vocabulary.values() for w in words]
 
 
-LINE_RE = re.compile(r"^(?P<label>\D{0,4}?)(?P<seq>\d{1,2})\s*[:：;；.,，]?\s*(?P<rest>.*)$")
+# Two digits make the number only before its colon: `指标12024年…` is 指标1 with its colon
+# worn away before a name that starts with a year.
+LINE_RE = re.compile(
+    r"^(?P<label>\D{0,4}?)(?P<seq>\d{1,2}(?=\s*[:：;；.,，])|\d)\s*[:：;；.,，]?\s*(?P<rest>.*)$"
+)
+# A label worn past reading, number and all, still ends in its colon; no name starts so.
+GARBLED_LABEL_RE = re.compile(r"^\D{1,3}[:：]\s*(?P<rest>.+)$")
 
 
 def _split_line(text: str, label: str) -> tuple[str | None, str]:
@@ -595,7 +656,17 @@ def _split_line(text: str, label: str) -> tuple[str | None, str]:
         return match["seq"], match["rest"].strip()
     if stripped.startswith(label):  # the label read, its number lost: `指标提高积极性`
         return None, stripped[len(label) :].lstrip(":：;；.,， ")
+    if garbled := GARBLED_LABEL_RE.match(stripped):  # `报和:社区工作者工作完成情况`
+        return None, garbled["rest"]
     return None, stripped
+
+
+def _label_without_number(text: str, label: str) -> bool:
+    """Whether a line starts with its label, read or garbled, whose number was lost."""
+    stripped = text.strip()
+    return stripped.startswith(label) or (
+        GARBLED_LABEL_RE.match(stripped) is not None and LINE_RE.match(stripped) is None
+    )
 
 
 def _vocab_field(

@@ -76,6 +76,8 @@ def test_anchor_matching_is_fuzzy_but_not_loose(text: str, anchor: str, matches:
         ("指标2：", "2", ""),
         ("指杯3: 无", "3", "无"),
         ("指标12:培训人次", "12", "培训人次"),
+        ("指标12024年社区工作者工资", "1", "2024年社区工作者工资"),  # the colon worn away
+        ("报和:社区工作者工作完成情况", None, "社区工作者工作完成情况"),  # the label garbled
         (".....", None, ""),
         ("", None, ""),
     ],
