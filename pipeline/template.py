@@ -253,13 +253,43 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
     """Fill the form's scalar fields from the first page of the form."""
     for spec in template.fields:
         label, score = _best_anchor(page.cells, spec.anchors)
+        joined = None
+        if label is None:
+            # A worn line left of the label joined it to the value before: `…司法局实施单位`.
+            label, joined = _label_at_end(page.cells, spec.anchors), "the cell before it"
         value = _right_of(page.cells, label) if label is not None else None
-        reading = reading_of(page, value, score)
+        reading = reading_of(page, value, score if joined is None else MIN_ANCHOR_SCORE)
+        if label is not None and value is None:
+            # A worn line right of the label joined it to its value: `其中：财政拨款4万元`.
+            rest = _after_label(label.text, spec.anchors)
+            if rest:
+                reading = reading_of(page, label, score)
+                reading.value, joined = rest, "its value"
         if label is None:
             form.issues.append(f"page {page.number}: label of {spec.key} not found")
+        elif joined is not None:
+            reading.evidence.rule_failures.append(f"label read joined to {joined}")
         _drop_trailing_labels(template, reading)
         form.fields[spec.key] = reading
     form.fields = {"year": _year(template, page), **form.fields}
+
+
+def _label_at_end(cells: Sequence[CellText], anchors: Sequence[str]) -> CellText | None:
+    """The cell whose text ends with one of `anchors` after text of its own."""
+    for cell in cells:
+        text = _clean(cell.text)
+        if any(text.endswith(_clean(a)) and len(text) > len(_clean(a)) for a in anchors):
+            return cell
+    return None
+
+
+def _after_label(text: str, anchors: Sequence[str]) -> str:
+    """What follows the label at the start of a cell's text; empty where none starts it."""
+    cleaned = _clean(text)
+    for anchor in sorted(anchors, key=len, reverse=True):
+        if cleaned.startswith(_clean(anchor)):
+            return cleaned[len(_clean(anchor)) :]
+    return ""
 
 
 def _drop_trailing_labels(template: Template, reading: FieldReading) -> None:

@@ -301,3 +301,24 @@ def test_a_label_joined_to_the_end_of_a_value_is_taken_off() -> None:
     assert (attribute.value, goal.value) == ("一年期项目", "保障工作正常开展。")
     assert "labels '项目期' joined to the value's cell" in attribute.evidence.rule_failures
     assert goal.raw.endswith("指标值")
+
+
+def test_a_label_joined_to_a_neighbour_cell_still_finds_its_value() -> None:
+    page = _page(
+        [
+            (0, 0, 0, 0, "主管部门及代码"),
+            (0, 0, 1, 2, "隆德县司法局实施单位"),  # the line before 实施单位 is worn
+            (0, 0, 3, 3, "隆德县司法局文化馆"),
+            (1, 1, 0, 3, "其中：财政拨款4万元"),  # the line after the label is worn
+        ]
+    )
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_scalar_fields(TEMPLATE, page, form)
+    fields = form.fields
+    assert fields["department"].value == "隆德县司法局"
+    assert fields["implementing_unit"].value == "隆德县司法局文化馆"
+    assert fields["funds_fiscal"].value == "4万元"  # the check stage takes the unit off
+    assert "label read joined to the cell before it" in (
+        fields["implementing_unit"].evidence.rule_failures
+    )
+    assert "label read joined to its value" in fields["funds_fiscal"].evidence.rule_failures
