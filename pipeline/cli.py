@@ -39,6 +39,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, metavar="DIR")
     run.add_argument("--db", metavar="URL", help="store URL (default: sqlite in DIR/formscan.db)")
     run.add_argument("--engine", choices=["onnx", "paddle"], default="onnx", help="OCR engine")
+    run.add_argument(
+        "--review-below",
+        type=float,
+        metavar="P",
+        help="send fields whose confidence is below P to review, instead of the fitted "
+        "threshold (a higher P: fewer silent errors, more review)",
+    )
     run.add_argument("--workers", type=int, default=1, help="processes reading files at once")
     run.add_argument(
         "--recycle-after",
@@ -135,7 +142,9 @@ def _run(args: argparse.Namespace) -> int:
         )
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
-    options = RunOptions(ocr=OcrOptions(kind=args.engine), debug_dir=args.debug)
+    options = RunOptions(
+        ocr=OcrOptions(kind=args.engine), debug_dir=args.debug, review_below=args.review_below
+    )
     batch = BatchOptions(
         workers=max(1, args.workers),
         recycle_after=max(0, args.recycle_after),

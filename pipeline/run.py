@@ -49,6 +49,13 @@ class RunOptions(BaseModel):
     debug_dir: Path | None = Field(
         default=None, description="Where each page's prepare and grid debug pictures go."
     )
+    review_below: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="Review threshold in place of the fitted one; records name it in their "
+        "calibration version.",
+    )
 
 
 @dataclass
@@ -76,6 +83,10 @@ class Reader:
         self.options = options or RunOptions()
         self.template: Template = load_template(self.options.form_type)
         self.calibration: Calibration = load_calibration()
+        if (below := self.options.review_below) is not None:
+            self.calibration = self.calibration.model_copy(
+                update={"threshold": below, "version": f"{self.calibration.version}+review<{below}"}
+            )
         self.engine = engine or load_engine(self.options.ocr)
 
     @property

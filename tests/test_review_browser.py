@@ -1,13 +1,15 @@
 """The review server in a real browser: Debian's headless chromium driven by Playwright.
 
-A store is filled by a real `formscan run` over sample scans (the photo sends fields to
-review), accounts are made with `formscan users add`, and `formscan review` serves it on a
-free port. Reviewers then work with the keyboard alone. Screenshots at 1366×768 are saved
-in `out/screenshots/` (queue.png, form.png, group.png, admin.png).
+A store is filled by a real `formscan run` over sample scans (with a strict review
+threshold, so that many fields go to review), accounts are made with `formscan users add`,
+and `formscan review` serves it on a free port. Reviewers then work with the keyboard
+alone. Screenshots at 1366×768 are saved in `out/screenshots/` (queue.png, form.png,
+group.png, admin.png).
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -61,7 +63,12 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for scan in SCANS:
         shutil.copy(scan, scans / scan.name)
     out = tmp_path_factory.mktemp("store")
-    _formscan("run", scans, "--out", out)
+    # The fitted threshold sends few fields of these two pages to review; a stricter one
+    # gives the reviewers a queue to work through, and the records say which was used.
+    _formscan("run", scans, "--out", out, "--review-below", "0.99")
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert summary["versions"]["calibration"].endswith("+review<0.99")
+    assert summary["review"] > len(SCANS) * 10
     for name, role in [("lin", "reviewer"), ("wang", "reviewer"), ("boss", "admin")]:
         _formscan("users", "add", "--out", out, name, "--role", role, stdin=PASSWORD + "\n")
     return out
