@@ -343,6 +343,41 @@ def test_inputs_must_be_uint8_gray_or_rgb() -> None:
         to_bgr(np.zeros((4, 6, 4), np.uint8))
 
 
+def test_our_recogniser_reads_exactly_what_rapidocrs_does() -> None:
+    # The same model through rapidocr's TextRecognizer: the same texts, scores and token
+    # probabilities, for crops of many widths sharing batches (rendered lines, cut and
+    # narrowed to the ratios the pipeline sends).
+    from rapidocr.ch_ppocr_rec import TextRecInput
+
+    engine = OnnxEngine(OcrOptions(kind="onnx", threads=2, rec_batch=6))
+    lines = [render_line(text, face) for face in FACES for text in FORM_LINES]
+    crops = [to_bgr(c) for c in lines] + [
+        to_bgr(c[:, : max(8, c.shape[1] * k // 5)]) for c in lines for k in (1, 2, 3)
+    ]
+
+    ours = engine.recognize_raw(crops)
+    reference = engine._full_page()._load_rec_model()  # type: ignore[no-untyped-call]
+    theirs = reference(TextRecInput(img=crops, return_word_box=True))
+
+    assert ours["txts"] == list(theirs.txts)
+    assert ours["scores"] == [float(s) for s in theirs.scores]
+    assert ours["confs"] == [[float(c) for c in w.confs] for w in theirs.word_results]
+
+
+def test_the_onnx_engine_recognises_without_importing_rapidocr() -> None:
+    # rapidocr's import reads its configuration and costs about a second of each worker's
+    # start; recognition, all the pipeline uses, does without it.
+    code = (
+        "import sys; import numpy as np; "
+        "from pipeline.ocr import OcrOptions, load_engine; "
+        "e = load_engine(OcrOptions(kind='onnx', threads=1)); "
+        "crop = np.full((32, 64), 255, np.uint8); crop[8:24, 8:56] = 0; "
+        "e.recognize([crop]); print('rapidocr' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
 def test_importing_the_package_loads_no_engine() -> None:
     code = (
         "import sys, pipeline.ocr; "

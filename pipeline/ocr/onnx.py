@@ -1,12 +1,16 @@
 """PP-OCRv6 small (detection and recognition) from the rapidocr wheel, run by onnxruntime.
 
-Talking to rapidocr (:class:`OnnxEngine`) is kept apart from turning what it returns into
-:class:`TextLine` objects (:func:`normalize_onnx_recognize`, :func:`normalize_onnx_read`): the
-engine methods only reduce rapidocr's objects to the plain JSON-able ``*Raw`` dicts below.
+Recognition of crops, all the pipeline needs, runs the model through our own
+:class:`~pipeline.ocr.ctc.CtcRecogniser`; rapidocr itself is imported only for a full-page
+:meth:`OnnxEngine.read`. Running the models (:class:`OnnxEngine`) is kept apart from turning
+what they return into :class:`TextLine` objects (:func:`normalize_onnx_recognize`,
+:func:`normalize_onnx_read`): the engine methods only reduce it to the plain JSON-able
+``*Raw`` dicts below.
 """
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -25,6 +29,7 @@ from pipeline.ocr.base import (
     to_quad,
     unit_score,
 )
+from pipeline.ocr.ctc import CtcRecogniser
 
 if TYPE_CHECKING:
     from rapidocr import RapidOCR
@@ -60,17 +65,19 @@ class OnnxReadRaw(TypedDict):
 
 
 def model_dir() -> Path:
-    """The folder of ONNX models inside the installed rapidocr wheel."""
-    import rapidocr
-
-    return Path(rapidocr.__file__).resolve().parent / "models"
+    """The folder of ONNX models inside the installed rapidocr wheel (found, not imported)."""
+    spec = importlib.util.find_spec("rapidocr")
+    if spec is None or spec.origin is None:
+        raise FileNotFoundError("the rapidocr package is not installed: pip install rapidocr")
+    return Path(spec.origin).resolve().parent / "models"
 
 
 class OnnxEngine(OcrEngine):
-    """rapidocr's ``RapidOCR`` with every parameter fixed at construction.
+    """PP-OCRv6 small: recognition by :class:`CtcRecogniser`, full pages by rapidocr.
 
-    Calls never pass per-call overrides: ``RapidOCR.__call__`` writes them into the shared
-    object through ``update_params``, so they would leak into every later call.
+    rapidocr's ``RapidOCR`` gets every parameter at construction. Calls never pass per-call
+    overrides: ``RapidOCR.__call__`` writes them into the shared object through
+    ``update_params``, so they would leak into every later call.
     """
 
     name = "onnx"
@@ -86,58 +93,65 @@ class OnnxEngine(OcrEngine):
             FileNotFoundError: A model file is missing from the rapidocr wheel.
 
         """
-        from rapidocr import RapidOCR
-
         if options.kind != self.name:
             raise ValueError(f"options for {options.kind!r} passed to the {self.name!r} engine")
         self.options = options
         models = model_dir()
-        paths = {"Det": models / DET_MODEL, "Rec": models / REC_MODEL, "Cls": models / CLS_MODEL}
-        for path in paths.values():
+        self._paths = {
+            "Det": models / DET_MODEL,
+            "Rec": models / REC_MODEL,
+            "Cls": models / CLS_MODEL,
+        }
+        for path in self._paths.values():
             if not path.is_file():
                 # rapidocr would fall back to downloading; we never do.
                 raise FileNotFoundError(f"{path} is missing: reinstall rapidocr==3.10.0")
-        threads = cap_threads(options.threads)
-        params: dict[str, Any] = {
-            # Filtering by score happens in normalize_onnx_read, in one place for all engines.
-            "Global.text_score": 0.0,
-            "Global.use_cls": options.textline_orientation,
-            "Global.return_word_box": True,
-            "Global.return_single_char_box": True,
-            # An empty cell is normal here; rapidocr would log a warning for each one.
-            "Global.log_level": "error",
-            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-            "Rec.rec_batch_num": options.rec_batch,
-            "Rec.rec_img_shape": [3, 48, options.min_rec_width],
-        }
-        params.update({f"{stage}.model_path": str(path) for stage, path in paths.items()})
-        self._ocr: RapidOCR = RapidOCR(params=params)
-        # RapidOCR.__call__ takes one image, so batched recognition of crops calls its
-        # TextRecognizer directly: the same object that read() uses, loaded once. Loading here
-        # rather than on the first call puts the load time where it is measured. The
-        # detection model loads on the first read(): the pipeline never detects, it knows
-        # where the cells are.
-        self._rec = self._ocr._load_rec_model()  # type: ignore[no-untyped-call]
+        self._threads = cap_threads(options.threads)
+        # Loaded here rather than on the first call, so that the load is where it is
+        # measured. The pipeline never detects (it knows where the cells are): rapidocr and
+        # the detection model load on the first read().
+        self._rec = CtcRecogniser(
+            self._paths["Rec"], self._threads, options.rec_batch, options.min_rec_width
+        )
+        self._ocr: RapidOCR | None = None
         models_used = [DET_MODEL, REC_MODEL] + ([CLS_MODEL] if options.textline_orientation else [])
         self.version = (
             f"rapidocr {metadata.version('rapidocr')}, "
             f"onnxruntime {metadata.version('onnxruntime')}; {', '.join(models_used)}"
         )
 
+    def _full_page(self) -> RapidOCR:
+        """The full-page pipeline (detection, recognition) of rapidocr, loaded on first use."""
+        if self._ocr is None:
+            from rapidocr import RapidOCR
+
+            params: dict[str, Any] = {
+                # Filtering by score happens in normalize_onnx_read, one place for all engines.
+                "Global.text_score": 0.0,
+                "Global.use_cls": self.options.textline_orientation,
+                "Global.return_word_box": True,
+                "Global.return_single_char_box": True,
+                # An empty region is normal here; rapidocr would log a warning for each one.
+                "Global.log_level": "error",
+                "EngineConfig.onnxruntime.intra_op_num_threads": self._threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                "Rec.rec_batch_num": self.options.rec_batch,
+                "Rec.rec_img_shape": [3, 48, self.options.min_rec_width],
+            }
+            params.update({f"{k}.model_path": str(p) for k, p in self._paths.items()})
+            self._ocr = RapidOCR(params=params)
+        return self._ocr
+
     def _recognize_inked(self, crops: list[Image]) -> list[TextLine]:
         return normalize_onnx_recognize(self.recognize_raw(crops), crop_sizes(crops))
 
     def recognize_raw(self, crops: Sequence[Image]) -> OnnxRecRaw:
         """Run the recognition model on crops (each with pixels) and return its plain output."""
-        from rapidocr.ch_ppocr_rec import TextRecInput
-
-        # TextRecognizer sorts the crops by aspect ratio and batches rec_batch at a time.
-        out = self._rec(TextRecInput(img=[to_bgr(c) for c in crops], return_word_box=True))
+        out = self._rec([to_bgr(c) for c in crops])
         return {
-            "txts": [str(t) for t in out.txts],
-            "scores": [float(s) for s in out.scores],
-            "confs": [[float(c) for c in w.confs] for w in out.word_results],
+            "txts": [r.text for r in out],
+            "scores": [r.score for r in out],
+            "confs": [r.confs for r in out],
         }
 
     def read(self, image: Image) -> list[TextLine]:
@@ -156,7 +170,7 @@ class OnnxEngine(OcrEngine):
         """Run detection and recognition on one image and return rapidocr's plain output."""
         from rapidocr.utils.output import RapidOCROutput
 
-        out = self._ocr(to_bgr(image))
+        out = self._full_page()(to_bgr(image))
         # With nothing detected, rapidocr returns an empty RapidOCROutput (or, in corner cases,
         # a detection-only output); both mean no lines.
         if (

@@ -1,0 +1,91 @@
+"""A PP-OCR recognition model (CTC) run by onnxruntime itself, for crops of one line each.
+
+The pipeline knows where its text lines are, so it needs recognition only. This does what
+rapidocr's `TextRecognizer` does for the same model, step for step (sort by width, batch,
+resize to the model's height, pad, greedy CTC decoding), without importing rapidocr: its
+import reads configuration files and costs a second of every worker's start.
+`tests/test_ocr.py` holds the two to the same output.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+
+class Recognised(NamedTuple):
+    """One crop's text, its mean token probability, and each token's probability."""
+
+    text: str
+    score: float
+    confs: list[float]
+
+
+class CtcRecogniser:
+    """One onnxruntime session over a PP-OCR recognition model; the characters from its metadata."""
+
+    def __init__(self, model: Path, threads: int, batch: int, min_width: int, height: int = 48):
+        """Load `model`; `threads` intra-op threads, `batch` crops a run, padded to `min_width`."""
+        from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
+
+        options = SessionOptions()
+        options.log_severity_level = 4
+        options.enable_cpu_mem_arena = False  # as rapidocr: the arena keeps its peak for good
+        options.graph_optimization_level = GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        self.session = InferenceSession(
+            str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        meta = self.session.get_modelmeta().custom_metadata_map
+        if "character" not in meta:
+            raise ValueError(f"{model}: no character list in the model's metadata")
+        # CTC's blank first, the space last, as the model was trained.
+        self.characters = ["", *meta["character"].splitlines(), " "]
+        self.batch, self.min_width, self.height = batch, min_width, height
+        self._input = self.session.get_inputs()[0].name
+
+    def __call__(self, crops: Sequence[np.ndarray]) -> list[Recognised]:
+        """Recognise BGR crops of one line each; one result per crop, in order."""
+        order = np.argsort(np.array([c.shape[1] / c.shape[0] for c in crops]))
+        results: list[Recognised] = [Recognised("", 0.0, [0.0])] * len(crops)
+        for start in range(0, len(crops), self.batch):
+            chosen = order[start : start + self.batch]
+            ratio = max(
+                self.min_width / self.height,
+                *(crops[i].shape[1] / crops[i].shape[0] for i in chosen),
+            )
+            width = int(self.height * ratio)
+            batch = np.zeros((len(chosen), 3, self.height, width), np.float32)
+            for row, i in enumerate(chosen):
+                self._put(crops[i], batch[row], width)
+            probabilities = self.session.run(None, {self._input: batch})[0]
+            for row, i in enumerate(chosen):
+                results[i] = self._decode(probabilities[row])
+        return results
+
+    def _put(self, crop: np.ndarray, into: np.ndarray, width: int) -> None:
+        """Resize a crop to the model's height (at most `width` wide), scaled to [-1, 1]."""
+        h, w = crop.shape[:2]
+        resized_w = min(width, math.ceil(self.height * w / h))
+        resized = cv2.resize(crop, (resized_w, self.height)).astype(np.float32)
+        scaled = resized.transpose(2, 0, 1) / 255
+        scaled -= 0.5  # in rapidocr's steps, so that the floats come out the same
+        scaled /= 0.5
+        into[:, :, :resized_w] = scaled
+
+    def _decode(self, steps: np.ndarray) -> Recognised:
+        """Greedy CTC: each step's likeliest token, repeats merged, blanks dropped."""
+        tokens = steps.argmax(axis=1)
+        probabilities = steps.max(axis=1)
+        keep = np.ones(len(tokens), bool)
+        keep[1:] = tokens[1:] != tokens[:-1]
+        keep &= tokens != 0
+        confs = [round(float(p), 5) for p in probabilities[keep]] or [0.0]
+        text = "".join(self.characters[t] for t in tokens[keep])
+        return Recognised(text, float(np.mean(confs).round(5)), confs)
