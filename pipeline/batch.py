@@ -175,16 +175,23 @@ def run_batch(
     options = options or RunOptions()
     batch = batch or BatchOptions()
     out.mkdir(parents=True, exist_ok=True)
-    store = Store.open(store_url(out, batch.db))
+    # The workers load their models while the store opens and the files are hashed; a run
+    # that finds nothing new has spent a worker's start on nothing, and says so in the log.
+    pool = ReaderPool(options, batch.workers, batch.recycle_after)
     try:
-        with store.lock():
-            return _run_locked(store, paths, out, options, batch, started)
+        store = Store.open(store_url(out, batch.db))
+        try:
+            with store.lock():
+                return _run_locked(store, pool, paths, out, options, batch, started)
+        finally:
+            store.close()
     finally:
-        store.close()
+        pool.close()
 
 
 def _run_locked(
     store: Store,
+    pool: ReaderPool,
     paths: Sequence[Path],
     out: Path,
     options: RunOptions,
@@ -198,7 +205,7 @@ def _run_locked(
     report = RunReport(run_id=run_id, store=store.url)
     log.info("run %s on %s", run_id, store.url)
     try:
-        _read_new(store, paths, options, batch, run_id, report)
+        _read_new(store, pool, paths, batch, run_id, report)
         seconds = time.perf_counter()
         report.forms_in_store = write_jsonl(store, out / "records.jsonl")
         report.seconds["export"] = round(time.perf_counter() - seconds, 2)
@@ -221,37 +228,32 @@ def _run_locked(
 
 def _read_new(
     store: Store,
+    pool: ReaderPool,
     paths: Sequence[Path],
-    options: RunOptions,
     batch: BatchOptions,
     run_id: str,
     report: RunReport,
 ) -> None:
     clock = time.perf_counter()
     scans = find_scans(paths)
-    pool: ReaderPool | None = None
-    try:
-        if batch.reread_older:
-            pool = ReaderPool(options, batch.workers, batch.recycle_after)
-            report.versions = pool.versions()
-        plan = plan_run(store, scans, run_id, batch, report.versions or None)
-        report.files = len(scans)
-        report.decisions = dict(plan.decisions)
-        report.errors.update(plan.hash_errors)
-        report.seconds["hash"] = round(time.perf_counter() - clock, 2)
-        if not plan.to_read:
-            log.info("nothing new: %d files, all known", len(scans))
-            return
-        if pool is None:
-            clock = time.perf_counter()
-            pool = ReaderPool(options, batch.workers, batch.recycle_after)
-            report.versions = pool.versions()
-            report.seconds["load"] = round(time.perf_counter() - clock, 2)
-        _read_and_store(store, pool, plan, run_id, report)
-        report.workers_started = pool.started
-    finally:
-        if pool is not None:
-            pool.close()
+    if batch.reread_older:
+        report.versions = pool.versions()
+    plan = plan_run(store, scans, run_id, batch, report.versions or None)
+    report.files = len(scans)
+    report.decisions = dict(plan.decisions)
+    report.errors.update(plan.hash_errors)
+    report.seconds["hash"] = round(time.perf_counter() - clock, 2)
+    if not plan.to_read:
+        log.info(
+            "nothing new: %d files, all known; the reading workers were not needed", len(scans)
+        )
+        return
+    clock = time.perf_counter()
+    report.versions = pool.versions()
+    report.seconds["load"] = round(pool.load_seconds, 2)  # in the workers, beside hashing
+    report.seconds["load_wait"] = round(time.perf_counter() - clock, 2)  # what was left to wait
+    _read_and_store(store, pool, plan, run_id, report)
+    report.workers_started = pool.started
 
 
 def _read_and_store(

@@ -101,7 +101,11 @@ def _run_formscan(pages: Path, out: Path, workers: int) -> dict[str, Any]:
         raise SystemExit(f"bench: formscan run failed ({run.returncode}), {log}:\n{tail}")
     [report_path] = sorted((out / "runs").glob("*.json"))
     report = json.loads(report_path.read_text(encoding="utf-8"))
-    stages = {k: v for k, v in report["seconds"].items() if k not in ("total", "load") and v > 0}
+    stages = {
+        k: v
+        for k, v in report["seconds"].items()
+        if k not in ("total", "load", "load_wait") and v > 0
+    }
     return {
         "pages": report["pages"],
         "wall_seconds": wall,

@@ -94,7 +94,11 @@ def main() -> int:
         return 1
     [report_path] = sorted((out / "runs").glob("*.json"))
     report = json.loads(report_path.read_text(encoding="utf-8"))
-    stages = {k: v for k, v in report["seconds"].items() if k not in ("total", "load") and v > 0}
+    stages = {
+        k: v
+        for k, v in report["seconds"].items()
+        if k not in ("total", "load", "load_wait") and v > 0
+    }
     busy = sum(stages.values()) or 1.0
     result = {
         "documents": report["read"],
