@@ -98,7 +98,7 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
         source=page,
         image=rgb,
         gray=gray,
-        ink=ink_without_colour(rgb),
+        ink=_even(lift_colour(rgb)),
         seal=seal,
         transform=transform,
         skew_deg=skew,
@@ -126,29 +126,6 @@ def lift_colour(rgb: np.ndarray) -> np.ndarray:
     coloured = chroma > COLOUR_CHROMA
     gray[coloured] = brightest[coloured]
     return gray
-
-
-COLOUR_EDGE_CHROMA = 15  # a coloured stroke's soft edge keeps this much colour, print less
-
-
-def ink_without_colour(rgb: np.ndarray) -> np.ndarray:
-    """The evened page with coloured ink taken out: what the grid and the recogniser see.
-
-    Lifting a coloured pixel to its brightest channel (`lift_colour`) whitens a seal on a
-    bright scan, but on a dim photo a red seal's red is darker than the paper and stays a
-    grey ghost whose ring reads as ruling lines. So after evening, coloured ink and its soft
-    edge go to the paper's white wherever the brightest channel is at least half the
-    paper's: darker than that, it is print under the seal, which stays.
-    """
-    evened = _even(lift_colour(rgb))
-    r, g, b = cv2.split(rgb)
-    chroma = cv2.subtract(cv2.max(cv2.max(r, g), b), cv2.min(cv2.min(r, g), b))
-    strong = (chroma > COLOUR_CHROMA).astype(np.uint8)
-    edge = cv2.dilate(strong, np.ones((3, 3), np.uint8)).astype(bool) & (
-        chroma > COLOUR_EDGE_CHROMA
-    )
-    evened[(strong.astype(bool) | edge) & (evened > 128)] = 255
-    return evened
 
 
 PAPER_WORK_WIDTH = 400  # px; the sheet's outline needs no detail

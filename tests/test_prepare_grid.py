@@ -23,7 +23,6 @@ from pipeline.prepare import (
     _frame,
     _sheet_corners,
     _skew,
-    ink_without_colour,
     lift_colour,
     prepare_page,
 )
@@ -230,20 +229,3 @@ def test_coloured_ink_is_lifted_to_paper_and_black_print_stays() -> None:
     assert gray[0, 0] == 200 and gray[1, 1] == 190
     assert gray[2, 2] == 30
     assert gray[3, 3] < 60
-
-
-def test_a_dim_photos_seal_leaves_no_grey_ring_and_print_under_it_stays() -> None:
-    # A phone photo: paper at 150, a red seal ring whose red is darker than the paper, with
-    # a soft edge; print beside it and print under it.
-    rgb = np.full((120, 120, 3), 150, np.uint8)
-    cv2.circle(rgb, (60, 60), 40, (120, 45, 40), 5)
-    cv2.circle(rgb, (60, 60), 40, (138, 110, 105), 6)  # the soft edge, drawn under
-    cv2.circle(rgb, (60, 60), 40, (120, 45, 40), 4)
-    rgb[58:62, 5:15] = (30, 30, 30)  # print on paper
-    rgb[18:22, 55:65] = (45, 25, 25)  # print under the ring: dark, little colour left
-
-    ink = ink_without_colour(rgb)
-
-    assert ink[60, 100] == 255 and ink[60, 20] == 255  # the ring, edges and all
-    assert ink[60, 10] < 80  # print stays dark
-    assert ink[20, 60] < 100
