@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal
 
@@ -350,7 +351,7 @@ def map_indicators(
     spec = template.indicators
     header_bottom = y_top
     headers: dict[str, str] = {str(k): v for k, v in spec.columns.items()}
-    found = _column_headers(page.cells, headers)
+    found = _column_headers(_split_joined_headers(page.cells, headers, page.grid.xs), headers)
     if "name" in found or len(found) >= 3:
         state.columns = _column_ranges(found, list(headers), x_left, width)
         # A worn header reads as no label (or runs into the first value below it): its
@@ -482,6 +483,32 @@ def _label_lines(cell: CellText, label: str) -> list[tuple[str, float | None]]:
 
 def _value_at(values: list[CellText], y: float) -> CellText | None:
     return next((v for v in values if v.cell.box[1] < y < v.cell.box[3]), None)
+
+
+def _split_joined_headers(
+    cells: Sequence[CellText], columns: Mapping[str, str], xs: Sequence[int]
+) -> list[CellText]:
+    """`cells`, with a header cell joined with the next one taken as two.
+
+    A worn line between two headers gives one cell reading both (`三级指标指标值`); it is
+    parted at the column line nearest where their texts meet.
+    """
+    labels = list(columns.values())
+    pairs = {_clean(a + b): (a, b) for a, b in pairwise(labels)}
+    out = []
+    for cell in cells:
+        pair = pairs.get(_clean(cell.text))
+        x0, y0, x1, y1 = cell.cell.box
+        inside = [x for x in xs if x0 < x < x1]
+        if pair is None or not inside:
+            out.append(cell)
+            continue
+        left, right = pair
+        meet = x0 + (x1 - x0) * len(left) / (len(left) + len(right))
+        cut = min(inside, key=lambda x: abs(x - meet))
+        for text, box in ((left, (x0, y0, cut, y1)), (right, (cut, y0, x1, y1))):
+            out.append(replace(cell, text=text, cell=replace(cell.cell, box=box)))
+    return out
 
 
 def _column_headers(cells: Sequence[CellText], columns: Mapping[str, str]) -> dict[str, CellText]:

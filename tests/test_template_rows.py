@@ -322,3 +322,18 @@ def test_a_label_joined_to_a_neighbour_cell_still_finds_its_value() -> None:
         fields["implementing_unit"].evidence.rule_failures
     )
     assert "label read joined to its value" in fields["funds_fiscal"].evidence.rule_failures
+
+
+def test_two_headers_read_as_one_cell_still_give_both_columns() -> None:
+    # The line between the 三级指标 and 指标值 headers is worn: one cell reads both.
+    cells = [c for c in HEADER if c[4] not in ("三级指标", "指标值")] + [
+        (0, 0, 2, 3, "三级指标指标值"),
+        (1, 1, 0, 0, "产出指标"),
+        (1, 1, 1, 1, "数量指标"),
+        (1, 1, 2, 2, "指标1:覆盖率"),
+        (1, 1, 3, 3, "100%"),
+    ]
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_indicators(TEMPLATE, _page(cells), form, IndicatorState())
+    rows = [tuple(row[k].value for k in ("level2", "name", "value")) for row in form.indicators]
+    assert rows == [("数量指标", "覆盖率", "100%")]
