@@ -162,8 +162,12 @@ def run_batch(
     out: Path,
     options: RunOptions | None = None,
     batch: BatchOptions | None = None,
+    pool: ReaderPool | None = None,
 ) -> RunReport:
     """Read what is new under `paths` into the store; write `records.jsonl`, the report.
+
+    `pool`, when given, is workers already started with `options` and `batch`'s worker
+    settings; it is closed with the run.
 
     Raises:
         StoreBusyError: Another run holds the store.
@@ -177,7 +181,7 @@ def run_batch(
     out.mkdir(parents=True, exist_ok=True)
     # The workers load their models while the store opens and the files are hashed; a run
     # that finds nothing new has spent a worker's start on nothing, and says so in the log.
-    pool = ReaderPool(options, batch.workers, batch.recycle_after)
+    pool = pool or ReaderPool(options, batch.workers, batch.recycle_after)
     try:
         store = Store.open(store_url(out, batch.db))
         try:

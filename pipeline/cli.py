@@ -6,9 +6,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline import __version__
-from pipeline.store import Store, StoreError
+
+if TYPE_CHECKING:  # each command imports what it needs: `run` starts its workers first
+    from pipeline.store import Store
 
 EXIT_BUSY = 3  # another run holds the store: nothing was done, try again later
 
@@ -115,7 +118,7 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _open_store(args: argparse.Namespace, command: str) -> Store | None:
     """The store `--out`/`--db` name; None, once the reason is printed, when it cannot open."""
-    from pipeline.store import Store, store_url
+    from pipeline.store import Store, StoreError, store_url
 
     try:
         if args.db is None and not (args.out / "formscan.db").exists():
@@ -129,11 +132,9 @@ def _open_store(args: argparse.Namespace, command: str) -> Store | None:
 def _run(args: argparse.Namespace) -> int:
     import logging
 
-    from pipeline.batch import BatchOptions, run_batch
     from pipeline.ocr.base import OcrOptions
     from pipeline.run import RunOptions
-    from pipeline.store import StoreBusyError
-    from pipeline.workers import WorkerStartError
+    from pipeline.workers import ReaderPool, WorkerStartError
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
@@ -145,6 +146,12 @@ def _run(args: argparse.Namespace) -> int:
     options = RunOptions(
         ocr=OcrOptions(kind=args.engine), debug_dir=args.debug, review_below=args.review_below
     )
+    # The workers load their models while this process imports the store and the batch.
+    pool = ReaderPool(options, max(1, args.workers), max(0, args.recycle_after))
+
+    from pipeline.batch import BatchOptions, run_batch
+    from pipeline.store import StoreBusyError, StoreError
+
     batch = BatchOptions(
         workers=max(1, args.workers),
         recycle_after=max(0, args.recycle_after),
@@ -153,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         db=args.db,
     )
     try:
-        report = run_batch(args.paths, args.out, options, batch)
+        report = run_batch(args.paths, args.out, options, batch, pool)
     except StoreBusyError as error:
         print(f"formscan run: {error}", file=sys.stderr)
         return EXIT_BUSY

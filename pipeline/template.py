@@ -70,6 +70,11 @@ class IndicatorSpec(BaseModel):
         default=".",
         description="What every 三级 name holds somewhere; a line without it is specks, no row.",
     )
+    value_at_end: str = Field(
+        default="",
+        description="A 指标值 as it reads at the end of a 三级 name whose value cell is empty: "
+        "the value read into the name's cell.",
+    )
     blocks_in_order: bool = Field(
         default=False,
         description="The form prints its 二级 blocks in the vocabulary's order, each numbering "
@@ -149,6 +154,7 @@ def load_template(form_type: str) -> Template:
     re.compile(template.year.pattern)
     re.compile(template.indicators.note_pattern)
     re.compile(template.indicators.name_pattern)
+    re.compile(template.indicators.value_at_end)
     return template
 
 
@@ -427,6 +433,19 @@ def map_indicators(
                 value_reading.evidence.found = value_text is not None
                 value_reading.evidence.rule_failures.append("name and value read as one cell")
             _drop_header(value_reading, spec.columns["value"])
+            if not value_reading.value and spec.value_at_end:
+                # The line between 三级 and 指标值 is worn and the value read into the name:
+                # `网格员满意度≥95%` beside an empty value cell.
+                joined = re.search(spec.value_at_end, name)
+                if joined is not None and joined.start() > 0:
+                    name, value_reading.value = name[: joined.start()], joined.group(0)
+                    value_reading.evidence.blank = False
+                    value_reading.evidence.found = True
+                    for reading in (name_reading, value_reading):
+                        reading.evidence.rule_failures.append("name and value read as one cell")
+                    name_reading.value = name
+            if name in spec.columns.values():
+                continue  # a header cell read again under the header row
             if value is not None and shared[id(value)] > 1:
                 value_reading.evidence.rule_failures.append(
                     f"value cell beside {shared[id(value)]} {spec.line_label}N lines"

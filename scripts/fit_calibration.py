@@ -1,7 +1,9 @@
-"""Fit the confidence models and the review threshold on a generated fitting set.
+"""Fit the confidence models and the review threshold on generated fitting sets.
 
     formscan run corpus/fit --out out/fit --workers 2
-    python scripts/fit_calibration.py --gold corpus/fit --pred out/fit/records.jsonl
+    formscan run corpus/dev --out out/dev --workers 2
+    python scripts/fit_calibration.py --gold corpus/fit --pred out/fit/records.jsonl \
+        --gold corpus/dev --pred out/dev/records.jsonl
 
 Each exported field carries its evidence, so fitting needs no second pass over the scans.
 The fitting set's seeds must be kept apart from the seeds of any set that is reported on.
@@ -42,8 +44,20 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--gold", type=Path, required=True, help="truth folder of the fitting set")
-    parser.add_argument("--pred", type=Path, required=True, help="records.jsonl of a run over it")
+    parser.add_argument(
+        "--gold",
+        type=Path,
+        action="append",
+        required=True,
+        help="truth folder of a fitting set; repeat it, with --pred, for several",
+    )
+    parser.add_argument(
+        "--pred",
+        type=Path,
+        action="append",
+        required=True,
+        help="records.jsonl of a run over the --gold at the same place",
+    )
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument(
         "--target-silent",
@@ -53,9 +67,15 @@ def main() -> int:
     )
     parser.add_argument("--l2", type=float, default=1.0, help="ridge penalty of the logistic fits")
     args = parser.parse_args()
+    if len(args.gold) != len(args.pred):
+        parser.error("give one --pred for each --gold")
 
-    records = load_predictions(args.pred)
-    labelled = label_outputs(load_gold_set(args.gold), records)
+    # Each set is labelled against its own truth: their files may share names.
+    records, labelled = [], []
+    for gold, pred in zip(args.gold, args.pred, strict=True):
+        these = load_predictions(pred)
+        records += these
+        labelled += label_outputs(load_gold_set(gold), these)
     # Each exported field read back with its form's signals, keyed by the exported object
     # that `label_outputs` hands out with its verdict.
     read_back: dict[int, tuple[FieldReading, FormSignals]] = {}
@@ -101,7 +121,7 @@ def main() -> int:
         features=list(FEATURES),
         groups=groups,
         threshold=threshold,
-        notes=f"fitted on {args.gold} ({len(scored)} fields), "
+        notes=f"fitted on {', '.join(map(str, args.gold))} ({len(scored)} fields), "
         f"target silent error {args.target_silent}",
     )
     args.out.write_text(

@@ -130,18 +130,22 @@ def test_a_lost_line_number_is_taken_from_the_rows_order_and_flagged() -> None:
     assert "no 指标N label" in form.indicators[1]["seq"].evidence.rule_failures
 
 
-def test_name_and_value_joined_in_one_cell_leave_the_value_unfound() -> None:
+def test_name_and_value_joined_in_one_cell_leave_a_worded_value_unfound() -> None:
     rows, form = _rows(
         [
-            (1, 1, 0, 0, "产出指标"),
-            (1, 1, 1, 1, "质量指标"),
-            (1, 1, 2, 3, "指标1:资金使用合规率≥98%"),  # the 三级|指标值 line worn away
+            (1, 2, 0, 0, "产出指标"),
+            (1, 2, 1, 1, "质量指标"),
+            (1, 1, 2, 3, "指标1:工作完成情况高质量完成"),  # the 三级|指标值 line worn away
+            (2, 2, 2, 3, "指标2:资金使用合规率≥98%"),
         ]
     )
-    assert rows == [("产出指标", "质量指标", "1", "资金使用合规率≥98%", "")]
-    value = form.indicators[0]["value"]
-    assert not value.evidence.found
-    assert "name and value read as one cell" in value.evidence.rule_failures
+    # Where the words part is not known the value stays unfound; a number with its unit at
+    # the end is the value.
+    assert [r[3:] for r in rows] == [("工作完成情况高质量完成", ""), ("资金使用合规率", "≥98%")]
+    worded, numbered = (row["value"] for row in form.indicators)
+    assert not worded.evidence.found and numbered.evidence.found
+    assert "name and value read as one cell" in worded.evidence.rule_failures
+    assert "name and value read as one cell" in numbered.evidence.rule_failures
 
 
 def test_a_value_header_joined_with_the_first_value_is_taken_off_it() -> None:
@@ -337,3 +341,36 @@ def test_two_headers_read_as_one_cell_still_give_both_columns() -> None:
     map_indicators(TEMPLATE, _page(cells), form, IndicatorState())
     rows = [tuple(row[k].value for k in ("level2", "name", "value")) for row in form.indicators]
     assert rows == [("数量指标", "覆盖率", "100%")]
+
+
+def test_a_value_read_into_its_name_beside_an_empty_value_cell_is_taken_out() -> None:
+    rows, form = _rows(
+        [
+            (1, 2, 0, 0, "满意度指标"),
+            (1, 2, 1, 1, "服务对象满意度指标"),
+            (1, 1, 2, 2, "指标1:网格员满意度≥95%"),  # the line before 指标值 is worn
+            (1, 1, 3, 3, ""),
+            (2, 2, 2, 2, "指标2:控制在2024年预算内"),  # a year inside a name stays
+            (2, 2, 3, 3, "达标"),
+        ]
+    )
+    assert [r[3:] for r in rows] == [("网格员满意度", "≥95%"), ("控制在2024年预算内", "达标")]
+    parted = form.indicators[0]
+    assert "name and value read as one cell" in parted["value"].evidence.rule_failures
+    assert not form.indicators[1]["value"].evidence.rule_failures
+
+
+def test_a_header_read_again_in_the_name_column_is_no_row() -> None:
+    rows, _ = _rows(
+        [
+            (1, 1, 0, 0, "一级指标"),
+            (1, 1, 1, 1, "二级指标"),
+            (1, 1, 2, 2, "三级指标"),
+            (1, 1, 3, 3, "指标值"),
+            (2, 2, 0, 0, "产出指标"),
+            (2, 2, 1, 1, "数量指标"),
+            (2, 2, 2, 2, "指标1:覆盖率"),
+            (2, 2, 3, 3, "100%"),
+        ]
+    )
+    assert [r[3] for r in rows] == ["覆盖率"]
