@@ -65,6 +65,7 @@ class _Slot:
     ready: bool = False
     task: tuple[int, ScanFile] | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
     load_seconds: float = 0.0
 
 
@@ -113,7 +114,6 @@ def _libc_heap() -> Callable[[], None]:
 
 def _worker_main(connection: Connection, options: Any, recycle_after: int, parent: int) -> None:
     """A worker's life: load the models, read files until told to stop or retired."""
-    started = time.perf_counter()
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     trim_heap = _libc_heap()
     import cv2
@@ -123,7 +123,7 @@ def _worker_main(connection: Connection, options: Any, recycle_after: int, paren
     # One worker per core: OpenCV's own thread pool would only fight the other workers.
     cv2.setNumThreads(1)
     reader = Reader(options)
-    connection.send(("ready", reader.versions, time.perf_counter() - started))
+    connection.send(("ready", reader.versions))
     done = 0
     while True:
         task = connection.recv()
@@ -177,7 +177,7 @@ class ReaderPool:
 
     @property
     def load_seconds(self) -> float:
-        """How long the slowest worker that is ready took to import and load its models."""
+        """How long the slowest worker that is ready took to start: imports and models."""
         return max((s.load_seconds for s in self._slots if s.ready), default=0.0)
 
     def _wait_ready(self) -> None:
@@ -194,7 +194,9 @@ class ReaderPool:
                         f"a reading worker died while loading the models "
                         f"(exit code {slot.process.exitcode}); see the log above"
                     ) from None
-                slot.ready, slot.versions, slot.load_seconds = True, message[1], message[2]
+                slot.ready, slot.versions = True, message[1]
+                # From the spawn: the imports that unpickling its arguments takes count too.
+                slot.load_seconds = time.perf_counter() - slot.started
 
     def read(
         self,
