@@ -64,11 +64,12 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(scan, scans / scan.name)
     out = tmp_path_factory.mktemp("store")
     # The fitted threshold sends few fields of these two pages to review; a stricter one
-    # gives the reviewers a queue to work through, and the records say which was used.
-    _formscan("run", scans, "--out", out, "--review-below", "0.99")
+    # gives the reviewers a queue to work through, groups of one value among it, and still
+    # fields that went through for the form page. The records say which threshold was used.
+    _formscan("run", scans, "--out", out, "--review-below", "0.995")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
-    assert summary["versions"]["calibration"].endswith("+review<0.99")
-    assert summary["review"] > len(SCANS) * 10
+    assert summary["versions"]["calibration"].endswith("+review<0.995")
+    assert 40 <= summary["review"] <= summary["fields"] - 20, "pick another --review-below"
     for name, role in [("lin", "reviewer"), ("wang", "reviewer"), ("boss", "admin")]:
         _formscan("users", "add", "--out", out, name, "--role", role, stdin=PASSWORD + "\n")
     return out
@@ -111,7 +112,8 @@ def _sign_in(browser: Browser, server: str, name: str) -> Page:
     page = context.new_page()
     page.goto("/queue")
     assert page.url.endswith("/signin")  # no session: sent to sign in
-    page.keyboard.type(name)  # the name field has the focus
+    _focus_on(page, "e.tagName === 'INPUT'")  # the name field has the focus
+    page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)
     with page.expect_navigation():
@@ -120,11 +122,20 @@ def _sign_in(browser: Browser, server: str, name: str) -> Page:
 
 
 def _task(page: Page) -> int | None:
+    """The task the page shows; None on the queue-clear page."""
+    page.wait_for_selector("[data-task], #clear", state="attached")
     found = page.locator("[data-task]")
     return int(found.get_attribute("data-task")) if found.count() else None
 
 
+def _focus_on(page: Page, condition: str) -> None:
+    """Wait until the focused element meets `condition` (JS over `e`): pages focus on load."""
+    page.wait_for_function(f"(() => {{ const e = document.activeElement; return {condition}; }})()")
+
+
 def _press(page: Page, key: str) -> None:
+    if key == "Enter":  # the browser's own submit: the focus must be in the form
+        _focus_on(page, "e && e.tagName !== 'BODY'")
     with page.expect_navigation():
         page.keyboard.press(key)
 
@@ -135,7 +146,8 @@ def test_two_reviewers_in_two_browsers_never_get_the_same_task(
     lin, wang = _sign_in(browser, server, "lin"), _sign_in(browser, server, "wang")
     for _ in range(3):
         mine, theirs = _task(lin), _task(wang)
-        assert mine is not None and theirs is not None and mine != theirs
+        assert theirs is not None, wang.inner_text("body")[:400]
+        assert mine is not None and mine != theirs
         wang.reload()
         assert _task(wang) == theirs  # a reload keeps one's task
         _press(wang, "Enter")  # wang accepts; the next is still never lin's
@@ -147,7 +159,7 @@ def test_group_review_accepts_a_grid_with_one_key(browser: Browser, server: str)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = _sign_in(browser, server, "lin")
     page.goto("/groups")
-    assert page.evaluate("document.activeElement.tagName") == "A"
+    _focus_on(page, "e.tagName === 'A'")
     _press(page, "Enter")  # the biggest group has the focus
     tiles = page.locator(".tile").count()
     assert tiles >= 2 and page.locator(".tile img").count() == tiles
@@ -169,7 +181,7 @@ def test_a_reviewer_clears_the_queue_with_the_keyboard_and_the_export_has_the_co
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = _sign_in(browser, server, "lin")
     first = _task(page)
-    assert page.evaluate("document.activeElement.id") == "value"
+    _focus_on(page, "e.id === 'value'")
     assert "Alt+S" in page.inner_text("body")
     crop = page.locator(".crop img")
     assert crop.evaluate("img => img.naturalWidth") > 0
@@ -200,7 +212,7 @@ def test_a_reviewer_clears_the_queue_with_the_keyboard_and_the_export_has_the_co
     while _task(page) is not None:
         _press(page, "Enter")  # accept as read
         answered += 1
-        assert answered < 100
+        assert answered < 200
     assert page.locator("#clear").is_visible()
     page.context.close()
 
