@@ -59,8 +59,7 @@ def row_cues(
         text = re.sub(note_pattern.rstrip("$"), "", "".join(level2.raw.split()))
         if not level2.evidence.inherited and text:
             named = [k for k, word in enumerate(words) if word in text]
-            # One name inside another (社会效益指标 holds no other, but a vocabulary might)
-            # counts as the longer only.
+            # A name that is part of a longer one found there counts as the longer only.
             named = [k for k in named if not any(k != j and words[k] in words[j] for j in named)]
             if named:
                 for k in named:
@@ -82,7 +81,7 @@ def _cell_key(reading: FieldReading) -> tuple[object, ...]:
 
 
 def decode_blocks(cues: Sequence[RowCue], blocks: int, costs: OrderCosts) -> list[int]:
-    """The block index (into the vocabulary's order) of each row, cheapest path first.
+    """The block of each row, as an index into the vocabulary's order: the cheapest path.
 
     Blocks never go backwards. Unvisited blocks at the start, in between and at the end each
     cost `skipped_block`.
