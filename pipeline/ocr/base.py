@@ -88,7 +88,7 @@ class OcrOptions(BaseModel):
 
     kind: EngineKind = Field(
         default="onnx",
-        description="Engine: 'onnx' (PP-OCRv6 small via rapidocr and onnxruntime) or "
+        description="Engine: 'onnx' (PP-OCRv6 small from the rapidocr wheel, onnxruntime) or "
         "'paddle' (PP-OCRv5 mobile via paddleocr and paddlepaddle).",
     )
     threads: int = Field(
@@ -300,8 +300,9 @@ def empty_line(width: float, height: float) -> TextLine:
 def cap_threads(threads: int) -> int:
     """``threads``, capped at the number of cores with a warning.
 
-    onnxruntime (through rapidocr) silently ignores a thread count above the core count and
-    then uses every core, which is what a per-worker setting must prevent.
+    More threads than cores only fight each other; and rapidocr (full-page reads) ignores a
+    count above the core count and then uses every core, which a per-worker setting must
+    prevent.
     """
     cores = os.cpu_count() or 1
     if threads > cores:
