@@ -175,8 +175,7 @@ def _comparison_sign_rule(template: Template, form: FormReading) -> None:
 
 def _label_in_value_rule(template: Template, form: FormReading) -> None:
     """A value holding a printed label was read from cells a missed ruling line ran together."""
-    labels = [a for spec in template.fields for a in spec.anchors]
-    labels += list(template.indicators.columns.values())
+    labels = template.labels
     for _, reading in form.all_fields():
         held = next((label for label in labels if label in reading.value), None)
         if held is not None:

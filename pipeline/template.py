@@ -138,6 +138,14 @@ class Template(BaseModel):
     rules: Rules = Rules()
 
     @property
+    def labels(self) -> list[str]:
+        """Every label the form prints: the fields' anchors and the indicator column headers."""
+        return [
+            *(a for spec in self.fields for a in spec.anchors),
+            *self.indicators.columns.values(),
+        ]
+
+    @property
     def level1_of(self) -> dict[str, str]:
         """二级 name → its 一级 name."""
         return {l2: l1 for l1, names in self.indicators.vocabulary.items() for l2 in names}
@@ -305,14 +313,7 @@ def _drop_trailing_labels(template: Template, reading: FieldReading) -> None:
     A worn line right of a value joins it with the next label (`一年期项目项目期`); under
     the last row of fields, with the indicator table's header (`…开展。二级指标三级指标指标值`).
     """
-    labels = sorted(
-        {
-            *(a for spec in template.fields for a in spec.anchors),
-            *template.indicators.columns.values(),
-        },
-        key=len,
-        reverse=True,
-    )
+    labels = sorted(template.labels, key=len, reverse=True)
     value = reading.value.rstrip()
     dropped = ""
     while label := next((a for a in labels if value.endswith(a) and len(value) > len(a)), None):
@@ -388,6 +389,7 @@ def map_indicators(
         ]
 
     values = column("value")
+    level2_words = _level2_words(template)
     level1_cells = column("level1")
     level2_cells = column("level2")
     names = column("name")
@@ -416,9 +418,7 @@ def map_indicators(
                 continue
             l2_cell = next((c for c in level2_cells if _beside(c, cell)), None)
             l1_cell = next((c for c in level1_cells if _beside(c, cell)), None)
-            l2 = _vocab_field(
-                page, l2_cell, _level2_words(template), spec.note_pattern, state, "level2"
-            )
+            l2 = _vocab_field(page, l2_cell, level2_words, spec.note_pattern, state, "level2")
             l1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
             _level1_from_level2(template, l1, l2)
             name_reading = reading_of(page, cell)
@@ -710,7 +710,7 @@ def _level1_from_level2(template: Template, level1: FieldReading, level2: FieldR
 
 
 def _level2_words(template: Template) -> list[str]:
-    return [w for words in template.indicators.vocabulary.values() for w in words]
+    return list(template.level1_of)  # the 二级 names, in the vocabulary's order
 
 
 # Two digits make the number only before its colon: `指标12024年…` is 指标1 with its colon

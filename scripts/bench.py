@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench_batch import _rss_mb, _workers_of
+from bench_batch import _rss_mb, _workers_of, run_report
 from synth.documents import write_corpus
 
 from pipeline.evaluate import evaluate, load_gold_set, load_predictions
@@ -99,13 +99,7 @@ def _run_formscan(pages: Path, out: Path, workers: int) -> dict[str, Any]:
     if run.returncode != 0:
         tail = log.read_text(encoding="utf-8")[-2000:]
         raise SystemExit(f"bench: formscan run failed ({run.returncode}), {log}:\n{tail}")
-    [report_path] = sorted((out / "runs").glob("*.json"))
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    stages = {
-        k: v
-        for k, v in report["seconds"].items()
-        if k not in ("total", "load", "load_wait") and v > 0
-    }
+    report, stages = run_report(out)
     return {
         "pages": report["pages"],
         "wall_seconds": wall,

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from synth.documents import write_corpus
 
@@ -51,6 +52,21 @@ def _rss_mb(pid: int) -> float | None:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE_SIZE / 2**20
     except (OSError, ValueError, IndexError):
         return None
+
+
+def run_report(out: Path) -> tuple[dict[str, Any], dict[str, float]]:
+    """A finished `formscan run --out OUT`'s report, and its seconds by reading stage.
+
+    `total` is the whole run, `load` and `load_wait` overlap the stages: none is a stage.
+    """
+    [report_path] = sorted((out / "runs").glob("*.json"))
+    report: dict[str, Any] = json.loads(report_path.read_text(encoding="utf-8"))
+    stages = {
+        k: v
+        for k, v in report["seconds"].items()
+        if k not in ("total", "load", "load_wait") and v > 0
+    }
+    return report, stages
 
 
 def main() -> int:
@@ -92,13 +108,7 @@ def main() -> int:
     if run.returncode != 0:
         print(f"bench_batch: formscan run failed ({run.returncode}):\n{stdout}", file=sys.stderr)
         return 1
-    [report_path] = sorted((out / "runs").glob("*.json"))
-    report = json.loads(report_path.read_text(encoding="utf-8"))
-    stages = {
-        k: v
-        for k, v in report["seconds"].items()
-        if k not in ("total", "load", "load_wait") and v > 0
-    }
+    report, stages = run_report(out)
     busy = sum(stages.values()) or 1.0
     result = {
         "documents": report["read"],
