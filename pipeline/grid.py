@@ -23,11 +23,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.prepare import PreparedPage, faint_strokes, line_masks
-
-# The prepared page is the table plus margins of 9% a side, and forms are about 180 mm wide;
-# this turns "millimetres on the form" into pixels whatever the scan's resolution.
-PAGE_WIDTH_MM = 210.0
+from pipeline.prepare import PAGE_WIDTH_MM, PreparedPage, faint_strokes, line_masks
 
 
 class GridOptions(BaseModel):
@@ -115,7 +111,12 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     table = _table_box(across, down, merge)
     if table is None:
         return None
-    segments = [s for s in _segments(across, down) if _inside(s, table, merge)]
+    # A seal's ring, star and characters leave strokes that pass for lines.
+    segments = [
+        s
+        for s in _segments(across, down)
+        if _inside(s, table, merge) and not any(seal.covers(s) for seal in page.seals)
+    ]
     vertical = [s for s in segments if s[0] == s[2]]
     horizontal = [s for s in segments if s[1] == s[3]]
     xs = lines_to_positions(

@@ -5,7 +5,8 @@ found against the desk and warped flat (most of the perspective goes, and the de
 the skew found from the ruling lines' projection profile; the table's frame found and warped
 to a rectangle (this undoes what perspective is left); the background evened out (a large
 closing estimates the paper); a page upside down turned by a text-orientation model voting
-over text lines; and red and blue ink suppressed in a second copy (seals, pen).
+over text lines; red and blue ink suppressed in a second copy (seals, pen); and round seals
+found as circles (`pipeline.seals`), for the grid to keep their rings out of its lines.
 """
 
 from __future__ import annotations
@@ -18,6 +19,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.ingest import PageImage
+from pipeline.seals import Seal, find_seals
+
+# The prepared page is the table plus margins of 9% a side, and forms are about 180 mm wide;
+# this turns "millimetres on the form" into pixels whatever the scan's resolution.
+PAGE_WIDTH_MM = 210.0
 
 
 class PrepareOptions(BaseModel):
@@ -41,7 +47,8 @@ class PreparedPage:
     """A page ready for the grid: upright, deskewed, its table frame made rectangular.
 
     `image` is RGB; `gray` is the evened grey page; `ink` the same with red and blue ink
-    (seals, pen) lifted out; `seal` marks where red ink was. `transform` maps source-page
+    (seals, pen) lifted out; `seal` marks where red ink was, `seals` the round seals found.
+    `transform` maps source-page
     pixels to prepared-page pixels (3x3), so a box found here can be drawn on the scan.
     """
 
@@ -55,6 +62,7 @@ class PreparedPage:
     turned: int  # quarter turns applied, counter-clockwise
     frame_found: bool
     photo: bool = False  # a sheet photographed on a background, its outline found
+    seals: tuple[Seal, ...] = ()
 
 
 def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> PreparedPage:
@@ -105,6 +113,7 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
         turned=turned % 4,
         frame_found=frame is not None,
         photo=sheet is not None,
+        seals=find_seals(gray, gray.shape[1] / PAGE_WIDTH_MM),
     )
 
 

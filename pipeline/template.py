@@ -33,6 +33,8 @@ from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 MIN_ANCHOR_SCORE = 75.0  # rapidfuzz ratio (0–100) for a cell to count as a label
 MIN_VOCAB_SCORE = 60.0
+# A cell this like a label is one, worn or not: a value's text does not run on into it.
+LABEL_LIKE = 50.0
 ORDER_COSTS = OrderCosts()
 
 
@@ -209,13 +211,18 @@ def _best_anchor(
     return best, best_score
 
 
-def _right_of(cells: Sequence[CellText], label: CellText) -> CellText | None:
+def _right_of(
+    cells: Sequence[CellText], label: CellText, last_row: bool = False
+) -> CellText | None:
+    """The cell right of a label; of several, the one at its first row (or its last)."""
     row0, row1 = label.cell.row0, label.cell.row1
     candidates = [
         c
         for c in cells
         if c.cell.col0 == label.cell.col1 + 1 and c.cell.row0 <= row1 and c.cell.row1 >= row0
     ]
+    if last_row:
+        return min(candidates, key=lambda c: abs(c.cell.row1 - row1), default=None)
     return min(candidates, key=lambda c: abs(c.cell.row0 - row0), default=None)
 
 
@@ -272,8 +279,18 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
         if label is None:
             # A worn line left of the label joined it to the value before: `…司法局实施单位`.
             label, joined = _label_at_end(page.cells, spec.anchors), "the cell before it"
-        value = _right_of(page.cells, label) if label is not None else None
+        value = None
+        if label is not None:
+            # A label read at the end of a cell that spans rows sits in its last row.
+            at_end = _label_at_end([label], spec.anchors) is not None
+            value = _right_of(page.cells, label, last_row=at_end)
+        pieces = _run_on(page.cells, value, template.labels) if value is not None else []
+        if value is not None and len(pieces) > 1:
+            value = _joined(pieces)
         reading = reading_of(page, value, score if joined is None else MIN_ANCHOR_SCORE)
+        if len(pieces) > 1:
+            # A stray line (a pen stroke, a speck's column) cut the value's cell.
+            reading.evidence.rule_failures.append(f"value read across {len(pieces)} cells")
         if label is not None and value is None:
             # A worn line right of the label joined it to its value: `其中：财政拨款4万元`.
             rest = _after_label(label.text, spec.anchors)
@@ -287,6 +304,45 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
         _drop_trailing_labels(template, reading)
         form.fields[spec.key] = reading
     form.fields = {"year": _year(template, page), **form.fields}
+
+
+def _run_on(cells: Sequence[CellText], value: CellText, labels: Sequence[str]) -> list[CellText]:
+    """`value` and the cells with text after it on its row, up to the next label or blank."""
+    pieces = [value]
+    row = [c for c in cells if c.cell.row0 == value.cell.row0 and c.cell.row1 == value.cell.row1]
+    while nxt := next((c for c in row if c.cell.col0 == pieces[-1].cell.col1 + 1), None):
+        if _label_like(pieces[-1].text, labels, at_end=True) or nxt.blank:
+            break
+        if _label_like(nxt.text, labels, at_end=False):
+            break
+        pieces.append(nxt)
+    return pieces
+
+
+def _label_like(text: str, labels: Sequence[str], at_end: bool) -> bool:
+    """Whether a cell's text starts (or ends) with something like a label, worn or joined."""
+    cleaned = _clean(text)
+    return any(
+        fuzz.ratio(cleaned[-len(a) :] if at_end else cleaned[: len(a)], a) >= LABEL_LIKE
+        for a in map(_clean, labels)
+    )
+
+
+def _joined(pieces: Sequence[CellText]) -> CellText:
+    """One cell of several side by side, their text run together."""
+    first, last = pieces[0], pieces[-1]
+    box = (first.cell.box[0], first.cell.box[1], last.cell.box[2], last.cell.box[3])
+    plains = [c.plain if c.plain is not None else c.text for c in pieces]
+    return replace(
+        first,
+        cell=replace(first.cell, col1=last.cell.col1, box=box),
+        text="".join(c.text for c in pieces),
+        lines=tuple(line for c in pieces for line in c.lines),
+        score=min(c.score for c in pieces),
+        seal=any(c.seal for c in pieces),
+        plain="".join(plains) if any(c.plain is not None for c in pieces) else None,
+        boxes=tuple(b for c in pieces for b in c.boxes),
+    )
 
 
 def _label_at_end(cells: Sequence[CellText], anchors: Sequence[str]) -> CellText | None:

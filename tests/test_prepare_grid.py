@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -18,6 +20,7 @@ from pipeline.grid import (
 from pipeline.ingest import PageImage, ScanFile
 from pipeline.ocr.cells import split_at_columns
 from pipeline.prepare import (
+    PAGE_WIDTH_MM,
     PrepareOptions,
     _even,
     _frame,
@@ -26,6 +29,7 @@ from pipeline.prepare import (
     lift_colour,
     prepare_page,
 )
+from pipeline.seals import Seal
 
 SEED = 77  # not a seed any corpus is reported on
 
@@ -229,3 +233,39 @@ def test_coloured_ink_is_lifted_to_paper_and_black_print_stays() -> None:
     assert gray[0, 0] == 200 and gray[1, 1] == 190
     assert gray[2, 2] == 30
     assert gray[3, 3] < 60
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", [(0.5, 0.2), (0.6, 0.25)])
+def test_a_grey_seal_is_found_as_a_circle_and_its_ring_cuts_no_cell(
+    where: tuple[float, float],
+) -> None:
+    # A grey scan keeps no red to lift: the ring's upright arcs pass for column lines.
+    image, printed = _pages("clean", 1)[0]
+    px_per_mm = image.dpi / 25.4
+    h, w = image.image.shape[:2]
+    centre = (round(w * where[0]), round(h * where[1]))
+    stamped = image.image.copy()
+    cv2.circle(stamped, centre, round(20 * px_per_mm), (110, 110, 110), round(1.1 * px_per_mm))
+    page = prepare_page(replace(image, image=stamped))
+
+    assert len(page.seals) == 1
+    seal = page.seals[0]
+    on_page = page.transform @ np.array([*centre, 1.0])
+    scale = page.gray.shape[1] / PAGE_WIDTH_MM  # prepared-page pixels per mm
+    assert np.hypot(seal.x - on_page[0] / on_page[2], seal.y - on_page[1] / on_page[2]) < scale
+    assert abs(seal.radius / scale - 20) < 1.5  # drawn with a 20 mm radius
+    grid = find_grid(page)
+    assert grid is not None and len(grid.cells) == printed.cells  # type: ignore[attr-defined]
+    # Taken for ruling lines, the ring would have cut cells.
+    unsealed = find_grid(replace(page, seals=()))
+    assert unsealed is not None and len(unsealed.cells) > printed.cells  # type: ignore[attr-defined]
+
+
+def test_a_seals_ring_and_star_strokes_are_its_own_and_a_long_line_under_it_is_not() -> None:
+    seal = Seal(x=500.0, y=500.0, radius=160.0)
+    assert seal.covers((342, 440, 342, 560))  # along the ring's left side
+    assert seal.covers((500, 460, 500, 540))  # the star: short, at the centre
+    assert not seal.covers((420, 380, 420, 620))  # a column line under the seal: long, inside
+    assert not seal.covers((300, 380, 300, 620))  # a line off the disc
+    assert not seal.covers((340, 500, 900, 500))  # a row line running on past it

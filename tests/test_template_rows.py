@@ -328,6 +328,46 @@ def test_a_label_joined_to_a_neighbour_cell_still_finds_its_value() -> None:
     assert "label read joined to its value" in fields["funds_fiscal"].evidence.rule_failures
 
 
+def test_a_label_at_the_end_of_a_cell_spanning_two_rows_takes_the_value_of_the_last() -> None:
+    page = _page(
+        [
+            (0, 1, 0, 0, "项目名称主管部门及代码"),  # the row line between the labels is worn
+            (0, 0, 1, 3, "2025年残疾人补助资金"),
+            (1, 1, 1, 3, "西夏区农业农村局"),
+        ]
+    )
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_scalar_fields(TEMPLATE, page, form)
+    assert form.fields["department"].value == "西夏区农业农村局"
+
+
+def test_a_value_cut_by_a_stray_line_is_read_across_its_pieces_up_to_the_next_label() -> None:
+    page = _page(
+        [
+            (0, 0, 0, 0, "主管部门及代码"),
+            (0, 0, 1, 1, "原州区古雁街"),  # a seal's ring or a pen stroke read as a line
+            (0, 0, 2, 2, "道办事处"),
+            (0, 0, 3, 3, "实施单位"),
+            (1, 1, 0, 0, "年度资金总额"),
+            (1, 1, 1, 1, "673.5"),
+            (1, 1, 2, 2, "63"),
+            (1, 1, 3, 3, ""),
+            (2, 2, 0, 0, "项目属性"),
+            (2, 2, 1, 1, "一年期项目"),
+            (2, 2, 2, 2, "项目期1年"),  # the label's own line is worn: not part of the value
+        ]
+    )
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_scalar_fields(TEMPLATE, page, form)
+    department, total = form.fields["department"], form.fields["funds_total"]
+    assert (department.value, total.value) == ("原州区古雁街道办事处", "673.563")
+    assert "value read across 2 cells" in department.evidence.rule_failures
+    assert department.bbox is not None and department.bbox[2] == XS[3]
+    attribute = form.fields["project_attribute"]
+    assert attribute.value == "一年期项目"
+    assert not attribute.evidence.rule_failures
+
+
 def test_two_headers_read_as_one_cell_still_give_both_columns() -> None:
     # The line between the 三级指标 and 指标值 headers is worn: one cell reads both.
     cells = [c for c in HEADER if c[4] not in ("三级指标", "指标值")] + [
