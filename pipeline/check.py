@@ -40,6 +40,8 @@ def check_form(template: Template, form: FormReading) -> None:
             _amount(reading, spec.unit or "")
         if spec.required and not reading.value:
             reading.evidence.rule_failures.append("a field every form fills read empty")
+        if spec.pattern and reading.value and not re.fullmatch(spec.pattern, reading.value):
+            reading.evidence.rule_failures.append(f"not like a {spec.key}")
     if "year" in form.fields:
         _normalise(form.fields["year"])
     for row in form.indicators:

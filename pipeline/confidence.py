@@ -203,7 +203,16 @@ class Calibration(BaseModel):
     features: list[str]
     groups: dict[str, GroupModel]
     threshold: float = Field(ge=0.0, le=1.0)
+    thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Stricter thresholds of the form conditions (`condition_of`) whose fields "
+        "would go through wrong more often than the target at `threshold`.",
+    )
     notes: str = ""
+
+    def threshold_of(self, form: FormSignals) -> float:
+        """The review threshold of a field on a form of this condition."""
+        return self.thresholds.get(condition_of(form), self.threshold)
 
 
 # Before a model is fitted: trust only what the recogniser is sure of, send the rest.
@@ -250,9 +259,10 @@ def score_form(
     """Set each field's confidence and review flag in place; `blocks` are the 二级 names."""
     calibration = calibration or load_calibration()
     signals = form_signals(form, blocks)
+    threshold = calibration.threshold_of(signals)
     for key, reading in form.all_fields():
         reading.confidence = round(probability(calibration, key, reading, signals), 4)
-        reading.review = reading.confidence < calibration.threshold
+        reading.review = reading.confidence < threshold
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:

@@ -433,8 +433,14 @@ def _thickness(across: np.ndarray) -> int:
 
 
 def draw_grid(page: PreparedPage, grid: Grid) -> np.ndarray:
-    """A debug picture: ruling lines in blue, each cell outlined in green with its span."""
+    """A debug picture: ruling lines in blue, each cell outlined in green with its span.
+
+    Seals are circled in magenta: no line was taken from their strokes.
+    """
     canvas = cv2.cvtColor(page.gray, cv2.COLOR_GRAY2BGR)
+    for seal in page.seals:
+        centre = (round(seal.x), round(seal.y))
+        cv2.circle(canvas, centre, round(seal.radius), (200, 0, 200), 2)
     for x0, y0, x1, y1 in grid.segments:
         cv2.line(canvas, (x0, y0), (x1, y1), (255, 120, 0), 2)
     for cell in grid.cells:

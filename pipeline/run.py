@@ -85,7 +85,11 @@ class Reader:
         self.calibration: Calibration = load_calibration()
         if (below := self.options.review_below) is not None:
             self.calibration = self.calibration.model_copy(
-                update={"threshold": below, "version": f"{self.calibration.version}+review<{below}"}
+                update={
+                    "threshold": below,
+                    "thresholds": {},
+                    "version": f"{self.calibration.version}+review<{below}",
+                }
             )
         self.engine = engine or load_engine(self.options.ocr)
 

@@ -48,6 +48,11 @@ class FieldSpec(BaseModel):
     kind: Literal["text", "amount"] = "text"
     unit: str | None = None
     required: bool = Field(default=False, description="Every form fills it: empty is a misread.")
+    pattern: str | None = Field(
+        default=None,
+        description="What a whole value looks like, after normalising (a regular expression); "
+        "a value read otherwise is flagged, never changed.",
+    )
 
 
 class YearSpec(BaseModel):
@@ -165,6 +170,8 @@ def load_template(form_type: str) -> Template:
     re.compile(template.indicators.note_pattern)
     re.compile(template.indicators.name_pattern)
     re.compile(template.indicators.value_at_end)
+    for spec in template.fields:
+        re.compile(spec.pattern or "")
     return template
 
 
@@ -517,11 +524,11 @@ def map_indicators(
                     )
                 continue
             if seq is None:
+                # Every line prints its label; here the number, or the whole label, was not
+                # read. The row's place in its 二级 block says which it is: a guess, so it
+                # stays marked as failed.
                 seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
-                if _label_without_number(piece, spec.line_label):
-                    # The label was printed but its number not read: the row's place in its
-                    # 二级 block says which it is. A guess, so it stays marked as failed.
-                    seq_reading.value = _next_seq(form, l2.value)
+                seq_reading.value = _next_seq(form, l2.value)
             form.indicators.append(
                 {
                     "level1": l1,
@@ -791,14 +798,6 @@ def _split_line(text: str, label: str) -> tuple[str | None, str]:
     if garbled := GARBLED_LABEL_RE.match(stripped):  # `报和:社区工作者工作完成情况`
         return None, garbled["rest"]
     return None, stripped
-
-
-def _label_without_number(text: str, label: str) -> bool:
-    """Whether a line starts with its label, read or garbled, whose number was lost."""
-    stripped = text.strip()
-    return stripped.startswith(label) or (
-        GARBLED_LABEL_RE.match(stripped) is not None and LINE_RE.match(stripped) is None
-    )
 
 
 def _vocab_field(

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from pipeline.check import check_form, normalise_text
 from pipeline.confidence import (
+    FEATURES,
     NO_FORM_SIGNALS,
     UNFITTED,
     Calibration,
@@ -173,7 +174,7 @@ def test_a_value_holding_a_printed_label_is_flagged() -> None:
     form.fields["department"] = _reading("中宁县河川乡办事处实施单位")  # two cells run together
     form.fields["project_name"] = _reading("高龄老人培训经费")
     check_form(TEMPLATE, form)
-    assert form.fields["department"].evidence.rule_failures == ["value holds the label 实施单位"]
+    assert "value holds the label 实施单位" in form.fields["department"].evidence.rule_failures
     assert not form.fields["project_name"].evidence.rule_failures
     assert form.fields["department"].value == "中宁县河川乡办事处实施单位"
 
@@ -241,6 +242,24 @@ def test_whole_and_damaged_forms_are_scored_by_their_own_models() -> None:
         "indicators.value",
         "default",
     )
+
+
+def test_a_damaged_form_has_its_own_stricter_review_threshold() -> None:
+    # Both conditions score the field the same; damaged forms hold back more of it.
+    calibration = _whole_and_damaged().model_copy(
+        update={
+            "groups": {"default": GroupModel(weights=[2.5] + [0.0] * (len(FEATURES) - 1))},
+            "thresholds": {"damaged": 0.95},
+        }
+    )
+    whole = FormReading(file="f", form_type="t", fields={"project_name": _reading("项目")})
+    damaged = whole.model_copy(deep=True)
+    damaged.fields["department"] = FieldReading(value="", raw="", evidence=Evidence(found=False))
+    score_form(whole, (), calibration)
+    score_form(damaged, (), calibration)
+    name, damaged_name = whole.fields["project_name"], damaged.fields["project_name"]
+    assert name.confidence == damaged_name.confidence == pytest.approx(0.924, abs=1e-3)
+    assert not name.review and damaged_name.review
 
 
 def test_a_form_read_from_photos_is_scored_by_photo_models_first() -> None:
@@ -311,6 +330,30 @@ def test_an_empty_field_that_every_form_fills_is_flagged() -> None:
         "a field every form fills read empty" in form.fields["funds_total"].evidence.rule_failures
     )
     assert not form.fields["funds_other"].evidence.rule_failures  # may be left blank
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "flagged"),
+    [
+        ("department", "原州区古雁街道办事处", False),
+        ("department", "泾源县财政局 325008", False),  # the code printed after the name
+        ("department", "原州区古雁街", True),  # cut short
+        ("implementing_unit", "永宁县应急管理局一", True),
+        ("project_attribute", "一年期项目", False),
+        ("project_attribute", "一年期项目1", True),
+        ("project_period", "2024-2026年", False),
+        ("project_period", "年", True),
+        ("project_name", "年", False),  # no pattern
+    ],
+)
+def test_a_value_unlike_its_fields_pattern_is_flagged_and_kept(
+    key: str, value: str, flagged: bool
+) -> None:
+    form = _form("3", "3", "")
+    form.fields[key] = _reading(value)
+    check_form(TEMPLATE, form)
+    assert (f"not like a {key}" in form.fields[key].evidence.rule_failures) == flagged
+    assert form.fields[key].value == normalise_text(value)
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,7 @@ def test_a_line_without_a_name_is_no_row_whatever_its_value_cell_holds() -> None
             (1, 1, 3, 3, "100%"),
             (2, 2, 2, 2, "指标2:."),  # a speck after the label
             (2, 2, 3, 3, "A"),  # a stain read as a letter
-            (3, 3, 2, 2, "指标3:"),
+            (3, 3, 2, 2, "指标3:万"),  # one character: a speck read as one
             (3, 3, 3, 3, ""),
         ]
     )
@@ -124,10 +124,16 @@ def test_a_lost_line_number_is_taken_from_the_rows_order_and_flagged() -> None:
             (1, 1, 3, 3, "长期"),
             (2, 2, 2, 2, "指标提高积极性"),  # the 2 not read
             (2, 2, 3, 3, "持续提升"),
+            (3, 3, 0, 0, "满意度指标"),
+            (3, 3, 1, 1, "服务对象满意度指标"),
+            (3, 3, 2, 2, "群众满意度"),  # the whole label worn away
+            (3, 3, 3, 3, "≥90%"),
         ]
     )
     assert rows[1] == ("效益指标", "可持续影响指标", "2", "提高积极性", "持续提升")
-    assert "no 指标N label" in form.indicators[1]["seq"].evidence.rule_failures
+    assert rows[2] == ("满意度指标", "服务对象满意度指标", "1", "群众满意度", "≥90%")
+    for row in form.indicators[1:]:
+        assert "no 指标N label" in row["seq"].evidence.rule_failures
 
 
 def test_name_and_value_joined_in_one_cell_leave_a_worded_value_unfound() -> None:
