@@ -20,6 +20,8 @@ from pipeline.template import Template
 
 AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
 BARE_NUMBER_RE = re.compile(r"^[≥≤]?\d+(\.\d+)?$")
+# A comma that is no thousands separator: `226,51` is a decimal point misread.
+DECIMAL_COMMA_RE = re.compile(r"\d,(\d{1,2}|\d{4,})(\D|$)")
 
 
 def normalise_text(text: str) -> str:
@@ -44,6 +46,8 @@ def check_form(template: Template, form: FormReading) -> None:
             reading.evidence.rule_failures.append(f"not like a {spec.key}")
     if "year" in form.fields:
         _normalise(form.fields["year"])
+        if not form.fields["year"].value:
+            form.fields["year"].evidence.rule_failures.append("no year read above the table")
     for row in form.indicators:
         for reading in row.values():
             _normalise(reading)
@@ -57,6 +61,8 @@ def check_form(template: Template, form: FormReading) -> None:
     _nameless_row_rule(form)
     if template.rules.number_needs_unit:
         _unit_rule(form)
+    _decimal_comma_rule(form)
+    _value_in_name_rule(template, form)
 
 
 def _normalise(reading: FieldReading) -> None:
@@ -203,3 +209,20 @@ def _unit_rule(form: FormReading) -> None:
     for row in form.indicators:
         if "value" in row and BARE_NUMBER_RE.match(row["value"].value):
             row["value"].evidence.rule_failures.append("a number without its unit")
+
+
+def _decimal_comma_rule(form: FormReading) -> None:
+    """These forms print decimal points; a comma before one or two digits is one misread."""
+    for _, reading in form.all_fields():
+        if DECIMAL_COMMA_RE.search(reading.value):
+            reading.evidence.rule_failures.append("a comma where a decimal point is printed")
+
+
+def _value_in_name_rule(template: Template, form: FormReading) -> None:
+    """A 三级 name that ends like a 指标值 (`满意度≥80%`) holds its value cell's text too."""
+    pattern = template.indicators.value_at_end
+    if not pattern:
+        return
+    for row in form.indicators:
+        if "name" in row and re.search(pattern, row["name"].value):
+            row["name"].evidence.rule_failures.append("name ends like a value")

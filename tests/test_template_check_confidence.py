@@ -344,6 +344,12 @@ def test_an_empty_field_that_every_form_fills_is_flagged() -> None:
         ("project_period", "2024-2026年", False),
         ("project_period", "年", True),
         ("project_name", "年", False),  # no pattern
+        (
+            "overall_goal",
+            "本项目主要用于辖区困难群众救助资金,主要目标是保障群众顺利渡过难关。",
+            False,
+        ),
+        ("overall_goal", "本项目主要用于辖区困难群众救助资金,主要目标是保障群众顺利渡过难关", True),
     ],
 )
 def test_a_value_unlike_its_fields_pattern_is_flagged_and_kept(
@@ -354,6 +360,32 @@ def test_a_value_unlike_its_fields_pattern_is_flagged_and_kept(
     check_form(TEMPLATE, form)
     assert (f"not like a {key}" in form.fields[key].evidence.rule_failures) == flagged
     assert form.fields[key].value == normalise_text(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "flagged"),
+    [("≤226,51万元", True), ("≤1,254万元", False), ("≤226.51万元", False)],
+)
+def test_a_comma_read_for_a_decimal_point_is_flagged(value: str, flagged: bool) -> None:
+    form = _form("3", "3", "", cost_value=value)
+    check_form(TEMPLATE, form)
+    reading = form.indicators[0]["value"]
+    assert ("a comma where a decimal point is printed" in reading.evidence.rule_failures) == flagged
+    assert reading.value == value
+
+
+def test_a_name_ending_like_a_value_and_a_year_not_read_are_flagged() -> None:
+    form = _form("3", "3", "")
+    form.indicators[0]["name"] = _reading("残疾人满意度≥80%")
+    form.fields["year"] = _reading("")
+    check_form(TEMPLATE, form)
+    assert "name ends like a value" in form.indicators[0]["name"].evidence.rule_failures
+    assert "no year read above the table" in form.fields["year"].evidence.rule_failures
+    plain = _form("3", "3", "")
+    plain.fields["year"] = _reading("2024")
+    check_form(TEMPLATE, plain)
+    assert not plain.indicators[0]["name"].evidence.rule_failures
+    assert not plain.fields["year"].evidence.rule_failures
 
 
 @pytest.mark.parametrize(
