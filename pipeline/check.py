@@ -20,8 +20,11 @@ from pipeline.template import Template
 
 AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
 BARE_NUMBER_RE = re.compile(r"^[≥≤]?\d+(\.\d+)?$")
-# A comma that is no thousands separator: `226,51` is a decimal point misread.
-DECIMAL_COMMA_RE = re.compile(r"\d,(\d{1,2}|\d{4,})(\D|$)")
+# These forms print no thousands separators, and nothing after a `%`: a comma between digits
+# is a decimal point misread, a digit after `%` a speck.
+MISREAD_NUMBER_RE = re.compile(r"\d,\d|%\d")
+# One character before a 指标值's number that is no sign or 约 (about).
+STRAY_BEFORE_NUMBER = r"[^\d≥≤约]"
 
 
 def normalise_text(text: str) -> str:
@@ -61,7 +64,7 @@ def check_form(template: Template, form: FormReading) -> None:
     _nameless_row_rule(form)
     if template.rules.number_needs_unit:
         _unit_rule(form)
-    _decimal_comma_rule(form)
+    _misread_number_rule(form)
     _value_in_name_rule(template, form)
 
 
@@ -211,18 +214,22 @@ def _unit_rule(form: FormReading) -> None:
             row["value"].evidence.rule_failures.append("a number without its unit")
 
 
-def _decimal_comma_rule(form: FormReading) -> None:
-    """These forms print decimal points; a comma before one or two digits is one misread."""
+def _misread_number_rule(form: FormReading) -> None:
+    """A comma between digits (`226,51`) or a digit after `%` (`≥95%6`) is misread."""
     for _, reading in form.all_fields():
-        if DECIMAL_COMMA_RE.search(reading.value):
-            reading.evidence.rule_failures.append("a comma where a decimal point is printed")
+        if MISREAD_NUMBER_RE.search(reading.value):
+            reading.evidence.rule_failures.append("a number misread")
 
 
 def _value_in_name_rule(template: Template, form: FormReading) -> None:
-    """A 三级 name that ends like a 指标值 (`满意度≥80%`) holds its value cell's text too."""
+    """A 三级 name ending like a 指标值 (`满意度≥80%`) holds its value cell's text too; a
+    指标值 with one stray character before its number (`坡≥80%`) holds a neighbour's ink.
+    """
     pattern = template.indicators.value_at_end
     if not pattern:
         return
     for row in form.indicators:
         if "name" in row and re.search(pattern, row["name"].value):
             row["name"].evidence.rule_failures.append("name ends like a value")
+        if "value" in row and re.fullmatch(STRAY_BEFORE_NUMBER + pattern, row["value"].value):
+            row["value"].evidence.rule_failures.append("a stray character before the number")

@@ -513,10 +513,13 @@ def map_indicators(
                 value_reading.evidence.rule_failures.append(
                     f"value cell beside {shared[id(value)]} {spec.line_label}N lines"
                 )
-            if not re.search(spec.name_pattern, name):
+            if not re.search(spec.name_pattern, name) or (
+                spec.value_at_end and re.fullmatch(spec.value_at_end, name)
+            ):
                 # A filled row always names its indicator (the spec drops lines with neither name
                 # nor value, and no form has a value without a name): a line whose name is no
                 # name is specks, and what its value cell holds a stain or a neighbour's ink.
+                # A name that is a whole 指标值 (`1人`) is a value spilled onto an empty line.
                 if name or value_reading.value:
                     form.issues.append(
                         f"page {page.number}: line {piece!r} with value "

@@ -101,14 +101,18 @@ def test_a_2nd_level_cell_joined_with_its_lines_gives_one_row_per_line() -> None
 def test_a_line_without_a_name_is_no_row_whatever_its_value_cell_holds() -> None:
     rows, form = _rows(
         [
-            (1, 3, 0, 0, "产出指标"),
-            (1, 3, 1, 1, "数量指标"),
+            (1, 5, 0, 0, "产出指标"),
+            (1, 5, 1, 1, "数量指标"),
             (1, 1, 2, 2, "指标1:覆盖率"),
             (1, 1, 3, 3, "100%"),
             (2, 2, 2, 2, "指标2:."),  # a speck after the label
             (2, 2, 3, 3, "A"),  # a stain read as a letter
             (3, 3, 2, 2, "指标3:万"),  # one character: a speck read as one
             (3, 3, 3, 3, ""),
+            (4, 4, 2, 2, "指标4:1人"),  # a value spilled onto the empty line
+            (4, 4, 3, 3, ""),
+            (5, 5, 2, 2, "指标5:2107"),  # specks read as digits
+            (5, 5, 3, 3, ""),
         ]
     )
     assert rows == [("产出指标", "数量指标", "1", "覆盖率", "100%")]
