@@ -222,8 +222,10 @@ def _misread_number_rule(form: FormReading) -> None:
 
 
 def _value_in_name_rule(template: Template, form: FormReading) -> None:
-    """A 三级 name ending like a 指标值 (`满意度≥80%`) holds its value cell's text too; a
-    指标值 with one stray character before its number (`坡≥80%`) holds a neighbour's ink.
+    """Flag a 三级 name ending like a 指标值, and a 指标值 with a stray character before it.
+
+    The name (`满意度≥80%`) holds its value cell's text too; the value (`坡≥80%`) a
+    neighbour's ink.
     """
     pattern = template.indicators.value_at_end
     if not pattern:
