@@ -3,8 +3,8 @@
 A seal's ring, its star and the characters round its edge are strokes as dark as print on a
 grey scan (or a dim photo, where lifting the red leaves them grey). Where the ring runs near
 upright it passes the grid's line filter, and cuts the cell it lies on in two. Seals are
-round and of a known size, so they are found as circles, and the grid drops the line
-segments that lie wholly on one.
+round and of a known size, so they are found as circles, and the grid takes no line from the
+strokes that lie on one (`Seal.covers`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ ROUNDNESS = 0.8
 SEAL_STROKE = 0.6
 # ... and the ring's strokes lie this far out or further ...
 RING_FROM = 0.8
-# ... and this far in at most, counting the ring's width and the bend of a stroke along it.
+# A stroke counts as on the disc this far past the radius: the ring's width, and the bend of a
+# stroke along it.
 RING_SLACK = 0.1
 
 
@@ -44,7 +45,6 @@ class Seal(NamedTuple):
         the ring. A long stroke well inside the ring is a ruling line the seal was pressed on.
         """
         x0, y0, x1, y1 = segment
-        # A stroke along the ring bends away from the straight line it is taken as.
         reach = self.radius * (1 + RING_SLACK)
         if any(math.hypot(x - self.x, y - self.y) > reach for x, y in ((x0, y0), (x1, y1))):
             return False

@@ -292,7 +292,7 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
             at_end = _label_at_end([label], spec.anchors) is not None
             value = _right_of(page.cells, label, last_row=at_end)
         pieces = _run_on(page.cells, value, template.labels) if value is not None else []
-        if value is not None and len(pieces) > 1:
+        if len(pieces) > 1:
             value = _joined(pieces)
         reading = reading_of(page, value, score if joined is None else MIN_ANCHOR_SCORE)
         if len(pieces) > 1:
@@ -318,9 +318,12 @@ def _run_on(cells: Sequence[CellText], value: CellText, labels: Sequence[str]) -
     pieces = [value]
     row = [c for c in cells if c.cell.row0 == value.cell.row0 and c.cell.row1 == value.cell.row1]
     while nxt := next((c for c in row if c.cell.col0 == pieces[-1].cell.col1 + 1), None):
-        if _label_like(pieces[-1].text, labels, at_end=True) or nxt.blank:
-            break
-        if _label_like(nxt.text, labels, at_end=False):
+        # A cell that ran into the next label ends the value, as does that label's own cell.
+        if (
+            nxt.blank
+            or _label_like(pieces[-1].text, labels, at_end=True)
+            or _label_like(nxt.text, labels, at_end=False)
+        ):
             break
         pieces.append(nxt)
     return pieces
