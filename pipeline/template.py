@@ -516,13 +516,10 @@ def map_indicators(
                 value_reading.evidence.rule_failures.append(
                     f"value cell beside {shared[id(value)]} {spec.line_label}N lines"
                 )
-            if not re.search(spec.name_pattern, name) or (
-                spec.value_at_end and re.fullmatch(spec.value_at_end, name)
-            ):
+            if not _is_name(spec, name):
                 # A filled row always names its indicator (the spec drops lines with neither name
                 # nor value, and no form has a value without a name): a line whose name is no
                 # name is specks, and what its value cell holds a stain or a neighbour's ink.
-                # A name that is a whole 指标值 (`1人`) is a value spilled onto an empty line.
                 if name or value_reading.value:
                     form.issues.append(
                         f"page {page.number}: line {piece!r} with value "
@@ -725,8 +722,8 @@ def _map_joined_block(
     state.level2 = (word, level2.evidence.vocab_score)
     failure = "二级 cell and 三级 lines read as one cell"
     for index, (seq, name) in enumerate(lines):
-        if not name:
-            continue  # an empty 指标N line is not a row
+        if not _is_name(spec, name):
+            continue  # an empty 指标N line, or specks on one, is not a row
         value_reading = reading_of(page, beside[index] if index < len(beside) else None)
         if index >= len(beside):  # no value cell left to pair: show the block to a reviewer
             value_reading.bbox = source_box(page.prepared, cell.cell.box)
@@ -743,6 +740,17 @@ def _map_joined_block(
         for reading in row.values():
             reading.evidence.rule_failures.append(failure)
         form.indicators.append(row)
+
+
+def _is_name(spec: IndicatorSpec, name: str) -> bool:
+    """Whether a 三级 line's text names an indicator.
+
+    Specks fail the template's name pattern; a whole 指标值 (`1人`) is a value spilled onto
+    an empty line.
+    """
+    if not re.search(spec.name_pattern, name):
+        return False
+    return not (spec.value_at_end and re.fullmatch(spec.value_at_end, name))
 
 
 def _drop_header(reading: FieldReading, header: str) -> None:

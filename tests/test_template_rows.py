@@ -78,7 +78,7 @@ def test_a_2nd_level_cell_joined_with_its_lines_gives_one_row_per_line() -> None
     rows, form = _rows(
         [
             (1, 3, 0, 0, "产出指标"),
-            (1, 2, 1, 2, "指标1:覆盖率数量指标(必填)指标2:"),
+            (1, 2, 1, 2, "指标1:覆盖率数量指标(必填)指标2:;"),  # a speck on the empty line
             (1, 1, 3, 3, "100%"),
             (2, 2, 3, 3, ""),
             (3, 3, 1, 1, "质量指标"),
