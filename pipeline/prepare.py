@@ -48,8 +48,8 @@ class PreparedPage:
 
     `image` is RGB; `gray` is the evened grey page; `ink` the same with red and blue ink
     (seals, pen) lifted out; `seal` marks where red ink was, `seals` the round seals found.
-    `transform` maps source-page
-    pixels to prepared-page pixels (3x3), so a box found here can be drawn on the scan.
+    `transform` maps source-page pixels to prepared-page pixels (3x3), so a box found here
+    can be drawn on the scan.
     """
 
     source: PageImage
