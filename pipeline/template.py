@@ -79,8 +79,10 @@ class IndicatorSpec(BaseModel):
     )
     value_at_end: str = Field(
         default="",
-        description="A 指标值 as it reads at the end of a 三级 name whose value cell is empty: "
-        "the value read into the name's cell.",
+        description="A numeric 指标值 at the end of a text. It is taken out of a 三级 name "
+        "beside an empty value cell (read into the name's cell); a name that is one whole is "
+        "no row; a name that ends in one, or a value with a stray character before one, is "
+        "flagged.",
     )
     blocks_in_order: bool = Field(
         default=False,
