@@ -146,15 +146,16 @@ def _run(args: argparse.Namespace) -> int:
     options = RunOptions(
         ocr=OcrOptions(kind=args.engine), debug_dir=args.debug, review_below=args.review_below
     )
+    workers, recycle_after = max(1, args.workers), max(0, args.recycle_after)
     # The workers load their models while this process imports the store and the batch.
-    pool = ReaderPool(options, max(1, args.workers), max(0, args.recycle_after))
+    pool = ReaderPool(options, workers, recycle_after)
 
     from pipeline.batch import BatchOptions, run_batch
     from pipeline.store import StoreBusyError, StoreError
 
     batch = BatchOptions(
-        workers=max(1, args.workers),
-        recycle_after=max(0, args.recycle_after),
+        workers=workers,
+        recycle_after=recycle_after,
         retry_failed=args.retry_failed,
         reread_older=args.reread_older,
         db=args.db,

@@ -282,6 +282,7 @@ def is_first_page(template: Template, page: PageRead) -> bool:
 
 def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> None:
     """Fill the form's scalar fields from the first page of the form."""
+    labels = [_clean(a) for a in template.labels]
     for spec in template.fields:
         label, score = _best_anchor(page.cells, spec.anchors)
         joined = None
@@ -293,7 +294,7 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
             # A label read at the end of a cell that spans rows sits in its last row.
             at_end = _label_at_end([label], spec.anchors) is not None
             value = _right_of(page.cells, label, last_row=at_end)
-        pieces = _run_on(page.cells, value, template.labels) if value is not None else []
+        pieces = _run_on(page.cells, value, labels) if value is not None else []
         if len(pieces) > 1:
             value = _joined(pieces)
         reading = reading_of(page, value, score if joined is None else MIN_ANCHOR_SCORE)
@@ -316,7 +317,10 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
 
 
 def _run_on(cells: Sequence[CellText], value: CellText, labels: Sequence[str]) -> list[CellText]:
-    """`value` and the cells with text after it on its row, up to the next label or blank."""
+    """`value` and the cells with text after it on its row, up to the next label or blank.
+
+    `labels` are the form's printed labels, `_clean`ed.
+    """
     pieces = [value]
     row = [c for c in cells if c.cell.row0 == value.cell.row0 and c.cell.row1 == value.cell.row1]
     while nxt := next((c for c in row if c.cell.col0 == pieces[-1].cell.col1 + 1), None):
@@ -336,7 +340,7 @@ def _label_like(text: str, labels: Sequence[str], at_end: bool) -> bool:
     cleaned = _clean(text)
     return any(
         fuzz.ratio(cleaned[-len(a) :] if at_end else cleaned[: len(a)], a) >= LABEL_LIKE
-        for a in map(_clean, labels)
+        for a in labels
     )
 
 

@@ -16,7 +16,7 @@ from pipeline.ingest import PageImage, ScanFile
 from pipeline.ocr.base import TextLine
 from pipeline.ocr.cells import CellText
 from pipeline.prepare import PreparedPage
-from pipeline.readings import FormReading
+from pipeline.readings import FieldReading, FormReading
 from pipeline.template import (
     IndicatorState,
     PageRead,
@@ -64,6 +64,13 @@ HEADER = [
     (0, 0, 2, 2, "三级指标"),
     (0, 0, 3, 3, "指标值"),
 ]
+
+
+def _scalars(cells: list[tuple[int, int, int, int, str]]) -> dict[str, FieldReading]:
+    """The scalar fields mapped from a page of (row0, row1, col0, col1, text) cells."""
+    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
+    map_scalar_fields(TEMPLATE, _page(cells), form)
+    return form.fields
 
 
 def _rows(cells: list[tuple[int, int, int, int, str]]) -> tuple[list[tuple[str, ...]], FormReading]:
@@ -301,7 +308,7 @@ def test_blocks_follow_the_order_and_a_cell_says_which_block_was_lost() -> None:
 
 
 def test_a_label_joined_to_the_end_of_a_value_is_taken_off() -> None:
-    page = _page(
+    fields = _scalars(
         [
             (0, 0, 0, 0, "项目属性"),
             (0, 0, 1, 2, "一年期项目项目期"),  # the line before the 项目期 label is worn
@@ -309,16 +316,14 @@ def test_a_label_joined_to_the_end_of_a_value_is_taken_off() -> None:
             (1, 1, 1, 3, "保障工作正常开展。二级指标三级指标指标值"),
         ]
     )
-    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
-    map_scalar_fields(TEMPLATE, page, form)
-    attribute, goal = form.fields["project_attribute"], form.fields["overall_goal"]
+    attribute, goal = fields["project_attribute"], fields["overall_goal"]
     assert (attribute.value, goal.value) == ("一年期项目", "保障工作正常开展。")
     assert "labels '项目期' joined to the value's cell" in attribute.evidence.rule_failures
     assert goal.raw.endswith("指标值")
 
 
 def test_a_label_joined_to_a_neighbour_cell_still_finds_its_value() -> None:
-    page = _page(
+    fields = _scalars(
         [
             (0, 0, 0, 0, "主管部门及代码"),
             (0, 0, 1, 2, "隆德县司法局实施单位"),  # the line before 实施单位 is worn
@@ -326,9 +331,6 @@ def test_a_label_joined_to_a_neighbour_cell_still_finds_its_value() -> None:
             (1, 1, 0, 3, "其中：财政拨款4万元"),  # the line after the label is worn
         ]
     )
-    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
-    map_scalar_fields(TEMPLATE, page, form)
-    fields = form.fields
     assert fields["department"].value == "隆德县司法局"
     assert fields["implementing_unit"].value == "隆德县司法局文化馆"
     assert fields["funds_fiscal"].value == "4万元"  # the check stage takes the unit off
@@ -339,20 +341,18 @@ def test_a_label_joined_to_a_neighbour_cell_still_finds_its_value() -> None:
 
 
 def test_a_label_at_the_end_of_a_cell_spanning_two_rows_takes_the_value_of_the_last() -> None:
-    page = _page(
+    fields = _scalars(
         [
             (0, 1, 0, 0, "项目名称主管部门及代码"),  # the row line between the labels is worn
             (0, 0, 1, 3, "2025年残疾人补助资金"),
             (1, 1, 1, 3, "西夏区农业农村局"),
         ]
     )
-    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
-    map_scalar_fields(TEMPLATE, page, form)
-    assert form.fields["department"].value == "西夏区农业农村局"
+    assert fields["department"].value == "西夏区农业农村局"
 
 
 def test_a_value_cut_by_a_stray_line_is_read_across_its_pieces_up_to_the_next_label() -> None:
-    page = _page(
+    fields = _scalars(
         [
             (0, 0, 0, 0, "主管部门及代码"),
             (0, 0, 1, 1, "原州区古雁街"),  # a seal's ring or a pen stroke read as a line
@@ -367,13 +367,11 @@ def test_a_value_cut_by_a_stray_line_is_read_across_its_pieces_up_to_the_next_la
             (2, 2, 2, 2, "项目期1年"),  # the label's own line is worn: not part of the value
         ]
     )
-    form = FormReading(file="hand-made.png", form_type=TEMPLATE.form_type)
-    map_scalar_fields(TEMPLATE, page, form)
-    department, total = form.fields["department"], form.fields["funds_total"]
+    department, total = fields["department"], fields["funds_total"]
     assert (department.value, total.value) == ("原州区古雁街道办事处", "673.563")
     assert "value read across 2 cells" in department.evidence.rule_failures
     assert department.bbox is not None and department.bbox[2] == XS[3]
-    attribute = form.fields["project_attribute"]
+    attribute = fields["project_attribute"]
     assert attribute.value == "一年期项目"
     assert not attribute.evidence.rule_failures
 
