@@ -23,7 +23,13 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.prepare import PAGE_WIDTH_MM, PreparedPage, faint_strokes, line_masks
+from pipeline.prepare import (
+    PAGE_WIDTH_MM,
+    PreparedPage,
+    across_lines,
+    down_lines,
+    faint_strokes,
+)
 
 
 class GridOptions(BaseModel):
@@ -104,9 +110,9 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     options = options or GridOptions()
     w = page.gray.shape[1]
     px_per_mm = w / PAGE_WIDTH_MM
-    binary = faint_strokes(page.ink)
-    across, _ = line_masks(binary, max(10, round(options.min_across_mm * px_per_mm)))
-    _, down = line_masks(binary, max(10, round(options.min_down_mm * px_per_mm)))
+    binary = faint_strokes(page.ink_depth)
+    across = across_lines(binary, max(10, round(options.min_across_mm * px_per_mm)))
+    down = down_lines(binary, max(10, round(options.min_down_mm * px_per_mm)))
     merge = max(3, round(options.merge_mm * px_per_mm))
     table = _table_box(across, down, merge)
     if table is None:
@@ -188,8 +194,17 @@ def _ridge(gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool
 
 def _shifted(image: np.ndarray, by: int, axis: int) -> np.ndarray:
     """`image` moved `by` pixels along `axis`, the edge repeated into the gap."""
-    index = np.clip(np.arange(image.shape[axis]) - by, 0, image.shape[axis] - 1)
-    return np.take(image, index, axis=axis)
+    n = image.shape[axis]
+    by = max(1 - n, min(n - 1, by))
+    if by == 0:
+        return image
+    pad = (by, 0) if by > 0 else (0, -by)
+    widths = [(0, 0)] * image.ndim
+    widths[axis] = pad
+    kept = slice(0, n - by) if by > 0 else slice(-by, n)
+    index = [slice(None)] * image.ndim
+    index[axis] = kept
+    return np.pad(image[tuple(index)], widths, mode="edge")
 
 
 def _table_box(

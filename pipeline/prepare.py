@@ -47,7 +47,9 @@ class PreparedPage:
     """A page ready for the grid: upright, deskewed, its table frame made rectangular.
 
     `image` is RGB; `gray` is the evened grey page; `ink` the same with red and blue ink
-    (seals, pen) lifted out; `seal` marks where red ink was, `seals` the round seals found.
+    (seals, pen) lifted out, and `ink_depth` its `depth` (made once here: the orientation
+    vote, the grid and the OCR all look for strokes in it); `seal` marks where red ink was,
+    `seals` the round seals found.
     `transform` maps source-page pixels to prepared-page pixels (3x3), so a box found here
     can be drawn on the scan.
     """
@@ -56,6 +58,7 @@ class PreparedPage:
     image: np.ndarray
     gray: np.ndarray
     ink: np.ndarray
+    ink_depth: np.ndarray
     seal: np.ndarray
     transform: np.ndarray
     skew_deg: float
@@ -95,10 +98,13 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
     transform = step @ transform
 
     gray = _evened_gray(rgb)
-    if _upside_down(gray):
+    ink = _even(lift_colour(rgb))
+    ink_depth = depth(ink)
+    if _upside_down(gray, ink_depth):
         turn = _turn_matrix(rgb.shape, 2)
-        rgb = np.ascontiguousarray(rgb[::-1, ::-1])
-        gray = np.ascontiguousarray(gray[::-1, ::-1])
+        rgb, gray, ink, ink_depth = (
+            np.ascontiguousarray(a[::-1, ::-1]) for a in (rgb, gray, ink, ink_depth)
+        )
         transform = turn @ transform
         turned += 2
     seal = red_ink(rgb)
@@ -106,7 +112,8 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
         source=page,
         image=rgb,
         gray=gray,
-        ink=_even(lift_colour(rgb)),
+        ink=ink,
+        ink_depth=ink_depth,
         seal=seal,
         transform=transform,
         skew_deg=skew,
@@ -300,7 +307,7 @@ def _deskew_and_rectify(
 
     Returns the new image, the 3x3 transform applied, the skew and the frame's corners.
     """
-    gray = _even(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
+    gray = _evened_gray(rgb)
     skew = _skew(gray, options)
     transform = _rotation_matrix(gray.shape, skew)
     rgb = _warp(rgb, transform, rgb.shape[1], rgb.shape[0], border=255)
@@ -345,47 +352,59 @@ def _evened_gray(rgb: np.ndarray) -> np.ndarray:
     return _even(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
 
-def _blackhat(gray: np.ndarray) -> np.ndarray:
+def depth(gray: np.ndarray) -> np.ndarray:
+    """How much darker each pixel is than the paper within about a millimetre (a black-hat).
+
+    Thin marks (text, ruling lines) stand out by their darkness; a broad dark area (a desk, a
+    shadow) does not.
+    """
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
     return cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
 
 
-def strokes(gray: np.ndarray) -> np.ndarray:
-    """Thin dark marks (text and ruling lines) as 255 on 0; broad dark areas (a desk) drop out."""
-    blackhat = _blackhat(gray)
-    _, binary = cv2.threshold(blackhat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+def strokes(dark: np.ndarray) -> np.ndarray:
+    """Thin dark marks (text and ruling lines) of a page's `depth`, as 255 on 0."""
+    _, binary = cv2.threshold(dark, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     # Otsu on a near-empty page picks a threshold in the noise; ink is at least this dark.
-    binary[blackhat < 40] = 0
+    binary[dark < 40] = 0
     return binary
 
 
 FAINT_LINE_CONTRAST = 22  # faded toner still stands this far below the paper; noise runs shorter
 
 
-def faint_strokes(gray: np.ndarray) -> np.ndarray:
+def faint_strokes(dark: np.ndarray) -> np.ndarray:
     """Like `strokes`, but keeps marks too faint for text: worn ruling lines.
 
     Only long runs of these survive `line_masks`, so the noise this lets in does no harm.
     """
-    return np.where(_blackhat(gray) >= FAINT_LINE_CONTRAST, 255, 0).astype(np.uint8)
+    return np.where(dark >= FAINT_LINE_CONTRAST, 255, 0).astype(np.uint8)
 
 
 def _skew(gray: np.ndarray, options: PrepareOptions) -> float:
-    """The angle that makes the ruling lines' row profile sharpest (degrees, counter-clockwise)."""
+    """The angle that makes the ruling lines' row profile sharpest (degrees, counter-clockwise).
+
+    Tried in steps of half a degree on a copy half `work_width` wide, then in `skew_step_deg`
+    steps round the best of those at full `work_width`.
+    """
     scale = options.work_width / gray.shape[1]
-    small = cv2.resize(strokes(gray), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    h, w = small.shape
-    best, best_score = 0.0, -1.0
+    small = cv2.resize(strokes(depth(gray)), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    half = cv2.resize(small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     coarse = np.arange(-options.max_skew_deg, options.max_skew_deg + 1e-6, 0.5)
-    for angles in (coarse, None):
-        if angles is None:
-            angles = np.arange(best - 0.5, best + 0.5 + 1e-6, options.skew_step_deg)
-        for angle in angles:
-            m = cv2.getRotationMatrix2D((w / 2, h / 2), float(angle), 1.0)
-            profile = cv2.warpAffine(small, m, (w, h)).sum(axis=1, dtype=np.float64)
-            score = float(np.square(np.diff(profile)).sum())
-            if score > best_score:
-                best, best_score = float(angle), score
+    best = _sharpest(half, coarse)
+    return _sharpest(small, np.arange(best - 0.5, best + 0.5 + 1e-6, options.skew_step_deg))
+
+
+def _sharpest(image: np.ndarray, angles: np.ndarray) -> float:
+    """The angle, of `angles`, that turns `image` so its row profile changes most sharply."""
+    h, w = image.shape
+    best, best_score = 0.0, -1.0
+    for angle in angles:
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), float(angle), 1.0)
+        profile = cv2.warpAffine(image, m, (w, h)).sum(axis=1, dtype=np.float64)
+        score = float(np.square(np.diff(profile)).sum())
+        if score > best_score:
+            best, best_score = float(angle), score
     return best
 
 
@@ -421,19 +440,25 @@ def line_masks(binary: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray
     makes such runs as long as nothing has joined its glyphs first. A broken line comes out
     as pieces on one row, which the grid joins again.
     """
-    across = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, min_len), np.uint8))
-    down = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((min_len, 1), np.uint8))
-    return across, down
+    return across_lines(binary, min_len), down_lines(binary, min_len)
+
+
+def across_lines(binary: np.ndarray, min_len: int) -> np.ndarray:
+    """The horizontal runs of a stroke image at least `min_len` long (see `line_masks`)."""
+    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, min_len), np.uint8))
+
+
+def down_lines(binary: np.ndarray, min_len: int) -> np.ndarray:
+    """The vertical runs of a stroke image at least `min_len` long (see `line_masks`)."""
+    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((min_len, 1), np.uint8))
 
 
 def _frame(gray: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
     """The table's outer frame as four corners (tl, tr, br, bl), or None when not found."""
     h, w = gray.shape
-    across, down = line_masks(faint_strokes(gray), max(20, w // 25))
-    top = _extreme_line(across, axis=0, first=True)
-    bottom = _extreme_line(across, axis=0, first=False)
-    left = _extreme_line(down, axis=1, first=True)
-    right = _extreme_line(down, axis=1, first=False)
+    across, down = line_masks(faint_strokes(depth(gray)), max(20, w // 25))
+    top, bottom = _extreme_lines(across, axis=0)
+    left, right = _extreme_lines(down, axis=1)
     if top is None or bottom is None or left is None or right is None:
         return None
     corners = np.array(
@@ -450,15 +475,18 @@ def _frame(gray: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
 FRAME_LINE_TOLERANCE = 0.004  # share of the page: pieces of one broken line lie this close
 
 
-def _extreme_line(mask: np.ndarray, axis: int, first: bool) -> tuple[float, float, float] | None:
-    """The outermost long line of a mask as a*x + b*y = c, fitted through its pixels.
+Line = tuple[float, float, float]  # a*x + b*y = c
+
+
+def _extreme_lines(mask: np.ndarray, axis: int) -> tuple[Line | None, Line | None]:
+    """The first and the last long line of a mask, each fitted through its pixels.
 
     A worn line comes out of the line filter in pieces; pieces at one position count as one
     line, so a broken outer frame still outranks the whole lines inside it.
     """
     count, labels, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
     if count < 2:
-        return None
+        return None, None
     length_index = cv2.CC_STAT_WIDTH if axis == 0 else cv2.CC_STAT_HEIGHT
     across = 1 if axis == 0 else 0  # the centroid coordinate that says where the line is
     tolerance = FRAME_LINE_TOLERANCE * mask.shape[axis]
@@ -474,8 +502,11 @@ def _extreme_line(mask: np.ndarray, axis: int, first: bool) -> tuple[float, floa
     long = [
         line for line, length in zip(lines, lengths, strict=True) if length > 0.6 * max(lengths)
     ]
-    pick = long[0] if first else long[-1]
-    ys, xs = _component_pixels(labels, stats, pick)
+    return _fitted_line(labels, stats, long[0], axis), _fitted_line(labels, stats, long[-1], axis)
+
+
+def _fitted_line(labels: np.ndarray, stats: np.ndarray, pieces: list[int], axis: int) -> Line:
+    ys, xs = _component_pixels(labels, stats, pieces)
     if axis == 0:  # y = k x + d
         k, d = np.polyfit(xs.astype(float), ys.astype(float), 1)
         return (-k, 1.0, d)
@@ -561,10 +592,13 @@ class _OrientationModel:
 _orientation: _OrientationModel | None = None
 
 
-def _upside_down(gray: np.ndarray) -> bool:
-    """Vote with the text-orientation model over the page's widest text lines."""
+def _upside_down(gray: np.ndarray, dark: np.ndarray) -> bool:
+    """Vote with the text-orientation model over the page's widest text lines.
+
+    `dark` is the page's `depth`, where the lines are looked for; the crops are of `gray`.
+    """
     global _orientation
-    crops = _text_line_crops(gray)
+    crops = _text_line_crops(gray, dark)
     if len(crops) < 3:
         return False
     if _orientation is None:
@@ -572,8 +606,8 @@ def _upside_down(gray: np.ndarray) -> bool:
     return _orientation.upside_down_votes(crops) > 0.5
 
 
-def _text_line_crops(gray: np.ndarray, want: int = 16) -> list[np.ndarray]:
-    binary = strokes(gray)
+def _text_line_crops(gray: np.ndarray, dark: np.ndarray, want: int = 16) -> list[np.ndarray]:
+    binary = strokes(dark)
     w = gray.shape[1]
     across, down = line_masks(binary, max(20, w // 25))
     text = cv2.subtract(binary, cv2.bitwise_or(across, down))

@@ -345,11 +345,11 @@ def test_inputs_must_be_uint8_gray_or_rgb() -> None:
 
 def test_our_recogniser_reads_exactly_what_rapidocrs_does() -> None:
     # The same model through rapidocr's TextRecognizer: the same texts, scores and token
-    # probabilities, for crops of many widths sharing batches (rendered lines, cut and
-    # narrowed to the ratios the pipeline sends).
+    # probabilities, for crops of many widths (rendered lines, cut and narrowed to the ratios
+    # the pipeline sends), one crop a run: the two batch crops differently.
     from rapidocr.ch_ppocr_rec import TextRecInput
 
-    engine = OnnxEngine(OcrOptions(kind="onnx", threads=2, rec_batch=6))
+    engine = OnnxEngine(OcrOptions(kind="onnx", threads=2, rec_batch=1))
     lines = [render_line(text, face) for face in FACES for text in FORM_LINES]
     crops = [to_bgr(c) for c in lines] + [
         to_bgr(c[:, : max(8, c.shape[1] * k // 5)]) for c in lines for k in (1, 2, 3)
@@ -362,6 +362,15 @@ def test_our_recogniser_reads_exactly_what_rapidocrs_does() -> None:
     assert ours["txts"] == list(theirs.txts)
     assert ours["scores"] == [float(s) for s in theirs.scores]
     assert ours["confs"] == [[float(c) for c in w.confs] for w in theirs.word_results]
+
+
+def test_crops_share_a_recognition_run_only_with_crops_of_about_their_width() -> None:
+    recogniser = OnnxEngine(OcrOptions(kind="onnx", rec_batch=3, rec_width_spread=1.1))._rec
+    # Model input widths: the floor for the narrow ones, else 48 px high scaled.
+    crops = [np.zeros((48, w, 3), np.uint8) for w in (100, 300, 104, 40, 310, 600, 98, 109)]
+    assert [recogniser._width(c) for c in crops] == [100, 300, 104, 96, 310, 600, 98, 109]
+    runs = recogniser._batches([recogniser._width(c) for c in crops])
+    assert runs == [[3, 6, 0], [2, 7], [1, 4], [5]]
 
 
 def test_the_onnx_engine_recognises_without_importing_rapidocr() -> None:

@@ -41,7 +41,7 @@ def _page(cells: list[tuple[int, int, int, int, str]]) -> PageRead:
     )
     blank = np.full((ys[-1], XS[-1]), 255, np.uint8)
     source = PageImage(ScanFile(None, "hand-made.png"), 1, blank, 200.0)  # type: ignore[arg-type]
-    prepared = PreparedPage(source, blank, blank, blank, blank == 0, np.eye(3), 0.0, 0, True)
+    prepared = PreparedPage(source, blank, blank, blank, blank, blank == 0, np.eye(3), 0.0, 0, True)
     grid = Grid(xs=XS, ys=ys, cells=grid_cells, px_per_mm=8.0, line_px=2)
     quad = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
     texts = [

@@ -103,11 +103,18 @@ class OcrOptions(BaseModel):
         default=4,
         ge=1,
         le=1024,
-        description="Text line crops per recognition batch. Crops are sorted by aspect ratio "
-        "first, and each batch is padded to its widest crop, so large batches waste work: on "
-        "60 form-line crops, one thread, CPU time per line was lowest at 1 (onnx) and 4 "
-        "(paddle) and grew by half at 16. The padding also changes the output a little: a "
-        "crop can read differently in another batch.",
+        description="Most text line crops in one recognition run. The onnx engine batches "
+        "crops of about one width (see rec_width_spread); the paddle engine sorts crops by "
+        "aspect ratio and pads each batch to its widest. The padding changes the output a "
+        "little: a crop can read differently in another batch.",
+    )
+    rec_width_spread: float = Field(
+        default=1.1,
+        ge=1.0,
+        le=100.0,
+        description="The onnx engine batches crops whose input widths differ by at most this "
+        "factor. A run costs about as much per crop as its widest crop alone; batching "
+        "saves the per-run overhead, padding wastes work.",
     )
     line_width_scale: float = Field(
         default=0.6,

@@ -15,7 +15,7 @@ import numpy as np
 
 from pipeline.grid import Cell, Grid
 from pipeline.ocr.base import OcrEngine, TextLine
-from pipeline.prepare import PreparedPage, line_masks, strokes
+from pipeline.prepare import PreparedPage, depth, line_masks, strokes
 
 INK_LEVEL = 150  # on the evened page, paper is ~255 and print well under this
 MIN_LINE_MM = 1.2  # a run of ink rows thinner than this is a speck or the edge of a line
@@ -51,7 +51,7 @@ class CellText:
 def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellText]:
     """Read every cell of `grid` on `page` with one batched recognition call."""
     mm = grid.px_per_mm
-    ink_mask = _text_ink(page.ink, mm)
+    ink_mask = _text_ink(page.ink, page.ink_depth, mm)
     plain_mask: np.ndarray | None = None  # made only for a page with a seal on it
     crops: list[np.ndarray] = []
     spans: list[tuple[int, int, int]] = []  # cell index, first crop, crop count
@@ -70,7 +70,7 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
         sealed.append(seal)
         if seal:
             if plain_mask is None:
-                plain_mask = _text_ink(page.gray, mm)
+                plain_mask = _text_ink(page.gray, depth(page.gray), mm)
             plain_boxes = text_line_boxes(plain_mask, inner, mm)
             plain_spans[index] = (len(crops), len(plain_boxes))
             crops.extend(_crop(page.gray, box, mm) for box in plain_boxes)
@@ -99,9 +99,9 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
     return results
 
 
-def _text_ink(gray: np.ndarray, mm: float) -> np.ndarray:
-    """Ink of text only: dark strokes with the long ruling lines taken out."""
-    marks = strokes(gray)
+def _text_ink(gray: np.ndarray, dark: np.ndarray, mm: float) -> np.ndarray:
+    """Ink of text only: dark strokes with the long ruling lines taken out (`dark`: `depth`)."""
+    marks = strokes(dark)
     marks[gray > INK_LEVEL + 60] = 0
     across, down = line_masks(marks, max(10, round(6 * mm)))
     lines = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
@@ -219,7 +219,7 @@ def read_above_table(
     bottom = grid.frame[1] if grid is not None else page.gray.shape[0] // 4
     if bottom < 4 * mm:
         return [], []
-    mask = _text_ink(page.ink[:bottom], mm)
+    mask = _text_ink(page.ink[:bottom], page.ink_depth[:bottom], mm)
     boxes = text_line_boxes(mask, (0, 0, mask.shape[1], bottom), mm)
     if not boxes:
         return [], []

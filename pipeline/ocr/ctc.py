@@ -1,10 +1,11 @@
 """A PP-OCR recognition model (CTC) run by onnxruntime itself, for crops of one line each.
 
 The pipeline knows where its text lines are, so it needs recognition only. This does what
-rapidocr's `TextRecognizer` does for the same model, step for step (sort by width, batch,
-resize to the model's height, pad, greedy CTC decoding), without importing rapidocr: its
-import reads configuration files and costs a second of every worker's start.
-`tests/test_ocr.py` holds the two to the same output.
+rapidocr's `TextRecognizer` does for the same model (resize to the model's height, pad,
+greedy CTC decoding), without importing rapidocr: its import reads configuration files and
+costs a second of every worker's start. Where rapidocr batches a fixed number of crops
+padded to the widest, this batches crops of about one width, so little goes on padding. Run
+one crop at a time, the two give the same output (`tests/test_ocr.py` holds them to it).
 """
 
 from __future__ import annotations
@@ -29,8 +30,20 @@ class Recognised(NamedTuple):
 class CtcRecogniser:
     """One onnxruntime session over a PP-OCR recognition model; the characters from its metadata."""
 
-    def __init__(self, model: Path, threads: int, batch: int, min_width: int, height: int = 48):
-        """Load `model`; `threads` intra-op threads, `batch` crops a run, padded to `min_width`."""
+    def __init__(
+        self,
+        model: Path,
+        threads: int,
+        batch: int,
+        min_width: int,
+        width_spread: float = 1.0,
+        height: int = 48,
+    ) -> None:
+        """Load `model`; `threads` intra-op threads, runs of up to `batch` crops.
+
+        Crops narrower than `min_width` are padded to it; a run holds crops whose widths
+        differ by at most the factor `width_spread`.
+        """
         from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
 
         options = SessionOptions()
@@ -48,19 +61,15 @@ class CtcRecogniser:
         # CTC's blank first, the space last, as the model was trained.
         self.characters = ["", *meta["character"].splitlines(), " "]
         self.batch, self.min_width, self.height = batch, min_width, height
+        self.width_spread = width_spread
         self._input = self.session.get_inputs()[0].name
 
     def __call__(self, crops: Sequence[np.ndarray]) -> list[Recognised]:
         """Recognise BGR crops of one line each; one result per crop, in order."""
-        order = np.argsort(np.array([c.shape[1] / c.shape[0] for c in crops]))
+        widths = [self._width(c) for c in crops]
         results: list[Recognised] = [Recognised("", 0.0, [0.0])] * len(crops)
-        for start in range(0, len(crops), self.batch):
-            chosen = order[start : start + self.batch]
-            ratio = max(
-                self.min_width / self.height,
-                *(crops[i].shape[1] / crops[i].shape[0] for i in chosen),
-            )
-            width = int(self.height * ratio)
+        for chosen in self._batches(widths):
+            width = max(widths[i] for i in chosen)
             batch = np.zeros((len(chosen), 3, self.height, width), np.float32)
             for row, i in enumerate(chosen):
                 self._put(crops[i], batch[row], width)
@@ -68,6 +77,29 @@ class CtcRecogniser:
             for row, i in enumerate(chosen):
                 results[i] = self._decode(probabilities[row])
         return results
+
+    def _width(self, crop: np.ndarray) -> int:
+        """The model's input width for a crop: scaled to the model's height, at least the floor."""
+        return int(self.height * max(self.min_width / self.height, crop.shape[1] / crop.shape[0]))
+
+    def _batches(self, widths: list[int]) -> list[list[int]]:
+        """Crops by width, narrowest first, in runs of at most `batch` of about one width.
+
+        A batch is padded to its widest crop, and the model's time grows with the width it is
+        given: crops of one width share a run's cost without paying for padding.
+        """
+        batches: list[list[int]] = []
+        for i in sorted(range(len(widths)), key=widths.__getitem__):
+            last = batches[-1] if batches else None
+            if (
+                last is not None
+                and len(last) < self.batch
+                and widths[i] <= widths[last[0]] * self.width_spread
+            ):
+                last.append(i)
+            else:
+                batches.append([i])
+        return batches
 
     def _put(self, crop: np.ndarray, into: np.ndarray, width: int) -> None:
         """Resize a crop to the model's height (at most `width` wide), scaled to [-1, 1]."""

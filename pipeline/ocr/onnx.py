@@ -111,7 +111,11 @@ class OnnxEngine(OcrEngine):
         # measured. The pipeline never detects (it knows where the cells are): rapidocr and
         # the detection model load on the first read().
         self._rec = CtcRecogniser(
-            self._paths["Rec"], self._threads, options.rec_batch, options.min_rec_width
+            self._paths["Rec"],
+            self._threads,
+            options.rec_batch,
+            options.min_rec_width,
+            options.rec_width_spread,
         )
         self._ocr: RapidOCR | None = None
         models_used = [DET_MODEL, REC_MODEL] + ([CLS_MODEL] if options.textline_orientation else [])
