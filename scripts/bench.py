@@ -147,7 +147,7 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "out" / "bench")
     parser.add_argument("--corpus", type=Path, help="a generated set to use (with manifest)")
     parser.add_argument("--seed", type=int, default=6000, help="seed of the generated set")
-    parser.add_argument("--docs", type=int, default=20, help="generated documents per level")
+    parser.add_argument("--docs", type=int, default=24, help="generated documents per level")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument(

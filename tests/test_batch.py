@@ -280,6 +280,18 @@ def test_bad_inputs_land_in_quarantine_with_their_reason_and_the_rest_finish(
     assert summary(out)["decisions"] == {"known": 1, "read: retry failed": 8}
 
 
+def test_files_are_handed_out_biggest_first(tmp_path: Path) -> None:
+    from pipeline.batch import biggest_first
+    from pipeline.ingest import ScanFile
+
+    sizes = {"a.pdf": 10, "b.pdf": 3000, "c.jpg": 200, "d.png": 200}
+    for name, size in sizes.items():
+        (tmp_path / name).write_bytes(b"x" * size)
+    tasks = [(key, ScanFile(tmp_path / name, name)) for key, name in enumerate([*sizes, "gone"])]
+    order = [scan.name for _, scan in biggest_first(tasks)]
+    assert order == ["b.pdf", "c.jpg", "d.png", "a.pdf", "gone"]
+
+
 def test_a_renamed_or_copied_file_is_not_read_again_and_a_changed_one_is(tmp_path: Path) -> None:
     scans, out = tmp_path / "scans", tmp_path / "out"
     scans.mkdir()
