@@ -93,7 +93,7 @@ def _libc_heap() -> Callable[[], None]:
     A page's arrays are freed when the file is done, but glibc keeps the heap they were in;
     trimmed after each file, the worker's resident memory stays at one file's worth. The
     arrays stay on the heap, not each mapped on its own: mapping (and zeroing) fresh memory
-    for every page-sized array and model activation made reading a page 25% slower.
+    for every page-sized array and model activation made reading a page 28% slower.
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
