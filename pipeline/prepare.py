@@ -25,6 +25,8 @@ from pipeline.seals import Seal, find_seals
 # this turns "millimetres on the form" into pixels whatever the scan's resolution.
 PAGE_WIDTH_MM = 210.0
 
+Line = tuple[float, float, float]  # a*x + b*y = c
+
 
 class PrepareOptions(BaseModel):
     """Tolerances of page preparation; the defaults suit A4 forms scanned at 150–300 dpi."""
@@ -475,9 +477,6 @@ def _frame(gray: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
 FRAME_LINE_TOLERANCE = 0.004  # share of the page: pieces of one broken line lie this close
 
 
-Line = tuple[float, float, float]  # a*x + b*y = c
-
-
 def _extreme_lines(mask: np.ndarray, axis: int) -> tuple[Line | None, Line | None]:
     """The first and the last long line of a mask, each fitted through its pixels.
 
@@ -527,7 +526,7 @@ def _component_pixels(
     return np.concatenate(ys), np.concatenate(xs)
 
 
-def _cross(p: tuple[float, float, float], q: tuple[float, float, float]) -> tuple[float, float]:
+def _cross(p: Line, q: Line) -> tuple[float, float]:
     a = np.array([[p[0], p[1]], [q[0], q[1]]])
     x, y = np.linalg.solve(a, np.array([p[2], q[2]]))
     return float(x), float(y)

@@ -87,7 +87,7 @@ def _watch_parent(parent: int) -> None:
             os._exit(3)
 
 
-def _libc_heap() -> Callable[[], None]:
+def _heap_trimmer() -> Callable[[], None]:
     """A call that gives the worker's freed heap back to the system (glibc), else does nothing.
 
     A page's arrays are freed when the file is done, but glibc keeps the heap they were in;
@@ -110,7 +110,7 @@ def _libc_heap() -> Callable[[], None]:
 def _worker_main(connection: Connection, options: Any, recycle_after: int, parent: int) -> None:
     """A worker's life: load the models, read files until told to stop or retired."""
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    trim_heap = _libc_heap()
+    trim_heap = _heap_trimmer()
     import cv2
 
     from pipeline.run import Reader
