@@ -186,25 +186,13 @@ def _ridge(gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool
     smooth = cv2.blur(gray.astype(np.float32), (along, 1) if horizontal else (1, along))
     span = far - near + 1
     side = cv2.erode(smooth, np.ones((span, 1) if horizontal else (1, span), np.uint8))
+    # The paper beside a pixel is the darker of the two bands `offset` away on either side
+    # (the edge repeated past the page): an erosion by a kernel of just those two points.
     offset = (near + far) // 2
-    axis = 0 if horizontal else 1
-    paper = np.minimum(_shifted(side, offset, axis), _shifted(side, -offset, axis))
-    return np.where(paper - smooth >= contrast, 255, 0).astype(np.uint8)
-
-
-def _shifted(image: np.ndarray, by: int, axis: int) -> np.ndarray:
-    """`image` moved `by` pixels along `axis`, the edge repeated into the gap."""
-    n = image.shape[axis]
-    by = max(1 - n, min(n - 1, by))
-    if by == 0:
-        return image
-    pad = (by, 0) if by > 0 else (0, -by)
-    widths = [(0, 0)] * image.ndim
-    widths[axis] = pad
-    kept = slice(0, n - by) if by > 0 else slice(-by, n)
-    index = [slice(None)] * image.ndim
-    index[axis] = kept
-    return np.pad(image[tuple(index)], widths, mode="edge")
+    pair = np.zeros((2 * offset + 1, 1) if horizontal else (1, 2 * offset + 1), np.uint8)
+    pair.flat[0] = pair.flat[-1] = 1
+    paper = cv2.erode(side, pair, borderType=cv2.BORDER_REPLICATE)
+    return cv2.compare(cv2.subtract(paper, smooth), contrast, cv2.CMP_GE)
 
 
 def _table_box(

@@ -141,8 +141,7 @@ def lift_colour(rgb: np.ndarray) -> np.ndarray:
     r, g, b = cv2.split(rgb)
     brightest = cv2.max(cv2.max(r, g), b)
     chroma = cv2.subtract(brightest, cv2.min(cv2.min(r, g), b))
-    coloured = chroma > COLOUR_CHROMA
-    gray[coloured] = brightest[coloured]
+    np.copyto(gray, brightest, where=chroma > COLOUR_CHROMA)
     return gray
 
 
@@ -323,10 +322,9 @@ def _deskew_and_rectify(
 
 def red_ink(rgb: np.ndarray) -> np.ndarray:
     """Where red ink (a seal, a red pen) lies: red well above green and blue."""
-    r = rgb[..., 0].astype(np.int16)
-    g = rgb[..., 1].astype(np.int16)
-    b = rgb[..., 2].astype(np.int16)
-    return (r - g > 45) & (r - b > 35)
+    r, g, b = cv2.split(rgb)
+    # Saturating differences: where green or blue outdoes red, 0 is as "not red" as below.
+    return (cv2.subtract(r, g) > 45) & (cv2.subtract(r, b) > 35)
 
 
 PAPER_POOL = 4  # the paper's brightness is estimated on a copy this many times smaller
@@ -364,11 +362,15 @@ def depth(gray: np.ndarray) -> np.ndarray:
     return cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
 
 
+# Otsu on a near-empty page picks a threshold in the noise; ink is at least this dark.
+MIN_STROKE_DEPTH = 40
+
+
 def strokes(dark: np.ndarray) -> np.ndarray:
     """Thin dark marks (text and ruling lines) of a page's `depth`, as 255 on 0."""
-    _, binary = cv2.threshold(dark, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    # Otsu on a near-empty page picks a threshold in the noise; ink is at least this dark.
-    binary[dark < 40] = 0
+    otsu, binary = cv2.threshold(dark, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if otsu < MIN_STROKE_DEPTH - 1:
+        _, binary = cv2.threshold(dark, MIN_STROKE_DEPTH - 1, 255, cv2.THRESH_BINARY)
     return binary
 
 
@@ -380,7 +382,8 @@ def faint_strokes(dark: np.ndarray) -> np.ndarray:
 
     Only long runs of these survive `line_masks`, so the noise this lets in does no harm.
     """
-    return np.where(dark >= FAINT_LINE_CONTRAST, 255, 0).astype(np.uint8)
+    _, binary = cv2.threshold(dark, FAINT_LINE_CONTRAST - 1, 255, cv2.THRESH_BINARY)
+    return binary
 
 
 def _skew(gray: np.ndarray, options: PrepareOptions) -> float:
