@@ -117,10 +117,11 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     table = _table_box(across, down, merge)
     if table is None:
         return None
+    across_parts, down_parts = _components(across), _components(down)
     # A seal's ring, star and characters leave strokes that pass for lines.
     segments = [
         s
-        for s in _segments(across, down)
+        for s in _segments(across_parts, down_parts)
         if _inside(s, table, merge) and not any(seal.covers(s) for seal in page.seals)
     ]
     vertical = [s for s in segments if s[0] == s[2]]
@@ -149,7 +150,7 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         ys=tuple(ys),
         cells=tuple(cells),
         px_per_mm=px_per_mm,
-        line_px=_thickness(across),
+        line_px=_thickness(across_parts),
         solid_xs=frozenset(solid_xs),
         segments=tuple(segments),
     )
@@ -233,14 +234,20 @@ def _inside(segment: tuple[int, int, int, int], box: tuple[int, int, int, int], 
     )
 
 
-def _segments(across: np.ndarray, down: np.ndarray) -> list[tuple[int, int, int, int]]:
+# A mask's blobs as connectedComponentsWithStats gives them, less the background: stats, centroids.
+Components = tuple[np.ndarray, np.ndarray]
+
+
+def _components(mask: np.ndarray) -> Components:
+    _, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return stats[1:], centroids[1:]
+
+
+def _segments(across: Components, down: Components) -> list[tuple[int, int, int, int]]:
     """Ruling lines as (x0, y0, x1, y1): horizontal ones have y0 == y1, vertical x0 == x1."""
     found: list[tuple[int, int, int, int]] = []
-    for mask, horizontal in ((across, True), (down, False)):
-        count, _, stats, centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
-        for i in range(1, count):
-            x, y, bw, bh = (int(v) for v in stats[i, :4])
-            cx, cy = centroids[i]
+    for (stats, centroids), horizontal in ((across, True), (down, False)):
+        for (x, y, bw, bh), (cx, cy) in zip(stats[:, :4].tolist(), centroids.tolist(), strict=True):
             if horizontal:
                 found.append((x, round(cy), x + bw, round(cy)))
             else:
@@ -426,13 +433,13 @@ def _coverage(mask: np.ndarray, at: int, start: int, end: int, band: int, vertic
     return float(hits.mean())
 
 
-def _thickness(across: np.ndarray) -> int:
+def _thickness(across: Components) -> int:
     """Median thickness of the horizontal ruling lines (area over length)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(across, connectivity=8)
-    if count < 2:
+    stats = across[0]
+    if len(stats) == 0:
         return 2
-    widths = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], 1)
-    return max(1, round(float(np.median(stats[1:, cv2.CC_STAT_AREA] / widths))))
+    widths = np.maximum(stats[:, cv2.CC_STAT_WIDTH], 1)
+    return max(1, round(float(np.median(stats[:, cv2.CC_STAT_AREA] / widths))))
 
 
 def draw_grid(page: PreparedPage, grid: Grid) -> np.ndarray:
