@@ -193,7 +193,10 @@ def _ridge(gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool
     pair = np.zeros((2 * offset + 1, 1) if horizontal else (1, 2 * offset + 1), np.uint8)
     pair.flat[0] = pair.flat[-1] = 1
     paper = cv2.erode(side, pair, borderType=cv2.BORDER_REPLICATE)
-    return cv2.compare(cv2.subtract(paper, smooth), contrast, cv2.CMP_GE)
+    # A threshold keeps what lies above it: the float just under `contrast` keeps `contrast` too.
+    at_least = float(np.nextafter(np.float32(contrast), np.float32(-np.inf)))
+    _, ridge = cv2.threshold(cv2.subtract(paper, smooth), at_least, 255, cv2.THRESH_BINARY)
+    return ridge.astype(np.uint8)
 
 
 def _table_box(

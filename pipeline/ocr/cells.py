@@ -101,7 +101,8 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
 
 def _text_ink(gray: np.ndarray, dark: np.ndarray, mm: float) -> np.ndarray:
     """Ink of text only: dark strokes with the long ruling lines taken out (`dark`: `depth`)."""
-    marks = cv2.bitwise_and(strokes(dark), cv2.inRange(gray, 0, INK_LEVEL + 60))
+    _, printed = cv2.threshold(gray, INK_LEVEL + 60, 255, cv2.THRESH_BINARY_INV)
+    marks = cv2.bitwise_and(strokes(dark), printed)
     across, down = line_masks(marks, max(10, round(6 * mm)))
     lines = cv2.dilate(cv2.bitwise_or(across, down), np.ones((3, 3), np.uint8))
     return cv2.subtract(marks, lines)
