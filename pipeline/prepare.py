@@ -301,6 +301,9 @@ def _whiten_outside_paper(rgb: np.ndarray) -> np.ndarray:
     return out
 
 
+NO_SKEW_DEG = 1e-9
+
+
 def _deskew_and_rectify(
     rgb: np.ndarray, options: PrepareOptions
 ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray | None]:
@@ -311,8 +314,11 @@ def _deskew_and_rectify(
     gray = _evened_gray(rgb)
     skew = _skew(gray, options)
     transform = _rotation_matrix(gray.shape, skew)
-    rgb = _warp(rgb, transform, rgb.shape[1], rgb.shape[0], border=255)
-    frame = _frame(_evened_gray(rgb), options)
+    # The search's steps land a hair off 0 (sums of 0.1); turning by that moves no pixel.
+    if abs(skew) > NO_SKEW_DEG:
+        rgb = _warp(rgb, transform, rgb.shape[1], rgb.shape[0], border=255)
+        gray = _evened_gray(rgb)
+    frame = _frame(gray, options)
     if frame is not None:
         homography, size = _rectify(frame, rgb.shape, options)
         rgb = _warp(rgb, homography, size[0], size[1], border=255)
