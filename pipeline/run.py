@@ -108,7 +108,7 @@ class Reader:
         result = FileResult(scan.name)
         pages: list[PageRead] = []
         try:
-            for image in read_pages(scan, self.options.ingest):
+            for image in _timed_pages(read_pages(scan, self.options.ingest), result.seconds):
                 result.pages += 1
                 page_started = time.perf_counter()
                 try:
@@ -159,6 +159,16 @@ def _write_debug(folder: Path, page: PreparedPage, grid: Grid | None) -> None:
     cv2.imwrite(str(folder / f"{stem}-prepare.jpg"), draw_prepared(page))
     if grid is not None:
         cv2.imwrite(str(folder / f"{stem}-grid.jpg"), draw_grid(page, grid))
+
+
+def _timed_pages(pages: Iterator[PageImage], seconds: dict[str, float]) -> Iterator[PageImage]:
+    """`pages`, the time spent making each (decoding, rendering) counted as "ingest"."""
+    while True:
+        with _timed(seconds, "ingest"):
+            page = next(pages, None)
+        if page is None:
+            return
+        yield page
 
 
 @contextmanager
