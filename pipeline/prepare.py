@@ -42,6 +42,12 @@ class PrepareOptions(BaseModel):
     min_frame_frac: float = Field(
         default=0.5, description="A frame narrower than this share of the page is not trusted."
     )
+    max_dpi: float = Field(
+        default=200.0,
+        description="A page scanned finer (by its file's resolution) is scaled down to this "
+        "first, as PDF pages are rendered at it: print needs no more, and the work grows with "
+        "the pixels.",
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,8 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
     options = options or PrepareOptions()
     rgb = page.image
     transform = np.eye(3)
+    if page.dpi is not None and page.dpi > options.max_dpi * 1.01:
+        rgb, transform = _scaled_down(rgb, options.max_dpi / page.dpi)
     turned = 0
     if rgb.shape[1] > rgb.shape[0] * 1.1:  # a portrait form lying on its side
         transform = _turn_matrix(rgb.shape, 1) @ transform
@@ -124,6 +132,15 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
         photo=sheet is not None,
         seals=find_seals(gray, gray.shape[1] / PAGE_WIDTH_MM),
     )
+
+
+def _scaled_down(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+    """`rgb` shrunk by `scale`, and the 3x3 map of its pixels (centres stay centres)."""
+    h, w = rgb.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    sx, sy = size[0] / w, size[1] / h
+    matrix = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), matrix
 
 
 COLOUR_CHROMA = (
