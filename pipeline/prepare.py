@@ -1,12 +1,13 @@
 """Stage 2, prepare: make a page upright, square and evenly lit before the grid is looked for.
 
-In order: a quarter turn for pages lying on their side; in a phone photo, the sheet's outline
-found against the desk and warped flat (most of the perspective goes, and the desk with it);
-the skew found from the ruling lines' projection profile; the table's frame found and warped
-to a rectangle (this undoes what perspective is left); the background evened out (a large
-closing estimates the paper); a page upside down turned by a text-orientation model voting
-over text lines; red and blue ink suppressed in a second copy (seals, pen); and round seals
-found as circles (`pipeline.seals`), for the grid to keep their rings out of its lines.
+In order: a page scanned finer than 200 dpi scaled down to it; a quarter turn for pages lying
+on their side; in a phone photo, the sheet's outline found against the desk and warped flat
+(most of the perspective goes, and the desk with it); the skew found from the ruling lines'
+projection profile; the table's frame found and warped to a rectangle (this undoes what
+perspective is left); the background evened out (a large closing estimates the paper); a page
+upside down turned by a text-orientation model voting over text lines; red and blue ink
+suppressed in a second copy (seals, pen); and round seals found as circles
+(`pipeline.seals`), for the grid to keep their rings out of its lines.
 """
 
 from __future__ import annotations
