@@ -1,13 +1,12 @@
 """Stage 2, prepare: make a page upright, square and evenly lit before the grid is looked for.
 
-In order: a page scanned finer than 200 dpi scaled down to it; a quarter turn for pages lying
-on their side; in a phone photo, the sheet's outline found against the desk and warped flat
-(most of the perspective goes, and the desk with it); the skew found from the ruling lines'
-projection profile; the table's frame found and warped to a rectangle (this undoes what
-perspective is left); the background evened out (a large closing estimates the paper); a page
-upside down turned by a text-orientation model voting over text lines; red and blue ink
-suppressed in a second copy (seals, pen); and round seals found as circles
-(`pipeline.seals`), for the grid to keep their rings out of its lines.
+In order: a quarter turn for pages lying on their side; in a phone photo, the sheet's outline
+found against the desk and warped flat (most of the perspective goes, and the desk with it);
+the skew found from the ruling lines' projection profile; the table's frame found and warped
+to a rectangle (this undoes what perspective is left); the background evened out (a large
+closing estimates the paper); a page upside down turned by a text-orientation model voting
+over text lines; red and blue ink suppressed in a second copy (seals, pen); and round seals
+found as circles (`pipeline.seals`), for the grid to keep their rings out of its lines.
 """
 
 from __future__ import annotations
@@ -43,12 +42,6 @@ class PrepareOptions(BaseModel):
     min_frame_frac: float = Field(
         default=0.5, description="A frame narrower than this share of the page is not trusted."
     )
-    max_dpi: float = Field(
-        default=200.0,
-        description="A page scanned finer (by its file's resolution) is scaled down to this "
-        "first, as PDF pages are rendered at it: print needs no more, and the work grows with "
-        "the pixels.",
-    )
 
 
 @dataclass(frozen=True)
@@ -82,8 +75,6 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
     options = options or PrepareOptions()
     rgb = page.image
     transform = np.eye(3)
-    if page.dpi is not None and page.dpi > options.max_dpi * 1.01:
-        rgb, transform = _scaled_down(rgb, options.max_dpi / page.dpi)
     turned = 0
     if rgb.shape[1] > rgb.shape[0] * 1.1:  # a portrait form lying on its side
         transform = _turn_matrix(rgb.shape, 1) @ transform
@@ -133,15 +124,6 @@ def prepare_page(page: PageImage, options: PrepareOptions | None = None) -> Prep
         photo=sheet is not None,
         seals=find_seals(gray, gray.shape[1] / PAGE_WIDTH_MM),
     )
-
-
-def _scaled_down(rgb: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
-    """`rgb` shrunk by `scale`, and the 3x3 map of its pixels (centres stay centres)."""
-    h, w = rgb.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    sx, sy = size[0] / w, size[1] / h
-    matrix = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
-    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA), matrix
 
 
 COLOUR_CHROMA = (

@@ -269,24 +269,3 @@ def test_a_seals_ring_and_star_strokes_are_its_own_and_a_long_line_under_it_is_n
     assert not seal.covers((420, 380, 420, 620))  # a column line under the seal: long, inside
     assert not seal.covers((300, 380, 300, 620))  # a line off the disc
     assert not seal.covers((340, 500, 900, 500))  # a row line running on past it
-
-
-def test_a_page_scanned_finer_than_max_dpi_is_prepared_at_it_and_mapped_back_to_its_pixels() -> (
-    None
-):
-    image, _ = _pages("clean", 1)[0]
-    assert image.dpi == 200.0
-    fine = cv2.resize(image.image, None, fx=1.5, fy=1.5, interpolation=cv2.INTER_CUBIC)
-    as_scanned = prepare_page(image)
-    from_fine = prepare_page(replace(image, image=fine, dpi=300.0))
-    # Prepared at 200 dpi, as the page scanned at 200 dpi is ...
-    assert from_fine.image.shape == pytest.approx(as_scanned.image.shape, abs=4)
-    # ... and its table's corners map back to where they lie in the finer scan.
-    found = []
-    for page, scale in ((as_scanned, 1.0), (from_fine, 1.5)):
-        grid = find_grid(page)
-        assert grid is not None
-        x0, y0, x1, y1 = grid.frame
-        frame = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], dtype=np.float64)
-        found.append(cv2.perspectiveTransform(frame, np.linalg.inv(page.transform)) / scale)
-    assert np.abs(found[0] - found[1]).max() < 3
