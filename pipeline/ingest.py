@@ -3,9 +3,8 @@
 PDF pages are rendered by poppler through pdf2image, one page per call so a long file never
 sits in memory whole; with `IngestOptions.embedded_scans`, a scanned page's own JPEG is taken
 out and decoded instead (`pipeline.pdf_scan`). PNG, JPG and (multi-page) TIFF are decoded by
-Pillow. A file that cannot
-be read raises `IngestError` naming the file and, where it applies, the page; callers record it
-and go on with the next file.
+Pillow. A file that cannot be read raises `IngestError` naming the file and, where it applies,
+the page; callers record it and go on with the next file.
 """
 
 from __future__ import annotations
