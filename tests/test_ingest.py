@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
+import subprocess
 import zlib
 from pathlib import Path
 
@@ -12,7 +13,14 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from pipeline.ingest import IngestError, IngestOptions, ScanFile, find_scans, read_pages
+from pipeline.ingest import (
+    IngestError,
+    IngestOptions,
+    ScanFile,
+    _ppm_pixels,
+    find_scans,
+    read_pages,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"
@@ -33,6 +41,24 @@ def test_pdf_pages_render_in_order_at_the_asked_resolution() -> None:
     )
     assert all(p.image.dtype == np.uint8 and p.image.shape[2] == 3 for p in pages)
     assert pages[0].dpi == 100.0
+
+
+def test_pdf_page_pixels_are_poppler_s_own(tmp_path: Path) -> None:
+    # The same page written by pdftoppm as PNG and decoded by Pillow: not one pixel differs.
+    command = ["pdftoppm", "-r", "100", "-f", "2", "-l", "2", "-png", str(MULTI_PDF)]
+    subprocess.run([*command, str(tmp_path / "p")], check=True)
+    (png,) = tmp_path.glob("p*.png")
+    page = list(read_pages(ScanFile(MULTI_PDF, "clean-0002.pdf"), OPTIONS))[1]
+    assert np.array_equal(page.image, np.asarray(Image.open(png).convert("RGB")))
+
+
+def test_ppm_pixels_may_start_with_white_space_bytes() -> None:
+    # A dark first pixel can be bytes 9-13 or 32: they are pixels, not more of the header.
+    pixels = np.array([[[10, 32, 9], [200, 13, 0]]], np.uint8)
+    data = b"P6\n2 1\n255\n" + pixels.tobytes()
+    decoded = _ppm_pixels(data)
+    assert decoded is not None and np.array_equal(decoded, pixels)
+    assert _ppm_pixels(data[:-1]) is None  # a page cut short is no page
 
 
 def test_multi_page_tiff_gives_every_frame(tmp_path: Path) -> None:
