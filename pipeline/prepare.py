@@ -311,14 +311,15 @@ def _deskew_and_rectify(
 
     Returns the new image, the 3x3 transform applied, the skew and the frame's corners.
     """
-    gray = _evened_gray(rgb)
-    skew = _skew(gray, options)
-    transform = _rotation_matrix(gray.shape, skew)
-    # The search's steps land a hair off 0 (sums of 0.1); turning by that moves no pixel.
+    dark = depth(_evened_gray(rgb))
+    skew = _skew(dark, options)
+    transform = _rotation_matrix(dark.shape, skew)
+    # The search's steps land a hair off 0 (sums of 0.1); turning by that moves no pixel, so
+    # a straight page keeps its picture and the skew search's `depth` of it.
     if abs(skew) > NO_SKEW_DEG:
         rgb = _warp(rgb, transform, rgb.shape[1], rgb.shape[0], border=255)
-        gray = _evened_gray(rgb)
-    frame = _frame(gray, options)
+        dark = depth(_evened_gray(rgb))
+    frame = _frame(dark, options)
     if frame is not None:
         homography, size = _rectify(frame, rgb.shape, options)
         rgb = _warp(rgb, homography, size[0], size[1], border=255)
@@ -392,14 +393,14 @@ def faint_strokes(dark: np.ndarray) -> np.ndarray:
     return binary
 
 
-def _skew(gray: np.ndarray, options: PrepareOptions) -> float:
+def _skew(dark: np.ndarray, options: PrepareOptions) -> float:
     """The angle that makes the ruling lines' row profile sharpest (degrees, counter-clockwise).
 
     Tried in steps of half a degree on a copy half `work_width` wide, then in `skew_step_deg`
     steps round the best of those at full `work_width`.
     """
-    scale = options.work_width / gray.shape[1]
-    small = cv2.resize(strokes(depth(gray)), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    scale = options.work_width / dark.shape[1]
+    small = cv2.resize(strokes(dark), None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     half = cv2.resize(small, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
     coarse = np.arange(-options.max_skew_deg, options.max_skew_deg + 1e-6, 0.5)
     best = _sharpest(half, coarse)
@@ -464,10 +465,13 @@ def down_lines(binary: np.ndarray, min_len: int) -> np.ndarray:
     return cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((min_len, 1), np.uint8))
 
 
-def _frame(gray: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
-    """The table's outer frame as four corners (tl, tr, br, bl), or None when not found."""
-    h, w = gray.shape
-    across, down = line_masks(faint_strokes(depth(gray)), max(20, w // 25))
+def _frame(dark: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
+    """The table's outer frame as four corners (tl, tr, br, bl), or None when not found.
+
+    `dark` is the page's `depth`.
+    """
+    h, w = dark.shape
+    across, down = line_masks(faint_strokes(dark), max(20, w // 25))
     top, bottom = _extreme_lines(across, axis=0)
     left, right = _extreme_lines(down, axis=1)
     if top is None or bottom is None or left is None or right is None:

@@ -26,6 +26,7 @@ from pipeline.prepare import (
     _frame,
     _sheet_corners,
     _skew,
+    depth,
     lift_colour,
     prepare_page,
 )
@@ -65,7 +66,7 @@ def test_heavy_pages_come_out_upright_and_square() -> None:
         prepared = prepare_page(image)
         assert prepared.turned == printed.damage.turned  # type: ignore[attr-defined]
         # What is left of the skew after preparing is within the search step or two.
-        assert abs(_skew(prepared.gray, PrepareOptions())) <= 0.3
+        assert abs(_skew(depth(prepared.gray), PrepareOptions())) <= 0.3
 
 
 @pytest.mark.slow
@@ -73,7 +74,7 @@ def test_photo_frame_is_rectified() -> None:
     for image, _ in _pages("photo", 2)[:2]:
         prepared = prepare_page(image)
         assert prepared.frame_found
-        assert abs(_skew(prepared.gray, PrepareOptions())) <= 0.3
+        assert abs(_skew(depth(prepared.gray), PrepareOptions())) <= 0.3
         grid = find_grid(prepared)
         assert grid is not None and len(grid.xs) >= 5
 
@@ -152,7 +153,7 @@ def test_a_broken_outer_frame_is_still_the_frame() -> None:
     gray[200:1200, 897:900] = gray[200:1200, 300:303] = 40
     for y0 in range(200, 1200, 100):
         gray[y0 : y0 + 80, 100:103] = 40
-    corners = _frame(gray, PrepareOptions())
+    corners = _frame(depth(gray), PrepareOptions())
     assert corners is not None
     assert abs(corners[0][0] - 101) < 3 and abs(corners[3][0] - 101) < 3
 
