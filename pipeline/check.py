@@ -120,6 +120,7 @@ def _sum_rule(template: Template, form: FormReading) -> None:
         for reading in (total_field, *parts):
             if reading is not None:
                 reading.evidence.rule_failures.append(f"{rule.total} ≠ {' + '.join(rule.parts)}")
+                reading.evidence.contradicted = True
 
 
 def _cost_rule(template: Template, form: FormReading) -> None:

@@ -4,7 +4,8 @@ A logistic model per field group over the evidence the reading stages gathered (
 and character scores, anchor and vocabulary matches, seal disagreement, failed rules, …).
 Its weights and the review threshold are fitted by `scripts/fit_calibration.py` on generated
 pages whose seeds are kept apart from those reported on, and stored in
-`models/calibration.json`. A field goes to review when its confidence is below the threshold.
+`models/calibration.json`. A field goes to review when its confidence is below the threshold,
+or when a rule that no rightly read form breaks (the funds sum) failed on it.
 """
 
 from __future__ import annotations
@@ -262,7 +263,8 @@ def score_form(
     threshold = calibration.threshold_of(signals)
     for key, reading in form.all_fields():
         reading.confidence = round(probability(calibration, key, reading, signals), 4)
-        reading.review = reading.confidence < threshold
+        # A broken sum says one of its fields is wrong, however sure each reading looks.
+        reading.review = reading.confidence < threshold or reading.evidence.contradicted
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:

@@ -35,6 +35,12 @@ class Evidence(BaseModel):
         default=False, description="Read from a phone photo (the sheet found on a background)."
     )
     rule_failures: list[str] = Field(default_factory=list, description="Checks that failed.")
+    contradicted: bool = Field(
+        default=False,
+        description="A rule that holds on every rightly read form failed on this field (the "
+        "funds sum): one of the fields it ties is wrong, so each goes to review whatever its "
+        "confidence.",
+    )
     normalised: bool = Field(default=False, description="The checker reformatted the value.")
 
 

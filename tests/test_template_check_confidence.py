@@ -133,6 +133,16 @@ def test_a_failed_sum_flags_every_part_and_changes_nothing() -> None:
     assert all(form.fields[k].evidence.rule_failures for k in form.fields)
 
 
+def test_a_broken_sum_sends_its_fields_to_review_however_sure_they_read() -> None:
+    trusting = UNFITTED.model_copy(update={"threshold": 0.0})  # no confidence is too low
+    for total, flagged in (("2.5", False), ("25", True)):  # a decimal point lost
+        form = _form(total, "2.5", "")
+        check_form(TEMPLATE, form)
+        score_form(form, TEMPLATE.level1_of, trusting)
+        funds = [form.fields[k] for k in ("funds_total", "funds_fiscal", "funds_other")]
+        assert [f.review for f in funds] == [flagged] * 3, total
+
+
 def test_cost_above_total_is_flagged() -> None:
     form = _form("3", "3", "", cost_value="≤30万元")
     check_form(TEMPLATE, form)
