@@ -214,17 +214,34 @@ def _table_box(
     biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
     x, y, w, h = (int(v) for v in stats[biggest, :4])
     box = [x, y, x + w, y + h]
-    # Worn lines can split the frame: take in pieces that touch the table's box.
-    for i in range(1, count):
-        px, py, pw, ph = (int(v) for v in stats[i, :4])
-        if (
-            px >= box[0] - slack
-            and px + pw <= box[2] + slack
-            and py <= box[3] + slack
-            and py + ph >= box[1] - slack
-        ):
-            box = [min(box[0], px), min(box[1], py), max(box[2], px + pw), max(box[3], py + ph)]
+    pieces = [tuple(int(v) for v in stats[i, :4]) for i in range(1, count) if i != biggest]
+    # Worn lines can split the table: take in pieces that run on from it, until none does.
+    grown = True
+    while grown:
+        grown = False
+        for piece in pieces:
+            if _runs_on(piece, box, slack):
+                px, py, pw, ph = piece
+                box = [min(box[0], px), min(box[1], py), max(box[2], px + pw), max(box[3], py + ph)]
+                pieces.remove(piece)
+                grown = True
+                break
     return box[0], box[1], box[2], box[3]
+
+
+def _runs_on(piece: tuple[int, ...], box: list[int], slack: int) -> bool:
+    """Whether a piece of ruling is more of the table in `box`.
+
+    Either it lies within the table's columns and touches it above or below (a frame broken
+    across), or it lies within the table's rows and touches it beside (a table whose row
+    lines wore through at staggered places, split into a left and a right part).
+    """
+    px, py, pw, ph = piece
+    within_columns = px >= box[0] - slack and px + pw <= box[2] + slack
+    within_rows = py >= box[1] - slack and py + ph <= box[3] + slack
+    touches_x = px <= box[2] + slack and px + pw >= box[0] - slack
+    touches_y = py <= box[3] + slack and py + ph >= box[1] - slack
+    return (within_columns and touches_y) or (within_rows and touches_x)
 
 
 def _inside(segment: tuple[int, int, int, int], box: tuple[int, int, int, int], slack: int) -> bool:

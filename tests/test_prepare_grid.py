@@ -172,6 +172,23 @@ def test_the_table_is_the_structure_with_the_most_ruling() -> None:
     assert np.allclose(box, (100, 50, 901, 451), atol=2)
 
 
+def test_a_table_split_by_worn_row_lines_is_taken_whole() -> None:
+    # Its row lines wore through at staggered places: a left part, and a right part with a
+    # seal's ring on it, more ruling than the left. Their boxes overlap; their lines do not.
+    across = np.zeros((1000, 1000), np.uint8)
+    down = np.zeros((1000, 1000), np.uint8)
+    across[100, 100:560] = across[100, 600:900] = 255
+    across[160, 100:480] = across[160, 520:900] = 255
+    across[220, 100:400] = across[220, 450:900] = 255
+    down[100:221, 100] = down[100:221, 300] = down[100:221, 700] = down[100:221, 900] = 255
+    cv2.circle(across, (800, 160), 90, 255, 3)
+    whole = _table_box(across, down, 9)
+    assert whole is not None and whole[0] < 100 and whole[2] > 900
+    # The title's long stroke above the table stays out.
+    across[40, 300:700] = 255
+    assert _table_box(across, down, 9) == whole
+
+
 def test_a_worn_line_shows_as_a_ridge_and_a_row_of_glyphs_does_not() -> None:
     px_per_mm = 8.0  # 200 dpi
     rng = np.random.default_rng(1)

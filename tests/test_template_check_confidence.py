@@ -321,6 +321,22 @@ def test_ticks_and_specks_at_the_ends_of_a_value_are_dropped_and_recorded() -> N
     assert not form.indicators[0]["value"].evidence.rule_failures
 
 
+def test_a_doubtful_scrap_under_a_seal_is_blanked_and_recorded() -> None:
+    form = _form("3", "3", "C")
+    form.fields["funds_other"].evidence = Evidence(seal=True, rec_score=0.19)
+    form.indicators[0]["value"] = FieldReading(
+        value="≥90%", raw="≥90%", evidence=Evidence(seal=True, rec_score=0.19)
+    )
+    form.indicators[0]["name"] = FieldReading(
+        value="长期", raw="长期", evidence=Evidence(seal=False, rec_score=0.19)
+    )
+    check_form(TEMPLATE, form)
+    assert form.fields["funds_other"].value == ""
+    assert "seal remnant dropped: 'C'" in form.fields["funds_other"].evidence.rule_failures
+    assert form.indicators[0]["value"].value == "≥90%"  # longer than a scrap
+    assert form.indicators[0]["name"].value == "长期"  # no seal over it
+
+
 def test_a_plain_sign_is_put_back_to_the_printed_one_and_recorded() -> None:
     form = _form("3", "3", "", cost_value="<1万元")
     check_form(TEMPLATE, form)
