@@ -40,9 +40,7 @@ def check_form(template: Template, form: FormReading) -> None:
         reading = form.fields.get(spec.key)
         if reading is None:
             continue
-        _normalise(reading)
-        _drop_stray_marks(reading, template.stray_marks)
-        _drop_seal_remnant(reading)
+        _tidy(reading, template)
         if spec.kind == "amount":
             _amount(reading, spec.unit or "")
         if spec.required and not reading.value:
@@ -55,9 +53,7 @@ def check_form(template: Template, form: FormReading) -> None:
             form.fields["year"].evidence.rule_failures.append("no year read above the table")
     for row in form.indicators:
         for reading in row.values():
-            _normalise(reading)
-            _drop_stray_marks(reading, template.stray_marks)
-            _drop_seal_remnant(reading)
+            _tidy(reading, template)
     _sum_rule(template, form)
     _cost_rule(template, form)
     _sequence_rule(form)
@@ -69,6 +65,13 @@ def check_form(template: Template, form: FormReading) -> None:
         _unit_rule(form)
     _misread_number_rule(form)
     _value_in_name_rule(template, form)
+
+
+def _tidy(reading: FieldReading, template: Template) -> None:
+    """Normalise a value and put right the misreadings that need no other field."""
+    _normalise(reading)
+    _drop_stray_marks(reading, template.stray_marks)
+    _drop_seal_remnant(reading)
 
 
 def _normalise(reading: FieldReading) -> None:

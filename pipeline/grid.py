@@ -215,17 +215,12 @@ def _table_box(
     x, y, w, h = (int(v) for v in stats[biggest, :4])
     box = [x, y, x + w, y + h]
     pieces = [tuple(int(v) for v in stats[i, :4]) for i in range(1, count) if i != biggest]
-    # Worn lines can split the table: take in pieces that run on from it, until none does.
-    grown = True
-    while grown:
-        grown = False
-        for piece in pieces:
-            if _runs_on(piece, box, slack):
-                px, py, pw, ph = piece
-                box = [min(box[0], px), min(box[1], py), max(box[2], px + pw), max(box[3], py + ph)]
-                pieces.remove(piece)
-                grown = True
-                break
+    # Worn lines can split the table: take in pieces that run on from it, until none does (a
+    # piece that runs on from a box runs on from any box round it, so the order is no matter).
+    while joining := [piece for piece in pieces if _runs_on(piece, box, slack)]:
+        for px, py, pw, ph in joining:
+            box = [min(box[0], px), min(box[1], py), max(box[2], px + pw), max(box[3], py + ph)]
+        pieces = [piece for piece in pieces if piece not in joining]
     return box[0], box[1], box[2], box[3]
 
 

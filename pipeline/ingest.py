@@ -131,7 +131,8 @@ def _pdf_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
     except PDFInfoNotInstalledError as error:
         raise RuntimeError("poppler's pdfinfo is missing: run scripts/setup.sh") from error
     except (PDFPageCountError, PDFSyntaxError, ValueError) as error:
-        raise IngestError(scan.name, f"unreadable PDF ({_poppler_reason(error)})") from error
+        reason = _poppler_reason(str(error), type(error).__name__)
+        raise IngestError(scan.name, f"unreadable PDF ({reason})") from error
     if str(info.get("Encrypted", "no")).startswith("yes") and "Pages" not in info:
         raise IngestError(scan.name, "encrypted PDF: it needs a password to open")
     pages = int(info.get("Pages", 0))
@@ -194,8 +195,7 @@ def _render(scan: ScanFile, number: int, dpi: int) -> np.ndarray:
         ) from error
     image = _ppm_pixels(done.stdout)
     if image is None:
-        why = done.stderr.decode(errors="replace").strip().splitlines()
-        reason = why[-1] if why else "truncated PDF?"
+        reason = _poppler_reason(done.stderr.decode(errors="replace"), "truncated PDF?")
         raise IngestError(scan.name, f"page did not render ({reason})", page=number)
     return image
 
@@ -225,11 +225,12 @@ def _page_size_points(text: str) -> tuple[float, float]:
         return 595.0, 842.0
 
 
-def _poppler_reason(error: Exception) -> str:
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+def _poppler_reason(message: str, otherwise: str) -> str:
+    """The last line poppler wrote, in plain words where we know it; `otherwise` if none."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
     if any("Incorrect password" in line for line in lines):
         return "encrypted: it needs a password to open"
-    return lines[-1] if lines else type(error).__name__
+    return lines[-1] if lines else otherwise
 
 
 def _image_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
