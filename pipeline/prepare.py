@@ -303,6 +303,11 @@ def _whiten_outside_paper(rgb: np.ndarray) -> np.ndarray:
 
 NO_SKEW_DEG = 1e-9
 
+# Skew and frame are looked for on a copy this many times smaller, where neither needs the
+# detail: a quarter of the pixels for the black-hat, the line filters and the labelling.
+SEARCH_SHRINK = 2
+SEARCH_DEPTH_PX = 9  # `depth`'s kernel on that copy: about the full page's 15 px (2 mm at 200 dpi)
+
 
 def _deskew_and_rectify(
     rgb: np.ndarray, options: PrepareOptions
@@ -311,20 +316,42 @@ def _deskew_and_rectify(
 
     Returns the new image, the 3x3 transform applied, the skew and the frame's corners.
     """
-    dark = depth(_evened_gray(rgb))
+    small, to_small = _search_copy(rgb)
+    dark = depth(_even(small), SEARCH_DEPTH_PX)
     skew = _skew(dark, options)
-    transform = _rotation_matrix(dark.shape, skew)
+    transform = _rotation_matrix(rgb.shape, skew)
     # The search's steps land a hair off 0 (sums of 0.1); turning by that moves no pixel, so
     # a straight page keeps its picture and the skew search's `depth` of it.
     if abs(skew) > NO_SKEW_DEG:
+        # The copy is made again from the turned page, not turned itself: turning a line one
+        # pixel wide spreads it over two at half its darkness, and a worn frame line is lost.
         rgb = _warp(rgb, transform, rgb.shape[1], rgb.shape[0], border=255)
-        dark = depth(_evened_gray(rgb))
+        small, _ = _search_copy(rgb)
+        dark = depth(_even(small), SEARCH_DEPTH_PX)
     frame = _frame(dark, options)
     if frame is not None:
+        frame = cv2.perspectiveTransform(frame[None], np.linalg.inv(to_small))[0]
         homography, size = _rectify(frame, rgb.shape, options)
         rgb = _warp(rgb, homography, size[0], size[1], border=255)
         transform = homography @ transform
     return rgb, transform, skew, frame
+
+
+def _search_copy(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The page in grey, `SEARCH_SHRINK` times smaller, and the 3x3 map of pixels onto it.
+
+    Each pixel of the copy is the darkest of its block, so a faint line one pixel wide keeps
+    its contrast, as the frame search needs, where averaging would pale it.
+    """
+    n = SEARCH_SHRINK
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    darkest = cv2.erode(gray, np.ones((n, n), np.uint8), anchor=(0, 0))
+    small = np.ascontiguousarray(
+        darkest[: gray.shape[0] // n * n : n, : gray.shape[1] // n * n : n]
+    )
+    # A copy pixel covers page pixels n*i .. n*i + n - 1, so its centre is at n*i + (n - 1) / 2.
+    offset = -(n - 1) / 2 / n
+    return small, np.array([[1 / n, 0, offset], [0, 1 / n, offset], [0, 0, 1]])
 
 
 def red_ink(rgb: np.ndarray) -> np.ndarray:
@@ -359,13 +386,13 @@ def _evened_gray(rgb: np.ndarray) -> np.ndarray:
     return _even(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
 
-def depth(gray: np.ndarray) -> np.ndarray:
+def depth(gray: np.ndarray, kernel_px: int = 15) -> np.ndarray:
     """How much darker each pixel is than the paper within about a millimetre (a black-hat).
 
     Thin marks (text, ruling lines) stand out by their darkness; a broad dark area (a desk, a
     shadow) does not.
     """
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_px, kernel_px))
     return cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
 
 
@@ -619,17 +646,25 @@ def _upside_down(gray: np.ndarray, dark: np.ndarray) -> bool:
 
 
 def _text_line_crops(gray: np.ndarray, dark: np.ndarray, want: int = 16) -> list[np.ndarray]:
-    binary = strokes(dark)
-    w = gray.shape[1]
-    across, down = line_masks(binary, max(20, w // 25))
+    # Lines are looked for on a copy `SEARCH_SHRINK` times smaller (each pixel set where any
+    # of its block is ink): only their boxes come from it, the crops from the page itself.
+    n = SEARCH_SHRINK
+    h, w = dark.shape
+    inked = cv2.dilate(strokes(dark), np.ones((n, n), np.uint8), anchor=(0, 0))
+    binary = np.ascontiguousarray(inked[: h // n * n : n, : w // n * n : n])
+    small_w = binary.shape[1]
+    across, down = line_masks(binary, max(10, small_w // 25))
     text = cv2.subtract(binary, cv2.bitwise_or(across, down))
-    joined = cv2.dilate(text, np.ones((3, max(9, w // 120)), np.uint8))
+    # Glyphs joined along the line only: a row of the copy is two of the page, and joining
+    # rows too ran neighbouring lines together (votes on 97 test pages: least sure 0.30 from
+    # the middle this way, 0.05 joining 3 rows, 0.12 on the page itself).
+    joined = cv2.dilate(text, np.ones((1, max(5, small_w // 120)), np.uint8))
     count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
     boxes = [
-        stats[i, :4]
+        stats[i, :4] * n
         for i in range(1, count)
         # Sized by the page's width: a continuation page may be cut short to its table.
-        if stats[i, 2] > 3 * stats[i, 3] and w // 150 < stats[i, 3] < w // 25
+        if stats[i, 2] > 3 * stats[i, 3] and small_w // 150 < stats[i, 3] < small_w // 25
     ]
     boxes.sort(key=lambda b: -int(b[2]))
     crops = []

@@ -22,8 +22,10 @@ from pipeline.ocr.cells import split_at_columns
 from pipeline.prepare import (
     PAGE_WIDTH_MM,
     PrepareOptions,
+    _deskew_and_rectify,
     _even,
     _frame,
+    _search_copy,
     _sheet_corners,
     _skew,
     depth,
@@ -156,6 +158,36 @@ def test_a_broken_outer_frame_is_still_the_frame() -> None:
     corners = _frame(depth(gray), PrepareOptions())
     assert corners is not None
     assert abs(corners[0][0] - 101) < 3 and abs(corners[3][0] - 101) < 3
+
+
+def test_the_search_copy_keeps_a_faint_hairline_dark_and_maps_page_pixels_onto_it() -> None:
+    gray = np.full((400, 300), 240, np.uint8)
+    gray[201, 20:280] = 200  # one pixel high, 40 levels below the paper: a worn line
+    small, to_small = _search_copy(np.repeat(gray[..., None], 3, axis=2))
+    assert small.shape == (200, 150)
+    assert small[100, 10:140].max() == 200  # averaging would have paled it to 220
+    # Copy row 100 is the darker of page rows 200 and 201: its centre is page row 200.5.
+    assert abs((to_small @ [150, 201, 1])[1] - 100.25) < 1e-9
+
+
+def test_a_skewed_frame_found_on_the_search_copy_lands_square_on_the_full_page() -> None:
+    page = np.full((2339, 1654), 245, np.uint8)
+    corners = np.array([[150, 300], [1500, 300], [1500, 2000], [150, 2000]], np.float64)
+    cv2.rectangle(page, (150, 300), (1500, 2000), (30,), 3)
+    for y in range(400, 2000, 100):
+        cv2.line(page, (150, y), (1500, y), (30,), 2)
+    turn = cv2.getRotationMatrix2D((827, 1170), 2.0, 1.0)
+    skewed = cv2.warpAffine(page, turn, (1654, 2339), borderValue=(245,))
+    corners = np.c_[corners + 1, np.ones(4)] @ np.vstack([turn, [0, 0, 1]]).T  # line centres
+    _, transform, skew, frame = _deskew_and_rectify(
+        np.repeat(skewed[..., None], 3, axis=2), PrepareOptions()
+    )
+    assert frame is not None and abs(skew + 2.0) <= 0.1
+    landed = corners @ transform.T
+    landed = landed[:, :2] / landed[:, 2:]
+    margin = PrepareOptions().margin_frac * 1350
+    assert np.allclose(landed[:, 0], [margin, margin + 1350, margin + 1350, margin], atol=1.5)
+    assert np.allclose(landed[:, 1] - landed[0, 1], [0, 0, 1700, 1700], atol=1.5)
 
 
 def test_the_table_is_the_structure_with_the_most_ruling() -> None:
