@@ -303,13 +303,6 @@ def _whiten_outside_paper(rgb: np.ndarray) -> np.ndarray:
 
 NO_SKEW_DEG = 1e-9
 
-# Skew and frame are looked for on a copy this many times smaller, where neither needs the
-# detail: a quarter of the pixels for the black-hat, the line filters and the labelling.
-SEARCH_SHRINK = 2
-# `depth`'s kernel on that copy: 18 px of the page where the page itself has 15. At 7 (14 px) a
-# worn bottom frame line fell short of the frame test (seed 2000, heavy-0032 page 5).
-SEARCH_DEPTH_PX = 9
-
 
 def _deskew_and_rectify(
     rgb: np.ndarray, options: PrepareOptions
@@ -318,43 +311,25 @@ def _deskew_and_rectify(
 
     Returns the new image, the 3x3 transform applied, the skew and the frame's corners.
     """
-    small, to_small = _search_copy(rgb)
-    dark = depth(_even(small), SEARCH_DEPTH_PX)
+    # Both searches run on the full page. On a half-size copy they saved 63 ms of 800 a page,
+    # but the frame's corners moved by a pixel or two on worn pages and the grid's knife-edge
+    # calls with them: more fields read wrong on each of three sets (README, "Throughput").
+    dark = depth(_evened_gray(rgb))
     skew = _skew(dark, options)
-    transform = _rotation_matrix(rgb.shape, skew)
+    transform = _rotation_matrix(dark.shape, skew)
     # The search's steps land a hair off 0 (sums of 0.1); turning by that moves no pixel, so
     # a straight page keeps its picture and the skew search's `depth` of it.
     if abs(skew) > NO_SKEW_DEG:
         # Turned on its own, then rectified: one warp for both changed a few grey levels
         # and flipped the orientation vote on 2 of 19 heavy pages (README, "Throughput").
-        # The frame is looked for on a copy of the turned page, as the grid will see it.
         rgb = _warp(rgb, transform, rgb.shape[1], rgb.shape[0], border=255)
-        small, _ = _search_copy(rgb)
-        dark = depth(_even(small), SEARCH_DEPTH_PX)
+        dark = depth(_evened_gray(rgb))
     frame = _frame(dark, options)
     if frame is not None:
-        frame = cv2.perspectiveTransform(frame[None], np.linalg.inv(to_small))[0]
         homography, size = _rectify(frame, rgb.shape, options)
         rgb = _warp(rgb, homography, size[0], size[1], border=255)
         transform = homography @ transform
     return rgb, transform, skew, frame
-
-
-def _search_copy(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The page in grey, `SEARCH_SHRINK` times smaller, and the 3x3 map of pixels onto it.
-
-    Each pixel of the copy is the darkest of its block, so a faint line one pixel wide keeps
-    its contrast, as the frame search needs, where averaging would pale it.
-    """
-    n = SEARCH_SHRINK
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    darkest = cv2.erode(gray, np.ones((n, n), np.uint8), anchor=(0, 0))
-    small = np.ascontiguousarray(
-        darkest[: gray.shape[0] // n * n : n, : gray.shape[1] // n * n : n]
-    )
-    # A copy pixel covers page pixels n*i .. n*i + n - 1, so its centre is at n*i + (n - 1) / 2.
-    offset = -(n - 1) / 2 / n
-    return small, np.array([[1 / n, 0, offset], [0, 1 / n, offset], [0, 0, 1]])
 
 
 def red_ink(rgb: np.ndarray) -> np.ndarray:
@@ -389,13 +364,13 @@ def _evened_gray(rgb: np.ndarray) -> np.ndarray:
     return _even(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
 
 
-def depth(gray: np.ndarray, kernel_px: int = 15) -> np.ndarray:
+def depth(gray: np.ndarray) -> np.ndarray:
     """How much darker each pixel is than the paper within about a millimetre (a black-hat).
 
     Thin marks (text, ruling lines) stand out by their darkness; a broad dark area (a desk, a
     shadow) does not.
     """
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (kernel_px, kernel_px))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
     return cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
 
 
@@ -648,10 +623,13 @@ def _upside_down(gray: np.ndarray, dark: np.ndarray) -> bool:
     return _orientation.upside_down_votes(crops) > 0.5
 
 
+LINE_SEARCH_SHRINK = 2
+
+
 def _text_line_crops(gray: np.ndarray, dark: np.ndarray, want: int = 16) -> list[np.ndarray]:
-    # Lines are looked for on a copy `SEARCH_SHRINK` times smaller (each pixel set where any
-    # of its block is ink): only their boxes come from it, the crops from the page itself.
-    n = SEARCH_SHRINK
+    # Lines are looked for on a copy `LINE_SEARCH_SHRINK` times smaller (each pixel set where
+    # any of its block is ink): only their boxes come from it, the crops from the page itself.
+    n = LINE_SEARCH_SHRINK
     h, w = dark.shape
     inked = cv2.dilate(strokes(dark), np.ones((n, n), np.uint8), anchor=(0, 0))
     binary = np.ascontiguousarray(inked[: h // n * n : n, : w // n * n : n])

@@ -25,7 +25,6 @@ from pipeline.prepare import (
     _deskew_and_rectify,
     _even,
     _frame,
-    _search_copy,
     _sheet_corners,
     _skew,
     depth,
@@ -160,17 +159,7 @@ def test_a_broken_outer_frame_is_still_the_frame() -> None:
     assert abs(corners[0][0] - 101) < 3 and abs(corners[3][0] - 101) < 3
 
 
-def test_the_search_copy_keeps_a_faint_hairline_dark_and_maps_page_pixels_onto_it() -> None:
-    gray = np.full((400, 300), 240, np.uint8)
-    gray[201, 20:280] = 200  # one pixel high, 40 levels below the paper: a worn line
-    small, to_small = _search_copy(np.repeat(gray[..., None], 3, axis=2))
-    assert small.shape == (200, 150)
-    assert small[100, 10:140].max() == 200  # averaging would have paled it to 220
-    # Copy row 100 is the darker of page rows 200 and 201: its centre is page row 200.5.
-    assert abs((to_small @ [150, 201, 1])[1] - 100.25) < 1e-9
-
-
-def test_a_skewed_frame_found_on_the_search_copy_lands_square_on_the_full_page() -> None:
+def test_a_skewed_frame_lands_square_on_the_page() -> None:
     page = np.full((2339, 1654), 245, np.uint8)
     corners = np.array([[150, 300], [1500, 300], [1500, 2000], [150, 2000]], np.float64)
     cv2.rectangle(page, (150, 300), (1500, 2000), (30,), 3)
