@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.export import write_jsonl, write_summary
-from pipeline.ingest import ScanFile, find_scans
+from pipeline.ingest import ScanFile, find_scans, path_text
 from pipeline.progress import Progress
 from pipeline.report import RunReport, SlowPage, WorkerMemory, write_report
 from pipeline.run import FileResult, RunOptions
@@ -84,21 +84,24 @@ def plan_run(
 ) -> Plan:
     """Decide, file by file, what to read; record new documents and new paths in the store."""
     plan = Plan()
+    # The store knows a file by the text of its full path (`path_text`: a name that is not
+    # UTF-8 is escaped, not refused).
+    where = {scan: path_text(scan.path.resolve()) for scan in scans}
     hashes: dict[str, str] = {}
     for scan in scans:
         try:
-            hashes[str(scan.path.resolve())] = sha256_of(scan.path)
+            hashes[where[scan]] = sha256_of(scan.path)
         except OSError as error:
             plan.hash_errors[scan.name] = f"{scan.name}: cannot be read ({error.strerror})"
     planned: set[int] = set()
     known_first = sorted(
-        (scan for scan in scans if str(scan.path.resolve()) in hashes),
+        (scan for scan in scans if where[scan] in hashes),
         # Files the store knows go first: a rename must move its document off the old path
         # before a new file at that path is taken for a change of the old document.
-        key=lambda scan: store.document_by_hash(hashes[str(scan.path.resolve())]) is None,
+        key=lambda scan: store.document_by_hash(hashes[where[scan]]) is None,
     )
     for scan in known_first:
-        path = str(scan.path.resolve())
+        path = where[scan]
         digest = hashes[path]
         known = store.document_by_hash(digest)
         if known is None:

@@ -10,8 +10,10 @@ and go on with the next file.
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import unicodedata
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -60,10 +62,41 @@ class IngestOptions(BaseModel):
 
 @dataclass(frozen=True)
 class ScanFile:
-    """A file to read: where it is, and its name relative to the folder the run was given."""
+    """A file to read: where it is, and its name relative to the folder the run was given.
+
+    `name` is `path_text` of that name: text that any store, page or export can hold.
+    """
 
     path: Path
     name: str
+
+
+def path_text(path: Path | str) -> str:
+    r"""A file name as text: itself where it is plain UTF-8, else an escaped form, one to one.
+
+    A POSIX name is bytes. Python keeps bytes that are not UTF-8 as lone surrogates, which
+    no database, JSON writer or web page accepts; a control character (a newline) would
+    break a log or report line. Such a name is written with `\xHH` for those bytes and
+    characters and `\\` for a backslash, so two different names never share a text.
+    """
+    raw = os.fspath(path)
+    if "\\" not in raw and not any(_needs_escape(c) for c in raw):
+        return raw
+    return "".join(_escaped(c) for c in raw)
+
+
+def _needs_escape(char: str) -> bool:
+    return "\udc80" <= char <= "\udcff" or unicodedata.category(char) == "Cc"
+
+
+def _escaped(char: str) -> str:
+    if char == "\\":
+        return "\\\\"
+    if "\udc80" <= char <= "\udcff":  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{ord(char) - 0xDC00:02x}"
+    if unicodedata.category(char) == "Cc":  # every control character is under U+0100
+        return f"\\x{ord(char):02x}"
+    return char
 
 
 @dataclass(frozen=True)
@@ -95,11 +128,11 @@ def find_scans(paths: Sequence[Path]) -> list[ScanFile]:
         if root.is_dir():
             for path in sorted(root.rglob("*")):
                 if path.is_file() and path.suffix.lower() in PDF_SUFFIXES | IMAGE_SUFFIXES:
-                    found.append(ScanFile(path, path.relative_to(root).as_posix()))
+                    found.append(ScanFile(path, path_text(path.relative_to(root).as_posix())))
         else:
             # A file named on the command line is read whatever its suffix: refusing it is
             # the reader's job, with a reason.
-            found.append(ScanFile(root, root.name))
+            found.append(ScanFile(root, path_text(root.name)))
     return found
 
 

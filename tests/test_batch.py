@@ -280,6 +280,44 @@ def test_bad_inputs_land_in_quarantine_with_their_reason_and_the_rest_finish(
     assert summary(out)["decisions"] == {"known": 1, "read: retry failed": 8}
 
 
+def test_file_names_that_are_not_utf8_are_read_stored_and_shown_escaped(tmp_path: Path) -> None:
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    shutil.copy(SCANS["a/clean-0019.jpg"], scans / "good.jpg")
+    folder = os.fsencode(scans)
+    shutil.copy(SCANS["b/light-0000.jpg"], os.fsdecode(folder + b"/scan\xff\xfe.jpg"))
+    with open(folder + b"/zz\xff.jpg", "wb") as handle:  # the try-out's file: not a picture
+        handle.write(b"x")
+    done = formscan("run", scans, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert sorted(r.source.file for r in read_export(out / "records.jsonl")) == [
+        "good.jpg",
+        "scan\\xff\\xfe.jpg",
+    ]
+    assert query(out, "SELECT name, state FROM documents ORDER BY name") == [
+        ("good.jpg", "done"),
+        ("scan\\xff\\xfe.jpg", "done"),
+        ("zz\\xff.jpg", "failed"),
+    ]
+    assert "zz\\xff.jpg: not an image" in formscan("status", "--out", out).stdout
+    again = formscan("run", scans, "--out", out)
+    assert again.returncode == 0, again.stderr
+    assert "nothing new to read: 3 files (2 known, 1 quarantined)" in again.stdout
+
+
+def test_every_file_name_has_its_own_text() -> None:
+    from pipeline.ingest import path_text
+
+    names = ["a.jpg", "a\\xff.jpg", "a\udcff.jpg", "a\\\\xff.jpg", "a\n.jpg", "a\\x0a.jpg"]
+    names.append("表.pdf")
+    texts = [path_text(name) for name in names]
+    assert len(set(texts)) == len(names), texts
+    for text in texts:
+        text.encode("utf-8")  # no lone surrogate is left
+        assert text.isprintable()
+    assert texts[0] == "a.jpg" and texts[-1] == "表.pdf"  # plain names stay as they are
+
+
 def test_files_are_handed_out_biggest_first(tmp_path: Path) -> None:
     from pipeline.batch import biggest_first
     from pipeline.ingest import ScanFile
