@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -101,3 +101,13 @@ def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'formscan.db'}"
     return new_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Makes URLs for new empty stores, each a SQLite file or a database on the test server."""
+    if request.param == "sqlite":
+        files = itertools.count()
+        return lambda: f"sqlite:///{tmp_path / f'store{next(files)}' / 'formscan.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return lambda: new_database(server)

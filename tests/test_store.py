@@ -6,9 +6,14 @@ Each test runs on SQLite and on PostgreSQL (a throwaway server, see conftest.py)
 from __future__ import annotations
 
 import csv
+import multiprocessing
+import time
+import traceback
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -25,6 +30,7 @@ from pipeline.store import schema as t
 from pipeline.store.schema import metadata
 from pipeline.store.store import open_engine, upgrade
 
+HEAD = "0003"  # the newest migration
 VERSIONS = {"formscan": "0.1.0", "ocr": "o", "template": "t@1", "calibration": "c1"}
 
 
@@ -253,3 +259,45 @@ def test_reviewers_racing_for_tasks_each_get_a_different_one(store_at: str) -> N
         store.release(name)
     assert ("value", "≥90%") in [(k, v) for k, v, _ in store.groups("nobody", min_size=1)]
     store.close()
+
+
+def _open_and_run(url: str, start: Any, results: Any) -> None:
+    """What `formscan run` does first: open the store (making its schema), then take the lock."""
+    start.wait()
+    try:
+        store = Store.open(url)
+        try:
+            with store.lock():
+                time.sleep(0.2)
+            results.put("ran")
+        except StoreBusyError:
+            results.put("busy")
+        store.close()
+    except BaseException:  # what the run would have died of, traceback and all
+        results.put(traceback.format_exc())
+
+
+def test_runs_opening_a_new_store_at_the_same_instant_never_fail_making_its_schema(
+    empty_stores: Callable[[], str],
+) -> None:
+    # Issue 23: the schema was made before the run lock was taken, so one of two runs
+    # started at once died of `table alembic_version already exists` (exit 1, not 3).
+    context = multiprocessing.get_context("fork")  # children start at once, imports done
+    for _ in range(3):
+        url = empty_stores()
+        start, results = context.Barrier(4), context.Queue()
+        children = [
+            context.Process(target=_open_and_run, args=(url, start, results)) for _ in range(4)
+        ]
+        for child in children:
+            child.start()
+        outcomes = [results.get(timeout=120) for _ in children]
+        for child in children:
+            child.join(timeout=30)
+        failures = [o for o in outcomes if o not in ("ran", "busy")]
+        assert failures == [], failures[0]
+        assert "ran" in outcomes
+        store = Store.open(url)
+        with store.engine.connect() as c:
+            assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [(HEAD,)]
+        store.close()

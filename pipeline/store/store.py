@@ -26,7 +26,7 @@ from pipeline.readings import field_path
 from pipeline.store import schema as t
 from pipeline.store.errors import StoreError
 from pipeline.store.forms import current_corrections, insert_form, stored_forms
-from pipeline.store.lock import run_lock
+from pipeline.store.lock import lock_schema, run_lock, schema_file_lock
 from pipeline.store.review import ReviewMethods
 from pipeline.store.rows import Document, StoredForm
 from pipeline.store.users import UserMethods
@@ -54,18 +54,23 @@ def _now() -> datetime:
 
 def _set_sqlite_pragmas(connection: Any, _record: Any) -> None:
     cursor = connection.cursor()
+    # The wait first: switching a new file to WAL needs a moment's lock another opener may hold.
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     # WAL: readers (status, export, the review server) never block the run's commits.
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the store's schema to `revision` with the migrations shipped in the package."""
+    """Bring the store's schema to `revision` with the migrations shipped in the package.
+
+    One process at a time: another one opening the same new store waits, then finds it made.
+    """
     config = Config()
     config.set_main_option("script_location", str(resources.files("pipeline.store") / "migrations"))
-    with engine.begin() as connection:
+    with schema_file_lock(engine), engine.begin() as connection:
+        lock_schema(connection)
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
