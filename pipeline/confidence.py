@@ -5,7 +5,8 @@ and character scores, anchor and vocabulary matches, seal disagreement, failed r
 Its weights and the review threshold are fitted by `scripts/fit_calibration.py` on generated
 pages whose seeds are kept apart from those reported on, and stored in
 `models/calibration.json`. A field goes to review when its confidence is below the threshold,
-or when a rule that no rightly read form breaks (the funds sum) failed on it.
+when a rule that no rightly read form breaks (the funds sum) failed on it, or when no cell
+was found for it (`unsupported`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ NO_FORM_SIGNALS = FormSignals()
 # most this share of them.
 UNSURE_LINE = 0.9
 WHOLE_UNSURE = 0.1
+# The most a field with no cell behind it may be trusted: even odds.
+NO_EVIDENCE = 0.5
 
 
 def group_of(key: str) -> str:
@@ -262,9 +265,26 @@ def score_form(
     signals = form_signals(form, blocks)
     threshold = calibration.threshold_of(signals)
     for key, reading in form.all_fields():
-        reading.confidence = round(probability(calibration, key, reading, signals), 4)
+        confidence = probability(calibration, key, reading, signals)
+        if unsupported(reading.evidence):
+            confidence = min(confidence, NO_EVIDENCE)
+        reading.confidence = round(confidence, 4)
         # A broken sum says one of its fields is wrong, however sure each reading looks.
-        reading.review = reading.confidence < threshold or reading.evidence.contradicted
+        reading.review = (
+            reading.confidence < threshold
+            or reading.evidence.contradicted
+            or unsupported(reading.evidence)
+        )
+
+
+def unsupported(evidence: Evidence) -> bool:
+    """Whether a field has no cell behind its value: its place, or its column, was not found.
+
+    The models learn from generated forms, where a field not found is mostly a blank that is
+    right; on a form printed another way a lost cell or column is a value lost. Nothing on
+    the page vouches for such a value, so it is never taken as read.
+    """
+    return not evidence.found or evidence.column_lost
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:

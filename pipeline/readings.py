@@ -31,6 +31,10 @@ class Evidence(BaseModel):
         description="An indicator row's 一级 or 二级 taken from the order of the rows, "
         "not from its cell.",
     )
+    column_lost: bool = Field(
+        default=False,
+        description="Most rows of its page found no cell in its column: the column was lost.",
+    )
     photo: bool = Field(
         default=False, description="Read from a phone photo (the sheet found on a background)."
     )

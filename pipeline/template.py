@@ -446,6 +446,7 @@ def map_indicators(
         return
 
     columns = state.columns
+    first_row = len(form.indicators)
 
     def column(key: str) -> list[CellText]:
         if key not in columns:
@@ -547,6 +548,26 @@ def map_indicators(
                     "value": value_reading,
                 }
             )
+    _mark_lost_values(form.indicators[first_row:], form, page.number, spec.columns["value"])
+
+
+def _mark_lost_values(
+    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int, header: str
+) -> None:
+    """Where most rows of a page found no value cell, the column itself was lost.
+
+    A table printed without its outer line on the value column's side ends at the 三级
+    column: every value then comes out blank, and a blank is a common, trusted 指标值. None
+    of them has a cell behind it, found or blank, so the whole column goes to review.
+    """
+    unfound = sum(not row["value"].evidence.found for row in rows)
+    if not rows or 2 * unfound <= len(rows):
+        return
+    for row in rows:
+        row["value"].evidence.column_lost = True
+    form.issues.append(
+        f"page {page}: no {header} cell beside {unfound} of {len(rows)} rows: column lost"
+    )
 
 
 def _label_lines(cell: CellText, label: str) -> list[tuple[str, float | None]]:

@@ -210,3 +210,31 @@ def test_cells_under_a_seal_are_read_both_ways() -> None:
     assert under_seal, "the seal lies over at least one cell"
     assert all(c.plain is not None for c in under_seal)
     assert all(c.plain is None for c in cells if not c.seal)
+
+
+@pytest.mark.slow
+def test_a_table_printed_without_its_right_line_loses_no_value_silently(tmp_path: Path) -> None:
+    """The 指标值 column of a table with no right frame line is read, or all of it reviewed."""
+    import numpy as np
+
+    from pipeline.ingest import ScanFile
+    from pipeline.run import Reader
+
+    page = cv2.imread(str(SAMPLES / "clean" / "clean-0019.jpg"))
+    ink = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) < 128
+    long_lines = np.flatnonzero(ink.sum(axis=0) > 0.4 * ink.shape[0])
+    right = int(long_lines.max())
+    assert right > 0.8 * ink.shape[1], "the frame's right line is the rightmost long line"
+    page[:, right - 4 : right + 5] = 255
+    cv2.imwrite(str(tmp_path / "no-right-line.png"), page)
+
+    result = Reader(RunOptions()).read_file(ScanFile(tmp_path / "no-right-line.png", "p.png"))
+    [form] = result.forms
+    [truth] = read_gold(SAMPLES / "clean" / "clean-0019.gold.jsonl")
+    assert len(form.indicators) == len(truth.indicators)
+    for row, gold in zip(form.indicators, truth.indicators, strict=True):
+        value = row["value"]
+        assert value.review or value.value == gold.value, (value.value, gold.value)
+    for key, gold_value in truth.fields.items():
+        field = form.fields[key]
+        assert field.review or field.value == gold_value, (key, field.value, gold_value)

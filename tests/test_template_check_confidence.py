@@ -16,6 +16,7 @@ from pipeline.confidence import (
     condition_of,
     fit_logistic,
     form_signals,
+    load_calibration,
     model_names,
     score_form,
 )
@@ -141,6 +142,38 @@ def test_a_broken_sum_sends_its_fields_to_review_however_sure_they_read() -> Non
         score_form(form, TEMPLATE.level1_of, trusting)
         funds = [form.fields[k] for k in ("funds_total", "funds_fiscal", "funds_other")]
         assert [f.review for f in funds] == [flagged] * 3, total
+
+
+def test_a_field_whose_cell_was_not_found_is_never_taken_as_read() -> None:
+    """Whatever else its evidence says, and under the fitted models of every condition."""
+    calibration = load_calibration()
+    variants = [
+        Evidence(found=False),
+        Evidence(found=False, blank=True),
+        Evidence(found=False, rec_score=1.0, char_min=1.0, vocab_score=1.0),
+        Evidence(column_lost=True),
+        Evidence(column_lost=True, blank=True),
+        Evidence(found=False, photo=True),
+    ]
+    for evidence in variants:
+        for value in ("", "≥90%", "数量指标"):
+            row = {
+                key: FieldReading(value=value, raw=value, evidence=evidence.model_copy())
+                for key in ("level1", "level2", "seq", "name", "value")
+            }
+            fields = {
+                key: FieldReading(value=value, raw=value, evidence=evidence.model_copy())
+                for key in SCALAR_KEYS
+            }
+            form = FormReading(file="f", form_type="t", fields=fields, indicators=[row])
+            score_form(form, TEMPLATE.level1_of, calibration)
+            for key, reading in form.all_fields():
+                assert reading.review, (key, value, evidence)
+                assert reading.confidence <= 0.5, (key, value, evidence)
+    found = FieldReading(value="", raw="", evidence=Evidence(blank=True))  # a cell, empty
+    form = FormReading(file="f", form_type="t", indicators=[{"value": found}])
+    score_form(form, (), calibration)
+    assert found.confidence > 0.5, "a blank cell that was found is evidence of a blank"
 
 
 def test_cost_above_total_is_flagged() -> None:

@@ -422,3 +422,24 @@ def test_a_header_read_again_in_the_name_column_is_no_row() -> None:
         ]
     )
     assert [r[3] for r in rows] == ["覆盖率"]
+
+
+def test_a_page_whose_value_cells_are_missing_lost_its_value_column() -> None:
+    # No right frame line: the table ends at the 三级 column, the 指标值 cells are not cells.
+    lines = [
+        (1, 3, 0, 0, "产出指标"),
+        (1, 3, 1, 1, "数量指标"),
+        (1, 1, 2, 2, "指标1:覆盖率"),
+        (2, 2, 2, 2, "指标2:发放人数"),
+        (3, 3, 2, 2, "指标3:合格率"),
+    ]
+    rows, form = _rows(lines)
+    assert [r[3] for r in rows] == ["覆盖率", "发放人数", "合格率"]
+    assert all(row["value"].evidence.column_lost for row in form.indicators)
+    assert any("column lost" in issue for issue in form.issues)
+
+    # One row without its value cell is that row's trouble, not its column's.
+    rows, form = _rows([*lines, (1, 1, 3, 3, "100%"), (2, 2, 3, 3, "20人")])
+    assert [r[4] for r in rows] == ["100%", "20人", ""]
+    assert [row["value"].evidence.found for row in form.indicators] == [True, True, False]
+    assert not any(row["value"].evidence.column_lost for row in form.indicators)
