@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 # libgl1, libglib2.0-0: the OpenCV wheels link against them.
 # postgresql: the store tests start a throwaway server to run on PostgreSQL as well as SQLite.
 # chromium: the review server's browser tests drive it with Playwright (never `playwright install`).
+# libreoffice-calc-nogui: scripts/make_sheet_corpus.py prints its spreadsheet forms with it.
 apt_packages=(poppler-utils fonts-noto-cjk fonts-wqy-zenhei fonts-wqy-microhei
-              fonts-arphic-uming fonts-arphic-ukai libgl1 libglib2.0-0 postgresql chromium)
+              fonts-arphic-uming fonts-arphic-ukai libgl1 libglib2.0-0 postgresql chromium
+              libreoffice-calc-nogui)
 missing=()
 for pkg in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
