@@ -64,6 +64,11 @@ class GridOptions(BaseModel):
     min_ridge_mm: float = Field(
         default=5.5, description="Shortest stretch of worn line that counts; longer than a glyph."
     )
+    open_side_mm: float = Field(
+        default=8.0,
+        description="How far past the outermost line lines across must end together for the "
+        "table to be taken as printed without its frame line on that side.",
+    )
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,8 @@ class Grid:
     segments: tuple[tuple[int, int, int, int], ...] = field(default=(), repr=False)
     # Column positions with long stretches of line: real columns, not a glyph's strokes.
     solid_xs: frozenset[int] = frozenset()
+    # Sides printed without a frame line, closed where the lines across end together.
+    open_sides: tuple[str, ...] = ()
 
     @property
     def frame(self) -> tuple[int, int, int, int]:
@@ -133,6 +140,9 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     ys = lines_to_positions(horizontal, axis=1, merge=merge)
     if len(xs) < 2 or len(ys) < 2:
         return None
+    beyond = round(options.open_side_mm * px_per_mm)
+    xs, open_xs = close_open_sides(xs, horizontal, axis=0, merge=merge, beyond=beyond)
+    ys, open_ys = close_open_sides(ys, vertical, axis=1, merge=merge, beyond=beyond)
     worn_across, worn_down = ridges(page.ink, px_per_mm, options)
     solid = round(options.min_solid_line_mm * px_per_mm)
     solid_xs = _solid(xs, vertical, 0, merge, solid)
@@ -154,8 +164,13 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         line_px=_thickness(across_parts),
         solid_xs=frozenset(solid_xs),
         segments=tuple(segments),
+        open_sides=open_xs + open_ys,
     )
 
+
+# Lines across that must end together to stand for a missing frame line: more than a title
+# bar or a note row under the table has.
+OPEN_SIDE_LINES = 4
 
 # Smoothing along a line spans its small breaks and averages the paper's grain; the paper is
 # looked for this far to either side (ruling lines are 0.1-0.5 mm thick).
@@ -273,6 +288,42 @@ def _segments(across: Components, down: Components) -> list[tuple[int, int, int,
             else:
                 found.append((round(cx), y, round(cx), y + bh))
     return found
+
+
+def close_open_sides(
+    positions: list[int],
+    across: list[tuple[int, int, int, int]],
+    axis: int,
+    merge: int,
+    beyond: int,
+) -> tuple[list[int], tuple[str, ...]]:
+    """Outer positions where a table printed without its frame line on that side ends.
+
+    A sheet printed from a spreadsheet may leave a side of the table unruled: its lines
+    across still stop together there, a column (or row) past the last line along. Where at
+    least `OPEN_SIDE_LINES` of them end within `merge` of each other, `beyond` px or more
+    outside the outermost position, that place is taken as the missing frame line. `axis` 0
+    takes column positions (x) and the horizontal lines; 1 row positions and the verticals.
+    Returns the positions and the sides so closed (`left`, `right`, `top`, `bottom`).
+    """
+    start, end = (0, 2) if axis == 0 else (1, 3)
+    closed: list[str] = []
+    ends = [s[end] for s in across if s[end] > positions[-1] + beyond]
+    if (far := _common(ends, merge)) is not None:
+        positions = [*positions, far]
+        closed.append("right" if axis == 0 else "bottom")
+    starts = [s[start] for s in across if s[start] < positions[0] - beyond]
+    if (near := _common(starts, merge)) is not None:
+        positions = [near, *positions]
+        closed.append("left" if axis == 0 else "top")
+    return positions, tuple(closed)
+
+
+def _common(ends: list[int], merge: int) -> int | None:
+    """Where most of `ends` lie together, when at least `OPEN_SIDE_LINES` do; else None."""
+    groups = [[e for e in ends if abs(e - at) <= merge] for at in ends]
+    best = max(groups, key=len, default=[])
+    return round(float(np.median(best))) if len(best) >= OPEN_SIDE_LINES else None
 
 
 def lines_to_positions(

@@ -482,6 +482,8 @@ def _frame(dark: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
     left, right = _extreme_lines(down, axis=1)
     if top is None or bottom is None or left is None or right is None:
         return None
+    left, right = _open_sides(across, left, right, axis=1)
+    top, bottom = _open_sides(down, top, bottom, axis=0)
     corners = np.array(
         [_cross(top, left), _cross(top, right), _cross(bottom, right), _cross(bottom, left)],
         dtype=np.float32,
@@ -521,6 +523,64 @@ def _extreme_lines(mask: np.ndarray, axis: int) -> tuple[Line | None, Line | Non
         line for line, length in zip(lines, lengths, strict=True) if length > 0.6 * max(lengths)
     ]
     return _fitted_line(labels, stats, long[0], axis), _fitted_line(labels, stats, long[-1], axis)
+
+
+# Lines across that must end together past a side for it to be a side printed without its
+# frame line, and how far past (a share of the page).
+OPEN_SIDE_LINES = 4
+OPEN_SIDE_BEYOND = 0.02
+
+
+def _open_sides(across: np.ndarray, first: Line, last: Line, axis: int) -> tuple[Line, Line]:
+    """The two sides of one direction, moved out where the table was printed unruled there.
+
+    A sheet printed from a spreadsheet may leave the outer line of its last column unruled:
+    the last line along it is then the column's inner line, and rectifying to it would cut
+    the column off. The lines across still end together where the frame would be, so a
+    side is taken there when at least `OPEN_SIDE_LINES` of them end past it. `axis` 1: the
+    left and right sides (vertical lines, `across` the horizontal mask); 0: top and bottom.
+    """
+    count, _, stats, _ = cv2.connectedComponentsWithStats(across, connectivity=8)
+    if count < 2:
+        return first, last
+    start, size = (
+        (cv2.CC_STAT_LEFT, cv2.CC_STAT_WIDTH)
+        if axis == 1
+        else (cv2.CC_STAT_TOP, cv2.CC_STAT_HEIGHT)
+    )
+    lines = stats[1:]
+    lines = lines[lines[:, size] > 0.3 * lines[:, size].max()]
+    begins = lines[:, start].astype(float)
+    ends = begins + lines[:, size]
+    beyond = OPEN_SIDE_BEYOND * across.shape[1 - axis]
+    tolerance = FRAME_LINE_TOLERANCE * across.shape[1 - axis]
+    middle = across.shape[axis] / 2
+    if (far := _together(ends[ends > _at(last, middle, axis) + beyond], tolerance)) is not None:
+        last = _straight(far, axis)
+    if (
+        near := _together(begins[begins < _at(first, middle, axis) - beyond], tolerance)
+    ) is not None:
+        first = _straight(near, axis)
+    return first, last
+
+
+def _together(places: np.ndarray, tolerance: float) -> float | None:
+    """The median of the largest cluster of `places`, if it holds `OPEN_SIDE_LINES` or more."""
+    best = max(
+        ([p for p in places if abs(p - at) <= tolerance] for at in places), key=len, default=[]
+    )
+    return float(np.median(best)) if len(best) >= OPEN_SIDE_LINES else None
+
+
+def _at(line: Line, along: float, axis: int) -> float:
+    """Where a vertical (`axis` 1) line crosses height `along`, or a horizontal one x `along`."""
+    a, b, c = line
+    return (c - b * along) / a if axis == 1 else (c - a * along) / b
+
+
+def _straight(place: float, axis: int) -> Line:
+    """A vertical line at x `place` (`axis` 1), or a horizontal one at y `place`."""
+    return (1.0, 0.0, place) if axis == 1 else (0.0, 1.0, place)
 
 
 def _fitted_line(labels: np.ndarray, stats: np.ndarray, pieces: list[int], axis: int) -> Line:

@@ -159,6 +159,44 @@ def test_a_broken_outer_frame_is_still_the_frame() -> None:
     assert abs(corners[0][0] - 101) < 3 and abs(corners[3][0] - 101) < 3
 
 
+@pytest.mark.parametrize("side", ["right", "left", "bottom"])
+def test_a_side_printed_without_its_frame_line_is_where_the_lines_across_end(side: str) -> None:
+    gray = np.full((1400, 1000), 250, np.uint8)
+    for y in range(200, 1101 if side == "bottom" else 1201, 100):  # the outer lines unprinted
+        gray[y : y + 3, 100:900] = 40
+    for x in {"right": (100, 300, 700), "left": (300, 700, 897)}.get(side, (100, 300, 700, 897)):
+        gray[200:1203, x : x + 3] = 40
+    corners = _frame(depth(gray), PrepareOptions())
+    assert corners is not None
+    tl, tr, br, bl = corners
+    assert abs(tl[0] - 101) < 4 and abs(bl[0] - 101) < 4, corners
+    assert abs(tr[0] - 898) < 4 and abs(br[0] - 898) < 4, corners
+    assert abs(tl[1] - 201) < 4 and abs(bl[1] - 1201) < 4, corners
+
+    # A line across that runs out past the frame alone (a title's rule) moves no side.
+    gray = np.full((1400, 1000), 250, np.uint8)
+    cv2.rectangle(gray, (100, 200), (900, 1200), (40,), 3)
+    for y in range(300, 1200, 100):
+        gray[y : y + 3, 100:900] = 40
+    gray[150:153, 60:960] = 40
+    corners = _frame(depth(gray), PrepareOptions())
+    assert corners is not None and abs(corners[1][0] - 901) < 4, corners
+
+
+@pytest.mark.slow
+def test_a_table_without_its_right_line_keeps_its_last_column() -> None:
+    [(image, printed)] = _pages("clean", 1)[:1]
+    page = image.image.copy()
+    ink = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY) < 128
+    right = int(np.flatnonzero(ink.sum(axis=0) > 0.4 * ink.shape[0]).max())
+    whole = find_grid(prepare_page(image))
+    page[:, right - 4 : right + 5] = 255
+    grid = find_grid(prepare_page(replace(image, image=page)))
+    assert whole is not None and grid is not None
+    assert whole.open_sides == () and grid.open_sides == ("right",)
+    assert len(grid.xs) == len(whole.xs) and len(grid.cells) == printed.cells  # type: ignore[attr-defined]
+
+
 def test_a_skewed_frame_lands_square_on_the_page() -> None:
     page = np.full((2339, 1654), 245, np.uint8)
     corners = np.array([[150, 300], [1500, 300], [1500, 2000], [150, 2000]], np.float64)
