@@ -395,3 +395,16 @@ def test_importing_the_package_loads_no_engine() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("face", ["uming", "noto_sans", "noto_serif"])
+def test_a_lone_slash_is_read_as_a_slash_and_a_one_as_a_one(face: str) -> None:
+    from pipeline.ocr.cells import _slash_read_as_one
+
+    engine = load_engine(OcrOptions())
+    crops = [render_line(text, face)[:, :, 0].copy() for text in ("/", "1", "l", "|")]
+    first = engine.recognize(crops)
+    assert first[0].text != "/", "PP-OCR reads a lone slash as something else"
+    read = [_slash_read_as_one(line, crop).text for line, crop in zip(first, crops, strict=True)]
+    assert read[:2] == ["/", "1"], read
+    assert read[2:] == [line.text for line in first[2:]], "upright strokes keep their reading"
