@@ -49,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
         help="send fields whose confidence is below P to review, instead of the fitted "
         "threshold (a higher P: fewer silent errors, more review)",
     )
+    run.add_argument(
+        "--read-again-below",
+        type=float,
+        metavar="P",
+        help="read a field a second, independent way when it passes review with a confidence "
+        "below P; a disagreement sends it to review (default 0.995; 0: never)",
+    )
     run.add_argument("--workers", type=int, default=1, help="processes reading files at once")
     run.add_argument(
         "--recycle-after",
@@ -100,6 +107,25 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
     add.set_defaults(handler=_users_add)
+    listed = user_commands.add_parser(
+        "list", help="every account: name, role, enabled or disabled, locked until when"
+    )
+    _store_arguments(listed)
+    listed.set_defaults(handler=_users_list)
+    for name, text in [
+        ("disable", "stop an account signing in, and end its sessions now"),
+        ("enable", "let a disabled account sign in again"),
+        (
+            "remove",
+            "delete an account: its sessions end, its claims go back to the queue, "
+            "its corrections stay under its name",
+        ),
+        ("unlock", "lift the lock that failed sign-ins put on an account"),
+    ]:
+        change = user_commands.add_parser(name, help=text)
+        _store_arguments(change)
+        change.add_argument("name", metavar="NAME")
+        change.set_defaults(handler=_users_change, change=name)
 
     score = commands.add_parser("eval", help="score an export against a folder of truth files")
     score.add_argument("--gold", type=Path, required=True, metavar="DIR")
@@ -134,6 +160,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from pipeline.ocr.base import OcrOptions
     from pipeline.run import RunOptions
+    from pipeline.second_reading import SecondReadingOptions
     from pipeline.workers import ReaderPool, WorkerStartError
 
     missing = [p for p in args.paths if not p.exists()]
@@ -144,7 +171,12 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     options = RunOptions(
-        ocr=OcrOptions(kind=args.engine), debug_dir=args.debug, review_below=args.review_below
+        ocr=OcrOptions(kind=args.engine),
+        debug_dir=args.debug,
+        review_below=args.review_below,
+        second_reading=SecondReadingOptions()
+        if args.read_again_below is None
+        else SecondReadingOptions(enabled=args.read_again_below > 0, below=args.read_again_below),
     )
     workers, recycle_after = max(1, args.workers), max(0, args.recycle_after)
     # The workers load their models while this process imports the store and the batch.
@@ -248,7 +280,12 @@ def _users_add(args: argparse.Namespace) -> int:
     import getpass
 
     from pipeline.review.auth import hash_password
+    from pipeline.store.users import name_problem
 
+    problem = name_problem(args.name)
+    if problem:
+        print(f"formscan users add: {problem}", file=sys.stderr)
+        return 2
     store = _open_store(args, "users add")
     if store is None:
         return 2
@@ -266,7 +303,55 @@ def _users_add(args: argparse.Namespace) -> int:
         new = store.set_user(args.name, args.role, hash_password(password))
     finally:
         store.close()
-    print(f"formscan users add: {args.name} ({args.role}) {'added' if new else 'updated'}")
+    done = "added" if new else "updated; its sessions ended"
+    print(f"formscan users add: {args.name} ({args.role}) {done}")
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    store = _open_store(args, "users list")
+    if store is None:
+        return 2
+    try:
+        users = store.users()
+    finally:
+        store.close()
+    now = datetime.now(UTC)
+    rows = [("NAME", "ROLE", "STATE", "LOCKED UNTIL")]
+    for user in users:
+        locked = user.locked_for(now) > 0 and user.locked_until is not None
+        until = f"{user.locked_until:%Y-%m-%dT%H:%M:%SZ}" if locked else "-"
+        rows.append((user.name, user.role, "disabled" if user.disabled else "enabled", until))
+    widths = [max(len(row[n]) for row in rows) for n in range(3)]
+    for *cells, until in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)), until
+        )
+    return 0
+
+
+def _users_change(args: argparse.Namespace) -> int:
+    command = f"users {args.change}"
+    store = _open_store(args, command)
+    if store is None:
+        return 2
+    changes = {
+        "disable": lambda name: store.set_disabled(name, True),
+        "enable": lambda name: store.set_disabled(name, False),
+        "remove": store.remove_user,
+        "unlock": store.unlock,
+    }
+    try:
+        found = changes[args.change](args.name)
+    finally:
+        store.close()
+    if not found:
+        print(f"formscan {command}: no user {args.name!r}", file=sys.stderr)
+        return 2
+    done = {"disable": "disabled", "enable": "enabled", "remove": "removed", "unlock": "unlocked"}
+    print(f"formscan {command}: {args.name} {done[args.change]}")
     return 0
 
 

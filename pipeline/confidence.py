@@ -71,7 +71,7 @@ NO_FORM_SIGNALS = FormSignals()
 # most this share of them.
 UNSURE_LINE = 0.9
 WHOLE_UNSURE = 0.1
-# The most a field with no cell behind it may be trusted: even odds.
+# The most a field with no cell behind it, or read two ways that differ, may be trusted.
 NO_EVIDENCE = 0.5
 
 
@@ -265,15 +265,18 @@ def score_form(
     signals = form_signals(form, blocks)
     threshold = calibration.threshold_of(signals)
     for key, reading in form.all_fields():
+        evidence = reading.evidence
         confidence = probability(calibration, key, reading, signals)
-        if unsupported(reading.evidence):
+        if unsupported(evidence) or evidence.second_disagrees:
             confidence = min(confidence, NO_EVIDENCE)
         reading.confidence = round(confidence, 4)
-        # A broken sum says one of its fields is wrong, however sure each reading looks.
+        # A broken sum says one of its fields is wrong, however sure each reading looks; so
+        # does a second reading that differs from the first.
         reading.review = (
             reading.confidence < threshold
-            or reading.evidence.contradicted
-            or unsupported(reading.evidence)
+            or evidence.contradicted
+            or evidence.second_disagrees
+            or unsupported(evidence)
         )
 
 

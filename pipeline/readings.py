@@ -46,6 +46,14 @@ class Evidence(BaseModel):
         "confidence.",
     )
     normalised: bool = Field(default=False, description="The checker reformatted the value.")
+    second_reading: str | None = Field(
+        default=None,
+        description="What a second, independent reading of the field's region says; None "
+        "where it was not read again.",
+    )
+    second_disagrees: bool = Field(
+        default=False, description="The second reading differs from the first."
+    )
 
 
 class FieldReading(BaseModel):

@@ -1,7 +1,8 @@
 """The reading pipeline: the stages in order, over files and folders of scans.
 
     ingest → prepare → grid → ocr          (each page: `Reader.read_page`)
-    template → check → confidence → crops  (each form: `Reader.read_file`)
+    template → check → confidence          (each form: `Reader.read_file`)
+    → second reading → crops               (each file's doubtful fields, read again)
     store → export                         (the run: `run`, by `pipeline.batch`)
 
 A file that cannot be read is recorded with its reason and the run goes on with the next;
@@ -31,6 +32,7 @@ from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
 from pipeline.prepare import PreparedPage, PrepareOptions, draw_prepared, prepare_page
 from pipeline.readings import FormReading
+from pipeline.second_reading import SecondReader, SecondReadingOptions
 from pipeline.template import PageRead, Template, load_template, read_forms
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,7 @@ class RunOptions(BaseModel):
     prepare: PrepareOptions = Field(default_factory=PrepareOptions)
     grid: GridOptions = Field(default_factory=GridOptions)
     ocr: OcrOptions = Field(default_factory=OcrOptions)
+    second_reading: SecondReadingOptions = Field(default_factory=SecondReadingOptions)
     debug_dir: Path | None = Field(
         default=None, description="Where each page's prepare and grid debug pictures go."
     )
@@ -92,13 +95,20 @@ class Reader:
                 }
             )
         self.engine = engine or load_engine(self.options.ocr)
+        self.second = (
+            SecondReader(self.options.ocr.threads) if self.options.second_reading.enabled else None
+        )
 
     @property
     def versions(self) -> dict[str, str]:
         """What produced a record: stamped on every one."""
+        ocr = self.engine.version
+        if self.second is not None:
+            below = self.options.second_reading.below
+            ocr += f"; fields under {below} read again by {self.second.version}"
         return {
             "formscan": __version__,
-            "ocr": self.engine.version,
+            "ocr": ocr,
             "template": f"{self.template.form_type}@{self.template.version}",
             "calibration": self.calibration.version,
         }
@@ -132,6 +142,11 @@ class Reader:
                 check_form(self.template, form)
             with _timed(result.seconds, "confidence"):
                 score_form(form, self.template.level1_of, self.calibration)
+        if self.second is not None and forms:
+            with _timed(result.seconds, "second reading"):
+                if self.second.read_again(forms, pages, self.options.second_reading.below):
+                    for form in forms:  # a disagreement sends its field to review
+                        score_form(form, self.template.level1_of, self.calibration)
         with _timed(result.seconds, "crops"):
             result.crops = review_crops(forms, pages)
             result.page_views = page_views(pages)

@@ -899,6 +899,11 @@ def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list
                 }
         form = forms[-1]
         form.pages.append(page.number)
+        if page.grid is not None and page.grid.open_sides:
+            form.issues.append(
+                f"page {page.number}: table printed without its "
+                f"{' and '.join(page.grid.open_sides)} frame line, taken where the lines end"
+            )
         map_indicators(template, page, form, state)
     for form in forms:
         place_blocks(template, form)

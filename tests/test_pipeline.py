@@ -238,3 +238,44 @@ def test_a_table_printed_without_its_right_line_loses_no_value_silently(tmp_path
     for key, gold_value in truth.fields.items():
         field = form.fields[key]
         assert field.review or field.value == gold_value, (key, field.value, gold_value)
+
+
+@pytest.mark.slow
+def test_a_second_reading_disagrees_with_a_misread_and_agrees_with_the_right_reading() -> None:
+    from pipeline.check import check_form
+    from pipeline.confidence import score_form
+    from pipeline.ingest import IngestOptions, ScanFile, read_pages
+    from pipeline.run import Reader
+    from pipeline.second_reading import SecondReader, same_text
+    from pipeline.template import read_forms
+
+    reader = Reader(RunOptions())
+    scan = ScanFile(SAMPLES / "clean" / "clean-0019.jpg", "clean-0019.jpg")
+    pages = [reader.read_page(image, {}) for image in read_pages(scan, IngestOptions())]
+    [form] = read_forms(reader.template, scan.name, pages)
+    check_form(reader.template, form)
+    score_form(form, reader.template.level1_of, reader.calibration)
+    project, unit = form.fields["project_name"], form.fields["implementing_unit"]
+    assert not project.review and not unit.review
+    # The first reader's kind of slip: a character lost at the start of a cell.
+    right = project.raw
+    project.raw = project.value = right[1:]
+    second = SecondReader()
+    read = second.read_again([form], pages, below=1.01)  # every passing field read again
+    assert read >= 10
+    assert project.evidence.second_reading is not None
+    assert same_text(project.evidence.second_reading, right)
+    assert project.evidence.second_disagrees and not unit.evidence.second_disagrees
+    score_form(form, reader.template.level1_of, reader.calibration)
+    assert project.review and project.confidence <= 0.5 and not unit.review
+
+
+def test_two_readings_agree_when_they_differ_only_where_the_spec_does_not_look() -> None:
+    from pipeline.second_reading import same_text
+
+    assert same_text("≥90%", " ≥ 90％ ")  # full width, spaces
+    assert same_text("≥90%", ">90%")  # a plain sign: check puts it right and records it
+    assert same_text("免费开放资金", "免费开放资金。")  # a speck kept at the end by one cut
+    assert not same_text("免费开放资金", "费开放资金")
+    assert not same_text("≥90%", "≥98%")
+    assert not same_text("群众满意度", "群众满度")
