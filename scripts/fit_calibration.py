@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -35,6 +38,7 @@ from pipeline.confidence import (
 from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
 from pipeline.export import form_of
 from pipeline.readings import FieldReading
+from pipeline.records import ExportRecord, GoldRecord
 from pipeline.template import load_template
 
 MIN_GROUP = 200  # fields; a smaller group shares the pooled model
@@ -66,20 +70,104 @@ def main() -> int:
         default=0.002,
         help="highest silent error rate allowed on the fitting set (default 0.2%%)",
     )
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="documents are split into this many folds; each fold's fields are scored by "
+        "models fitted on the others, and the thresholds are chosen on those scores",
+    )
+    parser.add_argument(
+        "--z",
+        type=float,
+        default=1.645,
+        help="the threshold keeps the upper bound of the silent error rate at this many "
+        "standard errors (Wilson) within the target (default 1.645: one-sided 95%%)",
+    )
     parser.add_argument("--l2", type=float, default=1.0, help="ridge penalty of the logistic fits")
     args = parser.parse_args()
     if len(args.gold) != len(args.pred):
         parser.error("give one --pred for each --gold")
 
     # Each set is labelled against its own truth: their files may share names.
-    records, labelled = [], []
-    for gold, pred in zip(args.gold, args.pred, strict=True):
-        these = load_predictions(pred)
-        records += these
-        labelled += label_outputs(load_gold_set(gold), these)
+    fields: list[Field] = []
+    for index, (gold, pred) in enumerate(zip(args.gold, args.pred, strict=True)):
+        fields += _fields(load_gold_set(gold), load_predictions(pred), index)
+    documents = sorted({f.document for f in fields})
+    fold_of = {document: i % args.folds for i, document in enumerate(documents)}
+
+    groups = _fit_groups(fields, args.l2, say=print)
+    # The thresholds are chosen on scores that each field got from models fitted without
+    # its document: in-sample scores flatter a model, and the threshold is what must keep
+    # the silent errors of forms it has never seen within the target.
+    held_out: list[tuple[float, bool]] = []
+    by_condition: dict[str, list[tuple[float, bool]]] = defaultdict(list)
+    for fold in range(args.folds):
+        fitted = _fit_groups([f for f in fields if fold_of[f.document] != fold], args.l2)
+        for field in (f for f in fields if fold_of[f.document] == fold):
+            scored = (_probability(fitted, field), field.correct)
+            held_out.append(scored)
+            by_condition[field.condition].append(scored)
+    threshold = _threshold(held_out, args.target_silent, args.z)
+    # The target holds for each condition of form, not only over all fields: damaged forms
+    # are few beside whole ones, and would otherwise carry most of the silent errors.
+    thresholds = {}
+    for condition, items in sorted(by_condition.items()):
+        own = threshold
+        # Too few fields for the bound to let any through on its own: the pooled threshold.
+        if len(items) >= max(MIN_GROUP, 2 * args.z**2 / args.target_silent):
+            own = _threshold(items, args.target_silent, args.z)
+        if own > threshold:
+            thresholds[condition] = own
+        print(f"{condition:16} {len(items):6} fields: threshold {max(own, threshold):.4f}")
+    calibration = Calibration(
+        version=f"fit-{date.today().isoformat()}-{len(fields)}",
+        features=list(FEATURES),
+        groups=groups,
+        threshold=threshold,
+        thresholds=thresholds,
+        notes=f"fitted on {', '.join(map(str, args.gold))} ({len(fields)} fields), "
+        f"thresholds on {args.folds}-fold held-out scores, target silent error "
+        f"{args.target_silent} at its upper bound (z {args.z})",
+    )
+    args.out.write_text(
+        json.dumps(calibration.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
+    )
+
+    n = len(held_out)
+    review = silent = 0
+    for condition, items in by_condition.items():
+        cut = thresholds.get(condition, threshold)
+        review += sum(p < cut for p, _ in items)
+        silent += sum(p >= cut and not ok for p, ok in items)
+    print(
+        f"fields {n}, accuracy {sum(ok for _, ok in held_out) / n:.4f}, threshold "
+        f"{threshold:.4f}; scored by models fitted without their document: review load "
+        f"{review / n:.4f}, silent error {silent / n:.4f}, calibration error "
+        f"{calibration_error(held_out):.4f}"
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
+@dataclass
+class Field:
+    """One labelled field: the models that may score it, its form's condition, its features."""
+
+    names: tuple[str, ...]
+    condition: str
+    x: np.ndarray
+    correct: bool
+    document: tuple[int, str]  # fitting set, file
+
+
+def _fields(
+    gold: dict[str, list[GoldRecord]], records: list[ExportRecord], index: int
+) -> list[Field]:
+    """The fields of one fitting set's records, labelled against its truth."""
     # Each exported field read back with its form's signals, keyed by the exported object
     # that `label_outputs` hands out with its verdict.
-    read_back: dict[int, tuple[FieldReading, FormSignals]] = {}
+    read_back: dict[int, tuple[FieldReading, FormSignals, str]] = {}
     for record in records:
         form = form_of(record)
         signals = form_signals(form, load_template(record.form_type).level1_of)
@@ -88,68 +176,41 @@ def main() -> int:
             *(f for row in record.indicators for f in row.values()),
         ]
         for result, (_, reading) in zip(exported, form.all_fields(), strict=True):
-            read_back[id(result)] = (reading, signals)
+            read_back[id(result)] = (reading, signals, record.source.file)
+    fields = []
+    for key, got, correct in label_outputs(gold, records):
+        reading, signals, file = read_back[id(got)]
+        x = features(reading.evidence, reading.value, signals)
+        fields.append(
+            Field(model_names(key, signals), condition_of(signals), x, correct, (index, file))
+        )
+    return fields
+
+
+def _fit_groups(
+    fields: list[Field], l2: float, say: Callable[[str], None] = lambda _: None
+) -> dict[str, GroupModel]:
+    """A model for every name with enough fields, and enough wrong ones, to fit on."""
     # Each field trains its most specific model and every broader one (`model_names`).
     by_model: dict[str, list[tuple[np.ndarray, bool]]] = defaultdict(list)
-    fields = []
-    for key, got, correct in labelled:
-        reading, signals = read_back[id(got)]
-        names = model_names(key, signals)
-        x = features(reading.evidence, reading.value, signals)
-        fields.append((names, condition_of(signals), x, correct))
-        for name in names:
-            by_model[name].append((x, correct))
-
-    groups = {"default": _fit(by_model["default"], args.l2)}
+    for field in fields:
+        for name in field.names:
+            by_model[name].append((field.x, field.correct))
+    groups = {"default": _fit(by_model["default"], l2)}
     for name, items in sorted(by_model.items()):
         wrong = sum(not ok for _, ok in items)
         if name != "default" and len(items) >= MIN_GROUP and wrong >= MIN_WRONG:
-            groups[name] = _fit(items, args.l2)
-        print(
+            groups[name] = _fit(items, l2)
+        say(
             f"{name:32} {len(items):6} fields {wrong:5} wrong -> "
             f"{'own model' if name in groups else 'a broader model'}"
         )
+    return groups
 
-    scored = []
-    by_condition: dict[str, list[tuple[float, bool]]] = defaultdict(list)
-    for names, condition, x, ok in fields:
-        model = next(groups[n] for n in names if n in groups)
-        p = 1.0 / (1.0 + float(np.exp(-np.clip(np.dot(model.weights, x), -30, 30))))
-        scored.append((p, ok))
-        by_condition[condition].append((p, ok))
-    threshold = _threshold(scored, args.target_silent)
-    # The target holds for each condition of form, not only over all fields: damaged forms
-    # are few beside whole ones, and would otherwise carry most of the silent errors.
-    thresholds = {}
-    for condition, items in sorted(by_condition.items()):
-        own = _threshold(items, args.target_silent) if len(items) >= MIN_GROUP else threshold
-        if own > threshold:
-            thresholds[condition] = own
-        print(f"{condition:16} {len(items):6} fields: threshold {max(own, threshold):.4f}")
-    calibration = Calibration(
-        version=f"fit-{date.today().isoformat()}-{len(scored)}",
-        features=list(FEATURES),
-        groups=groups,
-        threshold=threshold,
-        thresholds=thresholds,
-        notes=f"fitted on {', '.join(map(str, args.gold))} ({len(scored)} fields), "
-        f"target silent error {args.target_silent}",
-    )
-    args.out.write_text(
-        json.dumps(calibration.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
-    )
 
-    n = len(scored)
-    cut = [thresholds.get(condition, threshold) for _, condition, _, _ in fields]
-    review = sum(p < t for (p, _), t in zip(scored, cut, strict=True))
-    silent = sum(p >= t and not ok for (p, ok), t in zip(scored, cut, strict=True))
-    print(
-        f"fields {n}, accuracy {sum(ok for _, ok in scored) / n:.4f}, threshold {threshold:.4f}, "
-        f"review load {review / n:.4f}, silent error {silent / n:.4f}, "
-        f"calibration error {calibration_error(scored):.4f}"
-    )
-    print(f"wrote {args.out}")
-    return 0
+def _probability(groups: dict[str, GroupModel], field: Field) -> float:
+    model = next(groups[n] for n in field.names if n in groups)
+    return 1.0 / (1.0 + float(np.exp(-np.clip(np.dot(model.weights, field.x), -30, 30))))
 
 
 def _fit(items: list[tuple[np.ndarray, bool]], l2: float) -> GroupModel:
@@ -160,8 +221,13 @@ def _fit(items: list[tuple[np.ndarray, bool]], l2: float) -> GroupModel:
     )
 
 
-def _threshold(scored: list[tuple[float, bool]], target: float) -> float:
-    """The lowest threshold whose silent error rate stays within `target`: least review."""
+def _threshold(scored: list[tuple[float, bool]], target: float, z: float) -> float:
+    """The lowest threshold whose silent error rate, at its upper bound, stays within `target`.
+
+    The bound is Wilson's at `z` standard errors: with few fields, or few wrong ones, the
+    rate measured could be luck, and the threshold is set as if the rate were as high as the
+    count allows. The lowest such threshold sends the fewest fields to review.
+    """
     n = len(scored)
     ordered = sorted(scored, key=lambda item: -item[0])
     wrong_above = 0
@@ -170,11 +236,19 @@ def _threshold(scored: list[tuple[float, bool]], target: float) -> float:
         wrong_above += not ok
         # Everything at or above p goes through unreviewed.
         nxt = ordered[i + 1][0] if i + 1 < n else -1.0
-        if wrong_above / n > target:
+        if upper_bound(wrong_above, n, z) > target:
             break
         if nxt < p:
             best = p
     return round(best, 6)
+
+
+def upper_bound(k: int, n: int, z: float) -> float:
+    """Wilson's upper bound of a rate seen as `k` in `n`, at `z` standard errors."""
+    p = k / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre + spread) / (1 + z * z / n)
 
 
 if __name__ == "__main__":

@@ -197,6 +197,21 @@ def test_logistic_fit_recovers_a_known_model() -> None:
     assert np.allclose(w, true_w, atol=0.2)
 
 
+def test_the_review_threshold_holds_the_silent_rate_at_its_upper_bound() -> None:
+    from fit_calibration import _threshold, upper_bound
+
+    assert upper_bound(0, 1000, 1.645) > 0.002  # no error in 1000 is not proof of under 0.2%
+    assert upper_bound(20, 10000, 1.645) > 0.002 > 20 / 10000 - 0.0001
+    rng = np.random.default_rng(1)
+    p = rng.random(20000)
+    ok = rng.random(20000) < p  # a calibrated score: right with probability p
+    scored = list(zip(p.tolist(), ok.tolist(), strict=True))
+    plain, bounded = _threshold(scored, 0.002, 0.0), _threshold(scored, 0.002, 1.645)
+    assert bounded > plain  # the bound asks for a stricter threshold than the count
+    through = [(q, right) for q, right in scored if q >= bounded]
+    assert sum(not right for _, right in through) / len(scored) <= 0.002
+
+
 def test_scoring_sends_doubtful_fields_to_review() -> None:
     sure = FieldReading(value="项目", raw="项目", evidence=Evidence(rec_score=0.999, char_min=0.99))
     doubtful = FieldReading(
