@@ -30,7 +30,7 @@ from pipeline.store import schema as t
 from pipeline.store.schema import metadata
 from pipeline.store.store import open_engine, upgrade
 
-HEAD = "0003"  # the newest migration
+HEAD = "0004"  # the newest migration
 VERSIONS = {"formscan": "0.1.0", "ocr": "o", "template": "t@1", "calibration": "c1"}
 
 
@@ -151,10 +151,12 @@ def test_a_store_made_by_the_previous_schema_migrates(store_at: str) -> None:
         col["name"] for col in new.get_columns("review_tasks")
     }
     assert "image_jpeg" in {col["name"] for col in new.get_columns("pages")}
+    assert "sessions" in new.get_table_names()
+    assert "locked_until" in {col["name"] for col in new.get_columns("users")}
     assert store.claim(task.id, "lin") and not store.claim(task.id, "wang")
     assert store.user("lin") is None
     with store.engine.connect() as c:
-        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [("0003",)]
+        assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [(HEAD,)]
         if store.engine.dialect.name == "sqlite":
             assert c.execute(text("PRAGMA journal_mode")).all() == [("wal",)]
     store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -80,6 +80,15 @@ class User(BaseModel):
     name: str
     role: str  # reviewer | admin
     password_hash: str
+    disabled: bool = False
+    failed_signins: int = 0  # in a row
+    locked_until: datetime | None = None
+
+    def locked_for(self, now: datetime) -> float:
+        """Seconds the account stays locked after `now` by failed sign-ins; 0 when it is not."""
+        if self.locked_until is None:
+            return 0.0
+        return max(0.0, (as_utc(self.locked_until) - now).total_seconds())
 
 
 class FieldView(BaseModel):
@@ -198,3 +207,8 @@ def reading_of(
                 reading.indicators.append({})
             reading.indicators[r["row"]][r["key"]] = field
     return reading
+
+
+def as_utc(when: datetime) -> datetime:
+    """`when` as UTC: SQLite gives back the naive UTC time the store wrote."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -154,4 +155,20 @@ users = Table(
     Column("role", String(16), nullable=False),  # reviewer | admin
     Column("password_hash", Text, nullable=False, doc="argon2id, never the password."),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Added by migration 0004. A disabled account cannot sign in; its history stays.
+    Column("disabled", Boolean, nullable=False, server_default=false()),
+    # Failed sign-ins in a row, and the lock they earned; a good sign-in or an admin clears both.
+    Column("failed_signins", Integer, nullable=False, server_default="0"),
+    Column("locked_until", DateTime(timezone=True)),
+)
+
+# Added by migration 0004: a signed-in browser, so the server can end it (sign-out, a new
+# role or password, a disabled or removed account) before its cookie expires.
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String(64), primary_key=True, doc="SHA-256 of the cookie's token, never it."),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
 )

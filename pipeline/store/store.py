@@ -29,6 +29,7 @@ from pipeline.store.forms import current_corrections, insert_form, stored_forms
 from pipeline.store.lock import lock_schema, run_lock, schema_file_lock
 from pipeline.store.review import ReviewMethods
 from pipeline.store.rows import Document, StoredForm
+from pipeline.store.sessions import SessionMethods
 from pipeline.store.users import UserMethods
 
 if TYPE_CHECKING:
@@ -87,10 +88,11 @@ def open_engine(url: str) -> Engine:
 
 
 @dataclass
-class Store(ReviewMethods, UserMethods):
+class Store(ReviewMethods, UserMethods, SessionMethods):
     """Documents, their forms and fields, the review queue, corrections, runs and reviewers.
 
-    The review queue's methods are in `review.py`, the reviewers' accounts in `users.py`.
+    The review queue's methods are in `review.py`, the reviewers' accounts in `users.py`,
+    their sessions in `sessions.py`.
     """
 
     engine: Engine
