@@ -1,17 +1,21 @@
-"""The admin page: how far the queue is, who did what today, and reopening a task."""
+"""The admin page: how far the queue is, who did what today, reopening a task, the accounts."""
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from pipeline.review.auth import Forbidden, posted, signed_in
+from pipeline.review.auth import Forbidden, posted
 from pipeline.review.queue import today
 from pipeline.review.render import render, store_of
+from pipeline.review.sessions import signed_in
 
 router = APIRouter()
+log = logging.getLogger("formscan.review")
 
 _ID = re.compile(r"[0-9]{1,12}")
 
@@ -31,7 +35,12 @@ async def admin_page(request: Request) -> Response:
     return render(
         request,
         "admin.html",
-        {"progress": store.progress(today()), "closed": store.closed_tasks()},
+        {
+            "progress": store.progress(today()),
+            "closed": store.closed_tasks(),
+            "users": store.users(),
+            "now": datetime.now(UTC),
+        },
     )
 
 
@@ -42,4 +51,16 @@ async def reopen(request: Request, task_id: str) -> Response:
     await posted(request)
     if not (_ID.fullmatch(task_id) and store_of(request).reopen(int(task_id))):
         return Response("no such task", status_code=404)
+    return RedirectResponse("/admin", status_code=303)
+
+
+@router.post("/admin/unlock")
+async def unlock(request: Request) -> Response:
+    """Lift the lock failed sign-ins put on an account."""
+    admin = _admin(request)
+    form = await posted(request)
+    name = str(form.get("name", ""))
+    if not store_of(request).unlock(name):
+        return Response("no such user", status_code=404)
+    log.warning("account %r unlocked by %r", name, admin)
     return RedirectResponse("/admin", status_code=303)

@@ -1,4 +1,4 @@
-"""The review server's app factory: sessions, templates, sign-in, images and the routes.
+"""The review server's app factory: the cookie, templates, security headers, images, routes.
 
 Pages are rendered on the server with Jinja2 (autoescape on, so OCR text and file names
 are always text), with one small script for the keys. Images come from the store by a
@@ -13,22 +13,15 @@ from importlib import resources
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, PackageLoader
 from starlette.middleware.sessions import SessionMiddleware
 
-from pipeline.review import admin, forms, queue
-from pipeline.review.auth import (
-    SESSION_HOURS,
-    Forbidden,
-    NotSignedIn,
-    password_matches,
-    posted,
-    sign_in,
-    signed_in,
-)
-from pipeline.review.render import render
+from pipeline.review import admin, forms, queue, signin
+from pipeline.review.auth import Forbidden, NotSignedIn
+from pipeline.review.sessions import SESSION_HOURS, signed_in
+from pipeline.review.throttle import Throttles
 from pipeline.store import Store
 
 _ID = re.compile(r"[0-9]{1,12}")
@@ -43,8 +36,8 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
         store: The store whose queue is reviewed.
         https: Served behind TLS: the session cookie is then marked `Secure`. On plain
             http (127.0.0.1) a `Secure` cookie would never come back, so it is not.
-        secret: Signs the session cookie; a random one by default, so sessions end when the
-            server restarts.
+        secret: Signs the session cookie; a random one by default, so cookies from before a
+            restart are void. Sessions themselves live in the store, which can end them.
 
     """
     app = FastAPI(title="formscan review", docs_url=None, redoc_url=None, openapi_url=None)
@@ -59,6 +52,7 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
     env = Environment(loader=PackageLoader("pipeline.review", "templates"), autoescape=True)
     app.state.store = store
     app.state.templates = Jinja2Templates(env=env)
+    app.state.throttles = Throttles()
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Any) -> Response:
@@ -79,28 +73,6 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
     @app.exception_handler(Forbidden)
     async def forbidden(_: Request, error: Forbidden) -> Response:
         return Response(str(error), status_code=403, media_type="text/plain")
-
-    @app.get("/signin", response_class=HTMLResponse)
-    async def signin_page(request: Request) -> Response:
-        return render(request, "signin.html", {"error": None})
-
-    @app.post("/signin", response_class=HTMLResponse)
-    async def signin(request: Request) -> Response:
-        form = await posted(request)
-        name, password = str(form.get("name", "")), str(form.get("password", ""))
-        user = store.user(name)
-        if user is None or not password_matches(user.password_hash, password):
-            return render(request, "signin.html", {"error": "wrong name or password"}, 401)
-        sign_in(request, user.name, user.role)
-        return RedirectResponse("/queue", status_code=303)
-
-    @app.post("/signout")
-    async def signout(request: Request) -> Response:
-        name, _ = signed_in(request)
-        await posted(request)
-        store.release(name)
-        request.session.clear()
-        return RedirectResponse("/signin", status_code=303)
 
     @app.get("/")
     async def home(request: Request) -> Response:
@@ -128,6 +100,7 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
         body = (resources.files("pipeline.review") / "static" / name).read_bytes()
         return Response(body, media_type=kinds[name], headers={"Cache-Control": "max-age=300"})
 
+    app.include_router(signin.router)
     app.include_router(queue.router)
     app.include_router(forms.router)
     app.include_router(admin.router)

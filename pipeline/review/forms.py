@@ -7,8 +7,9 @@ import re
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from pipeline.review.auth import posted, signed_in
+from pipeline.review.auth import posted
 from pipeline.review.render import render, store_of
+from pipeline.review.sessions import signed_in
 
 router = APIRouter()
 

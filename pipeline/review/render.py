@@ -15,13 +15,17 @@ def render(
     request: Request, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
     """A page from `templates/`, with the session's user and CSRF token at hand."""
-    user = request.session.get("user")
-    role = request.session.get("role")
+    user = getattr(request.state, "user", None)  # set by `signed_in`, from the store
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
         template,
-        {"user": user, "role": role, "csrf": csrf_token(request), **context},
+        {
+            "user": user.name if user else None,
+            "role": user.role if user else None,
+            "csrf": csrf_token(request),
+            **context,
+        },
         status_code=status_code,
     )
 

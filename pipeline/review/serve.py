@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import uvicorn
 
 from pipeline.review.app import create_app
@@ -15,4 +17,8 @@ def serve(
     store: Store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, https: bool = False
 ) -> None:
     """Serve the review queue of `store` until interrupted."""
+    # Sign-ins, their failures and locks are logged by `formscan.review`, beside uvicorn's.
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     uvicorn.run(create_app(store, https=https), host=host, port=port, log_level="info")
