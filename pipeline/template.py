@@ -62,6 +62,12 @@ class YearSpec(BaseModel):
 
     pattern: str
     where: Literal["above_table"] = "above_table"
+    also_in: list[str] = Field(
+        default_factory=list,
+        description="Fields that often start with the year (`2024年…`): where the line above "
+        "the table did not read (a seal pressed over it), the year is taken from the first "
+        "of them, and the field stays unfound, for review.",
+    )
 
 
 class IndicatorSpec(BaseModel):
@@ -313,7 +319,23 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
             reading.evidence.rule_failures.append(f"label read joined to {joined}")
         _drop_trailing_labels(template, reading)
         form.fields[spec.key] = reading
-    form.fields = {"year": _year(template, page), **form.fields}
+    year = _year(template, page)
+    if not year.value:
+        _year_from_fields(template, year, form.fields)
+    form.fields = {"year": year, **form.fields}
+
+
+def _year_from_fields(
+    template: Template, year: FieldReading, fields: Mapping[str, FieldReading]
+) -> None:
+    """The year where another field starts with one; the year stays unfound (a guess)."""
+    starts = re.compile(r"^\s*(20\d\d)\s*年")
+    for key in template.year.also_in:
+        reading = fields.get(key)
+        if reading is not None and (match := starts.match(reading.value)):
+            year.value, year.raw, year.bbox = match.group(1), reading.raw, reading.bbox
+            year.evidence.rule_failures.append(f"year not read above the table: taken from {key}")
+            return
 
 
 def _run_on(cells: Sequence[CellText], value: CellText, labels: Sequence[str]) -> list[CellText]:

@@ -443,3 +443,15 @@ def test_a_page_whose_value_cells_are_missing_lost_its_value_column() -> None:
     assert [r[4] for r in rows] == ["100%", "20人", ""]
     assert [row["value"].evidence.found for row in form.indicators] == [True, True, False]
     assert not any(row["value"].evidence.column_lost for row in form.indicators)
+
+
+def test_a_year_not_read_above_the_table_is_taken_from_the_project_name_for_review() -> None:
+    # A seal pressed over the year line: nothing above the table read.
+    fields = _scalars([(0, 0, 0, 0, "项目名称"), (0, 0, 1, 3, "2024年全区团支部书记岗位津贴")])
+    year = fields["year"]
+    assert year.value == "2024" and not year.evidence.found
+    assert year.bbox == fields["project_name"].bbox
+    assert "year not read above the table: taken from project_name" in year.evidence.rule_failures
+
+    fields = _scalars([(0, 0, 0, 0, "项目名称"), (0, 0, 1, 3, "全区团支部书记岗位津贴")])
+    assert fields["year"].value == "" and not fields["year"].evidence.found
