@@ -116,7 +116,9 @@ def _amount(reading: FieldReading, unit: str) -> None:
         value = value[: -len(unit)]
     reading.value = value
     if value and not AMOUNT_RE.match(value):
+        # No rightly read amount breaks this (a seal's or a pen's scrap glued to it: `名286`).
         reading.evidence.rule_failures.append("not a number")
+        reading.evidence.contradicted = True
 
 
 def decimal_of(text: str) -> Decimal | None:

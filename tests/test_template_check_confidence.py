@@ -176,6 +176,16 @@ def test_a_field_whose_cell_was_not_found_is_never_taken_as_read() -> None:
     assert found.confidence > 0.5, "a blank cell that was found is evidence of a blank"
 
 
+def test_an_amount_with_a_scrap_glued_to_it_goes_to_review_however_sure_it_reads() -> None:
+    trusting = UNFITTED.model_copy(update={"threshold": 0.0})
+    form = _form("名286", "286", "")
+    check_form(TEMPLATE, form)
+    score_form(form, TEMPLATE.level1_of, trusting)
+    total, fiscal = form.fields["funds_total"], form.fields["funds_fiscal"]
+    assert total.value == "名286" and "not a number" in total.evidence.rule_failures
+    assert total.review and not fiscal.review
+
+
 def test_cost_above_total_is_flagged() -> None:
     form = _form("3", "3", "", cost_value="≤30万元")
     check_form(TEMPLATE, form)
