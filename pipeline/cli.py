@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="served behind TLS (a proxy): mark the session cookie Secure",
     )
+    review.add_argument(
+        "--insecure-http",
+        action="store_true",
+        help="allow plain http on an address other machines reach (passwords in the clear)",
+    )
     review.set_defaults(handler=_review)
 
     users = commands.add_parser("users", help="reviewers' and admins' accounts")
@@ -247,24 +252,47 @@ def _by(counts: dict[str, int]) -> str:
 
 def _export(args: argparse.Namespace) -> int:
     from pipeline.export import write_jsonl
-    from pipeline.export_tables import write_csv, write_xlsx
+    from pipeline.export_tables import XLSX_CELL_CHARS, write_csv, write_xlsx
 
     store = _open_store(args, "export")
     if store is None:
         return 2
     output: Path = args.output or (args.out or Path(".")) / f"records.{args.format}"
-    writers = {"jsonl": write_jsonl, "csv": write_csv, "xlsx": write_xlsx}
+    cut = 0
     try:
-        count = writers[args.format](store, output)
+        if args.format == "xlsx":
+            written = write_xlsx(store, output)
+            count, cut = written.forms, written.cut
+        else:
+            count = {"jsonl": write_jsonl, "csv": write_csv}[args.format](store, output)
     finally:
         store.close()
     print(f"formscan export: {count} forms to {output}")
+    if cut:
+        print(
+            f"  {cut} values longer than a cell's {XLSX_CELL_CHARS:,} characters were cut: "
+            "the notes column names them; --format csv or jsonl holds them whole"
+        )
     return 0
 
 
 def _review(args: argparse.Namespace) -> int:
-    from pipeline.review.serve import serve
+    from pipeline.review.serve import plain_http_exposed, serve
 
+    if plain_http_exposed(args.host) and not args.https:
+        if not args.insecure_http:
+            print(
+                f"formscan review: {args.host} is reachable from other machines, and plain http "
+                "would send passwords and sessions in the clear: serve behind a TLS proxy "
+                "(--https), or say --insecure-http",
+                file=sys.stderr,
+            )
+            return 2
+        print(
+            f"formscan review: warning: plain http on {args.host}: passwords and session "
+            "cookies cross the network in the clear",
+            file=sys.stderr,
+        )
     store = _open_store(args, "review")
     if store is None:
         return 2

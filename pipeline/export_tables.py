@@ -3,12 +3,17 @@
 CSV is one table, its `row` column saying `form` or `indicator`; it is UTF-8 with a BOM,
 which is how Excel knows the Chinese text is UTF-8. XLSX has the same rows on two sheets,
 `forms` and `indicators`. Values are the corrected ones, as in every export.
+
+An XLSX cell holds at most 32,767 characters. A longer value is cut there, never silently:
+its cell ends with `CUT_MARK`, the row's `notes` column names the field and its length, and
+the export counts it. CSV and JSONL hold every value whole.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -25,6 +30,16 @@ CSV_HEAD = ["row", "file", "form", "pages", "indicator", *SCALAR_KEYS, *INDICATO
 CSV_HEAD += ["to_review", "least_confidence"]
 # Excel runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_CELL_CHARS = 32_767  # the most an Excel cell holds; openpyxl cuts longer text silently
+CUT_MARK = " […cut: see notes]"
+
+
+@dataclass(frozen=True)
+class XlsxWritten:
+    """What `write_xlsx` wrote: forms, and values cut to fit a cell."""
+
+    forms: int
+    cut: int
 
 
 def _review(fields: dict[str, FieldResult]) -> tuple[str, float]:
@@ -75,24 +90,44 @@ def write_csv(store: Store, path: Path) -> int:
     return count
 
 
-def write_xlsx(store: Store, path: Path) -> int:
-    """Write the store's records as a workbook of two sheets; returns how many forms."""
+def write_xlsx(store: Store, path: Path) -> XlsxWritten:
+    """Write the store's records as a workbook of two sheets; returns what it wrote."""
     # Write-only mode streams rows to the file instead of keeping every cell in memory.
     book = Workbook(write_only=True)
     forms = book.create_sheet("forms")
     indicators = book.create_sheet("indicators")
     for sheet in (forms, indicators):
         sheet.freeze_panes = "A2"
-    forms.append(FORM_HEAD)
-    indicators.append(INDICATOR_HEAD)
-    count = 0
+    forms.append([*FORM_HEAD, "notes"])
+    indicators.append([*INDICATOR_HEAD, "notes"])
+    count = cut = 0
     for stored, record in stored_records(store):
         count += 1
-        forms.append(_text_cells(forms, form_rows(stored.seq, record)))
-        for row in indicator_rows(stored.seq, record):
-            indicators.append(_text_cells(indicators, row))
+        row, notes = _fitted(FORM_HEAD, form_rows(stored.seq, record))
+        forms.append(_text_cells(forms, [*row, "; ".join(notes)]))
+        cut += len(notes)
+        for values in indicator_rows(stored.seq, record):
+            row, notes = _fitted(INDICATOR_HEAD, values)
+            indicators.append(_text_cells(indicators, [*row, "; ".join(notes)]))
+            cut += len(notes)
     book.save(path)
-    return count
+    return XlsxWritten(forms=count, cut=cut)
+
+
+def _fitted(head: list[str], row: list[object]) -> tuple[list[object], list[str]]:
+    """The row with each value cut to fit a cell, and a note for each one cut."""
+    fitted: list[object] = []
+    notes: list[str] = []
+    for column, value in zip(head, row, strict=True):
+        if isinstance(value, str) and len(value) > XLSX_CELL_CHARS:
+            fitted.append(value[: XLSX_CELL_CHARS - len(CUT_MARK)] + CUT_MARK)
+            notes.append(
+                f"{column}: {len(value):,} characters, cut to a cell's {XLSX_CELL_CHARS:,} "
+                "(the CSV and JSONL exports hold it whole)"
+            )
+        else:
+            fitted.append(value)
+    return fitted, notes
 
 
 def _text_cells(sheet: WriteOnlyWorksheet, row: list[object]) -> list[object]:

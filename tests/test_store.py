@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from sqlalchemy import inspect, text
 
 from pipeline.export import stored_records
-from pipeline.export_tables import write_csv, write_xlsx
+from pipeline.export_tables import XLSX_CELL_CHARS, write_csv, write_xlsx
 from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.run import FileResult
 from pipeline.store import Store, StoreBusyError
@@ -303,3 +303,31 @@ def test_runs_opening_a_new_store_at_the_same_instant_never_fail_making_its_sche
         with store.engine.connect() as c:
             assert c.execute(text("SELECT version_num FROM alembic_version")).all() == [(HEAD,)]
         store.close()
+
+
+def test_xlsx_marks_and_counts_a_value_too_long_for_a_cell_and_csv_keeps_it_whole(
+    tmp_path: Path,
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'formscan.db'}")
+    run = store.start_run(["/scans"], {})
+    form = _form("long.jpg", 0.3)
+    long = "目" * (XLSX_CELL_CHARS + 5000)
+    form.fields["overall_goal"] = _field(long, 0.3, True)
+    document = store.add_document("0" * 64, "/scans/long.jpg", "long.jpg", 10, run)
+    result = FileResult("long.jpg", pages=1, forms=[form], page_seconds=[1.0])
+    store.save_reading(document, run, result, VERSIONS, {})
+
+    written = write_xlsx(store, tmp_path / "r.xlsx")
+    assert (written.forms, written.cut) == (1, 1)
+    sheet = load_workbook(tmp_path / "r.xlsx")["forms"]
+    head = [c.value for c in sheet[1]]
+    cell = sheet.cell(2, head.index("overall_goal") + 1).value
+    assert isinstance(cell, str) and len(cell) <= XLSX_CELL_CHARS and cell != long[: len(cell)]
+    note = sheet.cell(2, head.index("notes") + 1).value
+    assert "overall_goal" in note and f"{len(long):,}" in note
+
+    write_csv(store, tmp_path / "r.csv")
+    csv.field_size_limit(len(long) + 1)
+    rows = list(csv.DictReader((tmp_path / "r.csv").read_text("utf-8-sig").splitlines()))
+    assert rows[0]["overall_goal"] == long
+    store.close()

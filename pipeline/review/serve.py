@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 
 import uvicorn
@@ -11,6 +12,16 @@ from pipeline.store import Store
 
 DEFAULT_HOST = "127.0.0.1"  # reviewers on this machine only, unless told otherwise
 DEFAULT_PORT = 8765
+
+
+def plain_http_exposed(host: str) -> bool:
+    """Whether listening on `host` reaches beyond this machine, where plain HTTP is unsafe."""
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may well resolve to a public address
+        return True
 
 
 def serve(
