@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -27,9 +27,11 @@ from sqlalchemy import select
 from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.review import create_app
 from pipeline.review.auth import hash_password
+from pipeline.review.serve import plain_http_exposed
 from pipeline.run import FileResult
 from pipeline.store import Store
 from pipeline.store import schema as t
+from pipeline.store.review import MAX_VALUE_CHARS
 
 VERSIONS = {"formscan": "0.1.0", "ocr": "o", "template": "t@1", "calibration": "c1"}
 SCRIPT = "<script>alert('ocr')</script>"
@@ -597,3 +599,57 @@ def test_users_add_with_a_blank_name_says_so_without_a_traceback(tmp_path: Path)
         assert added.returncode == 2, (name, added.stderr)
         assert "Traceback" not in added.stderr and "formscan users add:" in added.stderr
         assert "name" in added.stderr
+
+
+# Issue 23: smaller defects.
+
+
+def test_serving_beyond_this_machine_without_tls_needs_a_flag_and_warns(tmp_path: Path) -> None:
+    Store.open(f"sqlite:///{tmp_path / 'formscan.db'}").close()
+    refused = _formscan("review", "--out", tmp_path, "--host", "0.0.0.0", "--port", "1")
+    assert refused.returncode == 2 and "--insecure-http" in refused.stderr
+    # 192.0.2.1 is a documentation address no machine has: the server warns, then cannot bind.
+    warned = _formscan(
+        "review", "--out", tmp_path, "--host", "192.0.2.1", "--port", "1", "--insecure-http"
+    )
+    assert "warning" in warned.stderr.lower() and "plain http" in warned.stderr.lower()
+    for host in ["127.0.0.1", "localhost", "::1"]:
+        assert not plain_http_exposed(host), host
+    for host in ["0.0.0.0", "::", "192.168.1.5", "review.example.org"]:
+        assert plain_http_exposed(host), host
+
+
+def test_a_value_longer_than_the_limit_is_refused_with_a_message(store: Store) -> None:
+    client, token = _signed_in(store)
+    page = client.get("/queue").text
+    task_id = int(re.search(r'data-task="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    task = store.task(task_id)
+    assert task is not None
+    long = "长" * (MAX_VALUE_CHARS + 1)
+    answer = client.post(f"/task/{task_id}", data={"csrf": _csrf(page), "value": long})
+    assert answer.status_code == 400 and f"{MAX_VALUE_CHARS:,} characters" in answer.text
+    assert f'maxlength="{MAX_VALUE_CHARS}"' in answer.text
+    fix = client.post(f"/field/{task.field_id}", data={"csrf": token, "value": long})
+    assert fix.status_code == 400 and f"{MAX_VALUE_CHARS:,} characters" in fix.text
+    group = client.get("/group", params={"key": "value", "value": "≥90%"}).text
+    ids = re.findall(r'name="task" value="(\d+)"', group)
+    data = {"csrf": token, "task": ids, **{f"value-{i}": "≥90%" for i in ids}}
+    data[f"value-{ids[0]}"] = long
+    grid = client.post("/group", data=data)
+    assert grid.status_code == 400 and f"{MAX_VALUE_CHARS:,} characters" in grid.text
+    assert store.counts()["corrections"] == 0
+    with pytest.raises(ValueError, match="characters"):
+        store.correct(task.field_id, long, "lin")
+    fitting = "x" * MAX_VALUE_CHARS
+    client.post(f"/task/{task_id}", data={"csrf": _csrf(page), "value": fitting})
+    assert store.counts()["corrections"] == 1
+
+
+def test_a_reviewer_holds_one_claim_at_a_time(store: Store) -> None:
+    client, _ = _signed_in(store)
+    first, second, third = (task.id for task in store.review_queue()[:3])
+    for task_id in (first, second, third):
+        assert client.get(f"/task/{task_id}").status_code == 200
+    assert store.progress(datetime(2000, 1, 1, tzinfo=UTC)).claimed == 1
+    assert store.holds(third, "lin") and not store.holds(first, "lin")
+    assert store.claim(first, "wang") and store.claim(second, "wang")

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse
 from pipeline.review.auth import posted
 from pipeline.review.render import render, store_of
 from pipeline.review.sessions import signed_in
+from pipeline.store.review import value_problem
 
 router = APIRouter()
 
@@ -38,6 +39,9 @@ async def fix_field(request: Request, field_id: str) -> Response:
     if view is None or field is None:
         return Response("no such field", status_code=404)
     value = str(form.get("value", ""))
+    problem = value_problem(value)
+    if problem:
+        return render(request, "form.html", {"form": view, "error": problem}, 400)
     if value != field.current:
         store.correct(field.id, value, name)
     return RedirectResponse(f"/form/{view.id}#f{field.id}", status_code=303)

@@ -16,6 +16,7 @@ from fastapi.responses import RedirectResponse
 from pipeline.review.auth import posted
 from pipeline.review.render import render, store_of
 from pipeline.review.sessions import signed_in
+from pipeline.store.review import value_problem
 from pipeline.store.rows import ReviewTask
 
 router = APIRouter()
@@ -40,7 +41,12 @@ def _task_id(text: str) -> int | None:
 
 
 def _task_page(
-    request: Request, task: ReviewTask, held_by: str | None, notice: str = ""
+    request: Request,
+    task: ReviewTask,
+    held_by: str | None,
+    notice: str = "",
+    error: str = "",
+    status_code: int = 200,
 ) -> Response:
     store = store_of(request)
     view = store.form_view(task.form_id)
@@ -58,9 +64,11 @@ def _task_page(
             "neighbours": neighbours,
             "held_by": held_by,
             "notice": notice,
+            "error": error,
             "left": progress.open,
             "mine_today": progress.by_reviewer.get(name, 0),
         },
+        status_code,
     )
 
 
@@ -111,12 +119,16 @@ async def answer(request: Request, task_id: str) -> Response:
             "another reviewer holds this task", status_code=409, media_type="text/plain"
         )
     action = form.get("action", "save")
+    value = str(form.get("value", ""))
+    problem = value_problem(value) if action == "save" else None
+    if problem:
+        return _task_page(request, task, None, error=problem, status_code=400)
     if action == "skip":
         request.session["skip"] = [*_ids(request, "skip"), task.id][-HISTORY:]
     elif action == "unreadable":
         store.mark_unreadable(task.field_id, name)
     else:
-        store.correct(task.field_id, str(form.get("value", "")), name)
+        store.correct(task.field_id, value, name)
     if action != "skip":
         history = [i for i in _ids(request, "history") if i != task.id]
         request.session["history"] = [*history, task.id][-HISTORY:]
@@ -169,10 +181,18 @@ async def group_answer(request: Request) -> Response:
     name, _ = signed_in(request)  # a request without a session is refused before all else
     form = await posted(request)
     store = store_of(request)
+    answers: list[tuple[ReviewTask, str]] = []
     for text in form.getlist("task"):
         number = _task_id(str(text))
         task = store.task(number) if number is not None else None
         if task is not None and store.holds(task.id, name):
-            store.correct(task.field_id, str(form.get(f"value-{task.id}", task.value)), name)
+            answers.append((task, str(form.get(f"value-{task.id}", task.value))))
+    problem = next((p for _, v in answers if (p := value_problem(v))), None)
+    if problem:  # none saved: the grid again, still held, with the reason
+        tasks = [task for task, _ in answers]
+        context = {"key": tasks[0].key, "value": tasks[0].value, "tasks": tasks, "error": problem}
+        return render(request, "group.html", context, 400)
+    for task, value in answers:
+        store.correct(task.field_id, value, name)
     store.release(name)
     return RedirectResponse("/groups", status_code=303)

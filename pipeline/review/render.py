@@ -9,6 +9,7 @@ from fastapi.templating import Jinja2Templates
 
 from pipeline.review.auth import csrf_token
 from pipeline.store import Store
+from pipeline.store.review import MAX_VALUE_CHARS
 
 
 def render(
@@ -24,6 +25,7 @@ def render(
             "user": user.name if user else None,
             "role": user.role if user else None,
             "csrf": csrf_token(request),
+            "max_value": MAX_VALUE_CHARS,
             **context,
         },
         status_code=status_code,

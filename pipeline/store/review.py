@@ -19,6 +19,19 @@ from pipeline.store.errors import StoreError
 from pipeline.store.rows import FieldView, FormView, PageView, Progress, ReviewTask
 
 CLAIM_TTL = timedelta(minutes=10)  # long enough to read a hard field, short for a closed tab
+# A reviewer's value at most: ten times the longest goal text these forms hold, and far
+# under a spreadsheet cell's 32,767, so a pasted page or a script's megabyte is refused.
+MAX_VALUE_CHARS = 4_000
+
+
+def value_problem(value: str) -> str | None:
+    """Why a reviewer's `value` cannot be stored, for the page; None when it can."""
+    if len(value) > MAX_VALUE_CHARS:
+        return (
+            f"A value can be at most {MAX_VALUE_CHARS:,} characters; this one has "
+            f"{len(value):,}. Nothing was saved."
+        )
+    return None
 
 
 def _now() -> datetime:
@@ -122,10 +135,16 @@ class ReviewMethods:
     # Claims
 
     def claim(self, task_id: int, reviewer: str, ttl: timedelta = CLAIM_TTL) -> bool:
-        """Hold an open task for `reviewer` until `ttl` from now; False if someone else has it."""
+        """Hold an open task for `reviewer` until `ttl` from now; False if someone else has it.
+
+        A reviewer holds one task at a time: the one held before goes back to the queue.
+        """
         now = _now()
         with self.engine.begin() as c:
-            return self._claim(c, task_id, reviewer, now, ttl)
+            won = self._claim(c, task_id, reviewer, now, ttl)
+            if won:
+                self._release(c, reviewer, keep=task_id)
+            return won
 
     @staticmethod
     def _claim(c: Connection, task_id: int, reviewer: str, now: datetime, ttl: timedelta) -> bool:
@@ -179,8 +198,12 @@ class ReviewMethods:
 
         Raises:
             StoreError: No such field.
+            ValueError: The value is longer than `MAX_VALUE_CHARS`.
 
         """
+        problem = value_problem(new_value)
+        if problem:
+            raise ValueError(problem)
         with self.engine.begin() as c:
             current = c.execute(select(t.fields.c.value).where(t.fields.c.id == field_id)).scalar()
             if current is None:
