@@ -193,6 +193,7 @@ def _context(printed: Printed, page: int = 0) -> PageContext:
     return PageContext(
         boxes=[office.TextLine(b.text, b.x0 * k, b.y0 * k, b.x1 * k, b.y1 * k) for b in boxes],
         unit=sheet.implementing_unit,
+        department=sheet.department,
         amounts=(sheet.funds_total,),
         values=tuple(line.value for b in sheet.blocks for line in b.lines),
         dpi=DPI,

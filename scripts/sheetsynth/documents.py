@@ -118,6 +118,7 @@ def scan_document(plan: Plan, pdf: Path, seed: int, index: int) -> list[Scan]:
                 for b in boxes[number]
             ],
             unit=sheet.implementing_unit,
+            department=sheet.department,
             amounts=tuple(a for a in (sheet.funds_total, sheet.funds_fiscal) if a),
             values=tuple(line.value for b in sheet.blocks for line in b.lines),
             dpi=plan.dpi,

@@ -163,6 +163,7 @@ class PageContext:
 
     boxes: list[TextLine]  # in pixels
     unit: str
+    department: str
     amounts: tuple[str, ...]
     values: tuple[str, ...]  # the 指标值 printed on the form
     dpi: int
@@ -200,8 +201,7 @@ def damage_page(
         out = paper.fade_rulings(out, dpi, rng, d.faded_rulings)
     if rng.random() < recipe.seal:
         d.faint_seals = rng.random() < recipe.faint
-        for _ in range(rng.randint(1, recipe.seals_max)):
-            target = rng.choice(SEAL_TARGETS)
+        for target in rng.sample(SEAL_TARGETS, rng.randint(1, recipe.seals_max)):
             centre = _seal_centre(ctx, target, out.shape, rng)
             marks.press_seal(out, ctx.unit, centre, dpi, rng, faint=d.faint_seals)
             d.seals.append(target)
@@ -264,7 +264,7 @@ def _seal_centre(
         "title": "绩效批复表",
         "year": "年度",
         "unit": ctx.unit,
-        "department": "主管部门",
+        "department": ctx.department,
         "amount": rng.choice(ctx.amounts) if ctx.amounts else "",
     }.get(target, "")
     box = find_box(ctx.boxes, wanted)

@@ -143,13 +143,16 @@ def pen_tick(page: np.ndarray, x: float, y: float, dpi: int, rng: random.Random)
 def pen_scrawl(
     page: np.ndarray, box: tuple[float, float, float, float], dpi: int, rng: random.Random
 ) -> None:
-    """A hand-written stroke across `box`: an underline, a loop round it, or a scribble."""
+    """A reviewer's stroke at `box`: an underline, a loop round it, or a note beside it.
+
+    Marks go round the printed text, not over it: a person can still read what they mark.
+    """
     x0, y0, x1, y1 = box
-    kind = rng.choice(["underline", "circle", "scribble", "strike"])
+    kind = rng.choice(["underline", "circle", "note"])
     if kind == "underline":
-        y = y1 + mm(rng.uniform(0.5, 1.5), dpi)
+        y = y1 + mm(rng.uniform(0.3, 1.2), dpi)
         points = [
-            (x0 + (x1 - x0) * t, y + rng.uniform(-1, 1) * mm(0.6, dpi)) for t in (0, 0.33, 0.66, 1)
+            (x0 + (x1 - x0) * t, y + rng.uniform(-1, 1) * mm(0.5, dpi)) for t in (0, 0.33, 0.66, 1)
         ]
     elif kind == "circle":
         cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
@@ -159,12 +162,13 @@ def pen_scrawl(
             (cx + rx * math.cos(turn + t) * rng.uniform(0.95, 1.05), cy + ry * math.sin(turn + t))
             for t in np.linspace(0, 2 * math.pi * 1.08, 14)
         ]
-    elif kind == "strike":
-        points = [(x0, y1), (x1, y0)]
     else:
+        # A scrawled word to the right of the text: loops along a baseline.
+        left = x1 + mm(rng.uniform(2, 5), dpi)
+        base, height = y1, (y1 - y0) * rng.uniform(0.6, 1.0)
         points = [
-            (rng.uniform(x0, x1), rng.uniform(y0 - mm(3, dpi), y1 + mm(3, dpi)))
-            for _ in range(rng.randint(4, 7))
+            (left + i * mm(1.6, dpi), base - (height if i % 2 else 0) + rng.uniform(-1, 1))
+            for i in range(rng.randint(5, 9))
         ]
     _stroke(page, _smooth(points, rng, jitter=mm(0.4, dpi)), dpi, rng)
 
