@@ -160,7 +160,11 @@ def read_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
 
 def _pdf_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
     try:
-        info = pdfinfo_from_path(str(scan.path))
+        # Every page's size, not the first page's alone: a file is refused before any of
+        # its pages is rendered.
+        info = pdfinfo_from_path(
+            str(scan.path), first_page=1, last_page=options.max_pages_per_file + 1
+        )
     except PDFInfoNotInstalledError as error:
         raise RuntimeError("poppler's pdfinfo is missing: run scripts/setup.sh") from error
     except (PDFPageCountError, PDFSyntaxError, ValueError) as error:
@@ -175,15 +179,17 @@ def _pdf_pages(scan: ScanFile, options: IngestOptions) -> Iterator[PageImage]:
         raise IngestError(
             scan.name, f"{pages} pages, over the limit of {options.max_pages_per_file}"
         )
-    width_pt, height_pt = _page_size_points(str(info.get("Page size", "")))
-    pixels = width_pt * height_pt * (options.dpi / POINTS_PER_INCH) ** 2
-    if pixels > options.max_pixels_per_page:
-        raise IngestError(
-            scan.name,
-            f"page of {pixels / 1e6:.0f} Mpx at {options.dpi} dpi, over "
-            f"the limit of {options.max_pixels_per_page / 1e6:.0f} Mpx",
-            page=1,
-        )
+    for number in range(1, pages + 1):
+        size = info.get(f"Page {number:4d} size", info.get("Page size", ""))
+        width_pt, height_pt = _page_size_points(str(size))
+        pixels = width_pt * height_pt * (options.dpi / POINTS_PER_INCH) ** 2
+        if pixels > options.max_pixels_per_page:
+            raise IngestError(
+                scan.name,
+                f"page of {pixels / 1e6:.0f} Mpx at {options.dpi} dpi, over "
+                f"the limit of {options.max_pixels_per_page / 1e6:.0f} Mpx",
+                page=number,
+            )
     reader, why_rendered = None, "embedded scans not asked for"
     if options.embedded_scans:
         # Imported here: pypdf takes a quarter of a second to import, and only this needs it.

@@ -163,6 +163,21 @@ def test_page_limits_apply(tmp_path: Path) -> None:
     assert error.page == 1 and "Mpx" in error.reason
 
 
+def test_every_pdf_pages_size_is_checked_before_any_page_is_rendered(tmp_path: Path) -> None:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)  # A4
+    writer.add_blank_page(width=3601, height=3601)  # 100 Mpx at 200 dpi
+    path = tmp_path / "second-page-huge.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    pages = read_pages(ScanFile(path, path.name), IngestOptions())
+    with pytest.raises(IngestError) as caught:
+        next(pages)  # not even page 1 comes out
+    assert caught.value.page == 2 and "100 Mpx" in caught.value.reason
+
+
 def test_truncated_image_names_its_page(tmp_path: Path) -> None:
     buffer = io.BytesIO()
     Image.effect_noise((400, 400), 60).convert("RGB").save(buffer, "PNG")
