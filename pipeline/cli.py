@@ -56,7 +56,11 @@ def _parser() -> argparse.ArgumentParser:
         help="read a field a second, independent way when it passes review with a confidence "
         "below P; a disagreement sends it to review (default 0.995; 0: never)",
     )
-    run.add_argument("--workers", type=int, default=1, help="processes reading files at once")
+    run.add_argument(
+        "--workers",
+        type=int,
+        help="processes reading files at once (default: one for each core this process may use)",
+    )
     run.add_argument(
         "--recycle-after",
         type=int,
@@ -166,7 +170,7 @@ def _run(args: argparse.Namespace) -> int:
     from pipeline.ocr.base import OcrOptions
     from pipeline.run import RunOptions
     from pipeline.second_reading import SecondReadingOptions
-    from pipeline.workers import ReaderPool, WorkerStartError
+    from pipeline.workers import ReaderPool, WorkerStartError, usable_cores
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
@@ -183,7 +187,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.read_again_below is None
         else SecondReadingOptions(enabled=args.read_again_below > 0, below=args.read_again_below),
     )
-    workers, recycle_after = max(1, args.workers), max(0, args.recycle_after)
+    workers = max(1, args.workers or usable_cores())
+    recycle_after = max(0, args.recycle_after)
     # The workers load their models while this process imports the store and the batch.
     pool = ReaderPool(options, workers, recycle_after)
 

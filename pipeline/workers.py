@@ -26,6 +26,14 @@ from pipeline.ingest import ScanFile
 PARENT_CHECK_SECONDS = 1.0
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container may narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
 class WorkerStartError(RuntimeError):
     """A worker died before it could read anything: the models do not load."""
 

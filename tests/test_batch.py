@@ -318,6 +318,24 @@ def test_every_file_name_has_its_own_text() -> None:
     assert texts[0] == "a.jpg" and texts[-1] == "表.pdf"  # plain names stay as they are
 
 
+def test_a_run_uses_a_worker_for_each_core_it_may_use_unless_told(tmp_path: Path) -> None:
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        shutil.copy(SCANS["a/clean-0019.jpg"], scans / name)
+    (scans / "b.jpg").open("ab").write(b"another file")
+    cores = len(os.sched_getaffinity(0))
+    for out, pin in ((tmp_path / "all", None), (tmp_path / "one", "0")):
+        command = [str(FORMSCAN), "run", str(scans), "--out", str(out)]
+        done = subprocess.run(
+            ["taskset", "-c", pin, *command] if pin else command, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        [report] = (out / "runs").glob("*.json")
+        workers = json.loads(report.read_text(encoding="utf-8"))["workers_started"]
+        assert workers == (1 if pin else min(cores, 2)), (pin, workers)
+
+
 def test_files_are_handed_out_biggest_first(tmp_path: Path) -> None:
     from pipeline.batch import biggest_first
     from pipeline.ingest import ScanFile
