@@ -30,6 +30,7 @@ from pipeline.prepare import (
     across_lines,
     down_lines,
     faint_strokes,
+    where_lines_end,
 )
 
 
@@ -168,10 +169,6 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     )
 
 
-# Lines across that must end together to stand for a missing frame line: more than a title
-# bar or a note row under the table has.
-OPEN_SIDE_LINES = 4
-
 # Smoothing along a line spans its small breaks and averages the paper's grain; the paper is
 # looked for this far to either side (ruling lines are 0.1-0.5 mm thick).
 RIDGE_ALONG_MM = 1.5
@@ -301,29 +298,23 @@ def close_open_sides(
 
     A sheet printed from a spreadsheet may leave a side of the table unruled: its lines
     across still stop together there, a column (or row) past the last line along. Where at
-    least `OPEN_SIDE_LINES` of them end within `merge` of each other, `beyond` px or more
-    outside the outermost position, that place is taken as the missing frame line. `axis` 0
-    takes column positions (x) and the horizontal lines; 1 row positions and the verticals.
+    least `OPEN_SIDE_LINES` of them end within `merge` of each other (`where_lines_end`),
+    `beyond` px or more outside the outermost position, that place is taken as the missing
+    frame line. `axis` 0 takes column positions (x) and the horizontal lines; 1 row positions
+    and the verticals.
     Returns the positions and the sides so closed (`left`, `right`, `top`, `bottom`).
     """
     start, end = (0, 2) if axis == 0 else (1, 3)
     closed: list[str] = []
     ends = [s[end] for s in across if s[end] > positions[-1] + beyond]
-    if (far := _common(ends, merge)) is not None:
-        positions = [*positions, far]
+    if (far := where_lines_end(ends, merge)) is not None:
+        positions = [*positions, round(far)]
         closed.append("right" if axis == 0 else "bottom")
     starts = [s[start] for s in across if s[start] < positions[0] - beyond]
-    if (near := _common(starts, merge)) is not None:
-        positions = [near, *positions]
+    if (near := where_lines_end(starts, merge)) is not None:
+        positions = [round(near), *positions]
         closed.append("left" if axis == 0 else "top")
     return positions, tuple(closed)
-
-
-def _common(ends: list[int], merge: int) -> int | None:
-    """Where most of `ends` lie together, when at least `OPEN_SIDE_LINES` do; else None."""
-    groups = [[e for e in ends if abs(e - at) <= merge] for at in ends]
-    best = max(groups, key=len, default=[])
-    return round(float(np.median(best))) if len(best) >= OPEN_SIDE_LINES else None
 
 
 def lines_to_positions(

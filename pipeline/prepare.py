@@ -11,6 +11,7 @@ found as circles (`pipeline.seals`), for the grid to keep their rings out of its
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -526,7 +527,8 @@ def _extreme_lines(mask: np.ndarray, axis: int) -> tuple[Line | None, Line | Non
 
 
 # Lines across that must end together past a side for it to be a side printed without its
-# frame line, and how far past (a share of the page).
+# frame line (more than a title's rule or a note under the table has), and how far past it
+# (a share of the page).
 OPEN_SIDE_LINES = 4
 OPEN_SIDE_BEYOND = 0.02
 
@@ -555,17 +557,20 @@ def _open_sides(across: np.ndarray, first: Line, last: Line, axis: int) -> tuple
     beyond = OPEN_SIDE_BEYOND * across.shape[1 - axis]
     tolerance = FRAME_LINE_TOLERANCE * across.shape[1 - axis]
     middle = across.shape[axis] / 2
-    if (far := _together(ends[ends > _at(last, middle, axis) + beyond], tolerance)) is not None:
+    past_last = ends[ends > _at(last, middle, axis) + beyond]
+    if (far := where_lines_end(past_last.tolist(), tolerance)) is not None:
         last = _straight(far, axis)
-    if (
-        near := _together(begins[begins < _at(first, middle, axis) - beyond], tolerance)
-    ) is not None:
+    before_first = begins[begins < _at(first, middle, axis) - beyond]
+    if (near := where_lines_end(before_first.tolist(), tolerance)) is not None:
         first = _straight(near, axis)
     return first, last
 
 
-def _together(places: np.ndarray, tolerance: float) -> float | None:
-    """The median of the largest cluster of `places`, if it holds `OPEN_SIDE_LINES` or more."""
+def where_lines_end(places: Sequence[float], tolerance: float) -> float | None:
+    """The median of the largest cluster of `places` within `tolerance` of one of them.
+
+    None where it holds fewer than `OPEN_SIDE_LINES`.
+    """
     best = max(
         ([p for p in places if abs(p - at) <= tolerance] for at in places), key=len, default=[]
     )
