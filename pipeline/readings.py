@@ -93,3 +93,12 @@ class FormReading(BaseModel):
 def field_path(key: str, row: int | None) -> str:
     """A field's place in its record: `fields.KEY` or `indicators.ROW.KEY`."""
     return f"fields.{key}" if row is None else f"indicators.{row}.{key}"
+
+
+class AuditDraw(BaseModel):
+    """A straight-through field drawn for audit: its stratum and the rate it was drawn at."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stratum: str = Field(description="`FORM_TYPE:KIND`, as `pipeline.audit.Stratum.label`.")
+    rate: float = Field(gt=0, le=1, description="The chance it had; its weight is 1/rate.")
