@@ -16,7 +16,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -115,7 +115,7 @@ def plan_run(
                 replaces_id=previous.id if previous else None,
             )
             plan.decisions["changed" if previous else "new"] += 1
-            plan.to_read.append((document_id, scan))
+            plan.to_read.append((document_id, replace(scan, sha256=digest)))
             planned.add(document_id)
             continue
         if known.id in planned:
@@ -139,7 +139,7 @@ def plan_run(
                 previous = store.current_document_at(path)
                 replaces = previous.id if previous and previous.id != known.id else None
                 store.update_document(known.id, state="new", replaces_id=replaces)
-            plan.to_read.append((known.id, scan))
+            plan.to_read.append((known.id, replace(scan, sha256=digest)))
             planned.add(known.id)
     plan.to_read.sort(key=lambda task: task[1].name)  # read in the order files were found
     return plan

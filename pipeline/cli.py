@@ -57,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
         "below P; a disagreement sends it to review (default 0.995; 0: never)",
     )
     run.add_argument(
+        "--audit-rate",
+        type=float,
+        default=None,
+        metavar="R",
+        help="send this share of the fields that would go straight through to review as "
+        "audits, drawn from each document's hash, to measure the silent error rate "
+        "(default 0.01; 0: none)",
+    )
+    run.add_argument(
         "--workers",
         type=int,
         help="processes reading files at once (default: one for each core this process may use)",
@@ -79,8 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.set_defaults(handler=_run)
 
-    status = commands.add_parser("status", help="what the store holds, and quarantined files")
+    status = commands.add_parser(
+        "status",
+        help="what the store holds, quarantined files, review load and the silent error "
+        "rate estimated from audits",
+    )
     _store_arguments(status)
+    status.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
     status.set_defaults(handler=_status)
 
     export = commands.add_parser("export", help="write the store's records, corrections applied")
@@ -167,6 +181,7 @@ def _open_store(args: argparse.Namespace, command: str) -> Store | None:
 def _run(args: argparse.Namespace) -> int:
     import logging
 
+    from pipeline.audit import DEFAULT_RATE
     from pipeline.ocr.base import OcrOptions
     from pipeline.run import RunOptions
     from pipeline.second_reading import SecondReadingOptions
@@ -178,11 +193,16 @@ def _run(args: argparse.Namespace) -> int:
             f"formscan run: no such file or folder: {', '.join(map(str, missing))}", file=sys.stderr
         )
         return 2
+    audit_rate = DEFAULT_RATE if args.audit_rate is None else args.audit_rate
+    if not 0 <= audit_rate <= 1:
+        print(f"formscan run: --audit-rate is a share, 0 to 1, not {audit_rate}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     options = RunOptions(
         ocr=OcrOptions(kind=args.engine),
         debug_dir=args.debug,
         review_below=args.review_below,
+        audit_rate=audit_rate,
         second_reading=SecondReadingOptions()
         if args.read_again_below is None
         else SecondReadingOptions(enabled=args.read_again_below > 0, below=args.read_again_below),
@@ -217,7 +237,8 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"formscan run: {report.read} files read of {report.files} ({decided}), "
             f"{report.pages} pages, {report.forms} forms, {report.fields} fields, "
-            f"{report.review} sent to review, {len(report.errors)} files not read"
+            f"{report.review} sent to review, {report.audit} audit tasks, "
+            f"{len(report.errors)} files not read"
         )
     for reason in report.errors.values():
         print(f"  not read: {reason}")
@@ -227,27 +248,45 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
+    import json
+
+    from pipeline.store_figures import figures_lines, store_figures
+
     store = _open_store(args, "status")
     if store is None:
         return 2
     try:
         counts = store.counts()
-        print(f"store: {store.url}")
-        print("documents: " + (_by(counts["documents"]) or "none"))
-        print(f"forms: {counts['forms']}")
-        print("review tasks: " + (_by(counts["review_tasks"]) or "none"))
-        print(f"corrections: {counts['corrections']}")
         runs = store.runs()
-        if runs:
-            last = runs[-1]
-            print(f"runs: {len(runs)}, last {last['id']} ({last['state']})")
         failed = store.documents(["failed"])
-        if failed:
-            print(f"quarantined ({len(failed)}; read again when changed or with --retry-failed):")
-            for document in failed:
-                print(f"  {document.name}: {document.reason}")
+        figures = store_figures(store)
+        url = store.url
     finally:
         store.close()
+    if args.as_json:
+        given = {
+            "store": url,
+            "counts": counts,
+            "runs": {"count": len(runs), "last": runs[-1]["id"] if runs else None},
+            "quarantined": {d.name: d.reason for d in failed},
+            **figures.model_dump(mode="json"),
+        }
+        print(json.dumps(given, ensure_ascii=False, indent=2))
+        return 0
+    print(f"store: {url}")
+    print("documents: " + (_by(counts["documents"]) or "none"))
+    print(f"forms: {counts['forms']}")
+    print("review tasks: " + (_by(counts["review_tasks"]) or "none"))
+    print(f"corrections: {counts['corrections']}")
+    if runs:
+        last = runs[-1]
+        print(f"runs: {len(runs)}, last {last['id']} ({last['state']})")
+    for line in figures_lines(figures):
+        print(line)
+    if failed:
+        print(f"quarantined ({len(failed)}; read again when changed or with --retry-failed):")
+        for document in failed:
+            print(f"  {document.name}: {document.reason}")
     return 0
 
 

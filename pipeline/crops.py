@@ -7,7 +7,7 @@ reviewer sees the cell as it reads, with a margin of its neighbours.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,9 +65,14 @@ def page_views(pages: Sequence[PageRead]) -> dict[int, PageView]:
 
 
 def review_crops(
-    forms: Sequence[FormReading], pages: Sequence[PageRead]
+    forms: Sequence[FormReading],
+    pages: Sequence[PageRead],
+    also: Collection[tuple[int, str]] = (),
 ) -> dict[tuple[int, str], bytes]:
-    """PNG crops of every field sent to review, keyed by (form order, field path)."""
+    """PNG crops of every field sent to review, keyed by (form order, field path).
+
+    `also` names other fields to cut, by the same key: those drawn for audit.
+    """
     by_number = {page.number: page for page in pages}
     crops: dict[tuple[int, str], bytes] = {}
     for seq, form in enumerate(forms):
@@ -78,7 +83,8 @@ def review_crops(
             placed.extend((field_path(k, row), r) for k, r in indicator.items())
         for path, reading in placed:
             page = by_number.get(reading.page) if reading.page is not None else None
-            if reading.review and reading.bbox is not None and page is not None:
+            wanted = reading.review or (seq, path) in also
+            if wanted and reading.bbox is not None and page is not None:
                 png = crop_png(page, reading.bbox)
                 if png is not None:
                     crops[(seq, path)] = png

@@ -65,10 +65,12 @@ class ScanFile:
     """A file to read: where it is, and its name relative to the folder the run was given.
 
     `name` is `path_text` of that name: text that any store, page or export can hold.
+    `sha256` is its content's hash where a batch run took it: it seeds the audit draw.
     """
 
     path: Path
     name: str
+    sha256: str | None = None
 
 
 def path_text(path: Path | str) -> str:

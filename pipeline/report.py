@@ -54,6 +54,11 @@ class RunReport(BaseModel):
     forms: int = 0
     fields: int = 0
     review: int = Field(default=0, description="Fields of this run's forms sent to review.")
+    audit: int = Field(
+        default=0,
+        description="Straight-through fields of this run's forms drawn for audit: review "
+        "tasks like any other, which measure the silent error rate.",
+    )
     review_open: int = Field(default=0, description="Open review tasks in the whole store.")
     forms_in_store: int = 0
     errors: dict[str, str] = Field(default_factory=dict, description="Files not read, why.")
@@ -72,6 +77,7 @@ class RunReport(BaseModel):
         fields = [f for form in result.forms for _, f in form.all_fields()]
         self.fields += len(fields)
         self.review += sum(f.review for f in fields)
+        self.audit += len(result.audits)
         if result.error:
             self.errors[result.name] = result.error
         self.page_errors.extend(result.page_errors)
@@ -89,6 +95,7 @@ class RunReport(BaseModel):
             "pages": self.pages,
             "forms": self.forms,
             "review": self.review,
+            "audit": self.audit,
             "failed": len(self.errors),
         }
 
@@ -103,6 +110,7 @@ class RunReport(BaseModel):
             "forms": self.forms,
             "fields": self.fields,
             "review": self.review,
+            "audit": self.audit,
             "review_open": self.review_open,
             "forms_in_store": self.forms_in_store,
             "errors": self.errors,
@@ -136,6 +144,7 @@ def report_html(report: RunReport) -> str:
     """A short page for a person: counts, review load, errors by file, slowest pages."""
     e = html.escape
     load = report.review / report.fields if report.fields else 0.0
+    audited = report.audit / report.fields if report.fields else 0.0
     counts = [["files found", report.files], *[[k, v] for k, v in report.decisions.items()]]
     counts += [
         ["files read", report.read],
@@ -143,6 +152,7 @@ def report_html(report: RunReport) -> str:
         ["forms read", report.forms],
         ["fields read", report.fields],
         ["sent to review", f"{report.review} ({load:.1%})"],
+        ["audit tasks (straight-through fields drawn)", f"{report.audit} ({audited:.1%})"],
         ["open review tasks in the store", report.review_open],
         ["forms in the store", report.forms_in_store],
     ]

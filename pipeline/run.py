@@ -2,7 +2,7 @@
 
     ingest → prepare → grid → ocr          (each page: `Reader.read_page`)
     template → check → confidence          (each form: `Reader.read_file`)
-    → second reading → crops               (each file's doubtful fields, read again)
+    → second reading → audit draw → crops  (each file's doubtful fields, read again)
     store → export                         (the run: `run`, by `pipeline.batch`)
 
 A file that cannot be read is recorded with its reason and the run goes on with the next;
@@ -22,6 +22,7 @@ import cv2
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline import __version__
+from pipeline.audit import DEFAULT_RATE, audit_fields
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
 from pipeline.crops import PageView, page_views, review_crops
@@ -31,7 +32,7 @@ from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
 from pipeline.prepare import PreparedPage, PrepareOptions, draw_prepared, prepare_page
-from pipeline.readings import FormReading
+from pipeline.readings import AuditDraw, FormReading
 from pipeline.second_reading import SecondReader, SecondReadingOptions
 from pipeline.template import PageRead, Template, load_template, read_forms
 
@@ -51,6 +52,13 @@ class RunOptions(BaseModel):
     second_reading: SecondReadingOptions = Field(default_factory=SecondReadingOptions)
     debug_dir: Path | None = Field(
         default=None, description="Where each page's prepare and grid debug pictures go."
+    )
+    audit_rate: float = Field(
+        default=DEFAULT_RATE,
+        ge=0.0,
+        le=1.0,
+        description="Share of straight-through fields sent to review as audits, drawn from "
+        "each document's hash (`pipeline.audit`); 0: none.",
     )
     review_below: float | None = Field(
         default=None,
@@ -76,6 +84,9 @@ class FileResult:
     crops: dict[tuple[int, str], bytes] = field(default_factory=dict)
     # Each page prepared and downscaled, by page number, for the reviewer's form page.
     page_views: dict[int, PageView] = field(default_factory=dict)
+    # Straight-through fields drawn for audit, by (form order, field path): their crops are
+    # cut too, since their tasks must look like any other.
+    audits: dict[tuple[int, str], AuditDraw] = field(default_factory=dict)
 
 
 class Reader:
@@ -147,8 +158,10 @@ class Reader:
                 if self.second.read_again(forms, pages, self.options.second_reading.below):
                     for form in forms:  # a disagreement sends its field to review
                         score_form(form, self.template.level1_of, self.calibration)
+        if scan.sha256 is not None:  # a batch run's file: audited by its content's hash
+            result.audits = audit_fields(forms, scan.sha256, self.options.audit_rate)
         with _timed(result.seconds, "crops"):
-            result.crops = review_crops(forms, pages)
+            result.crops = review_crops(forms, pages, also=result.audits.keys())
             result.page_views = page_views(pages)
         result.forms = forms
         return result

@@ -7,7 +7,9 @@ import json
 from pathlib import Path
 
 from pipeline.progress import Progress
+from pipeline.readings import AuditDraw, FieldReading, FormReading
 from pipeline.report import RunReport, SlowPage, write_report
+from pipeline.run import FileResult
 
 
 class _Terminal(io.StringIO):
@@ -42,3 +44,24 @@ def test_the_report_page_escapes_file_names(tmp_path: Path) -> None:
     page = as_html.read_text(encoding="utf-8")
     assert "<script>" not in page and "&lt;script&gt;" in page and "a&amp;b.jpg" in page
     assert json.loads(as_json.read_text(encoding="utf-8"))["errors"] == report.errors
+
+
+def test_the_report_and_summary_count_the_run_s_audit_tasks(tmp_path: Path) -> None:
+    def field(review: bool) -> FieldReading:
+        return FieldReading(value="v", raw="v", confidence=0.9, review=review)
+
+    form = FormReading(
+        file="a.jpg",
+        form_type="budget_performance_approval",
+        fields={"year": field(False), "project_name": field(False), "overall_goal": field(True)},
+    )
+    drawn = AuditDraw(stratum="budget_performance_approval:year", rate=0.5)
+    report = RunReport(run_id="r1", store="sqlite:///x.db", state="done")
+    report.add_file(FileResult("a.jpg", pages=1, forms=[form], audits={(0, "fields.year"): drawn}))
+    assert (report.fields, report.review, report.audit) == (3, 1, 1)
+    assert report.summary()["audit"] == 1 and report.counts()["audit"] == 1
+    as_json, as_html = write_report(tmp_path, report)
+    assert json.loads(as_json.read_text(encoding="utf-8"))["audit"] == 1
+    assert "<tr><td>audit tasks (straight-through fields drawn)</td><td>1 (33.3%)</td></tr>" in (
+        as_html.read_text(encoding="utf-8")
+    )

@@ -6,7 +6,10 @@ Each test runs on SQLite and on PostgreSQL (a throwaway server, see conftest.py)
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
+import subprocess
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -23,14 +26,16 @@ from sqlalchemy import inspect, text
 
 from pipeline.export import stored_records
 from pipeline.export_tables import XLSX_CELL_CHARS, write_csv, write_xlsx
-from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading
 from pipeline.run import FileResult
 from pipeline.store import Store, StoreBusyError
 from pipeline.store import schema as t
+from pipeline.store.rows import ReviewTask
 from pipeline.store.schema import metadata
 from pipeline.store.store import open_engine, upgrade
+from pipeline.store_figures import store_figures
 
-HEAD = "0004"  # the newest migration
+HEAD = "0005"  # the newest migration
 VERSIONS = {"formscan": "0.1.0", "ocr": "o", "template": "t@1", "calibration": "c1"}
 
 
@@ -153,6 +158,10 @@ def test_a_store_made_by_the_previous_schema_migrates(store_at: str) -> None:
     assert "image_jpeg" in {col["name"] for col in new.get_columns("pages")}
     assert "sessions" in new.get_table_names()
     assert "locked_until" in {col["name"] for col in new.get_columns("users")}
+    assert {"audit", "audit_rate", "audit_stratum"} <= {
+        col["name"] for col in new.get_columns("review_tasks")
+    }
+    assert store.audit_tasks() == []  # a task made before audits is no audit
     assert store.claim(task.id, "lin") and not store.claim(task.id, "wang")
     assert store.user("lin") is None
     with store.engine.connect() as c:
@@ -188,6 +197,132 @@ def test_review_queue_puts_the_least_sure_form_first_and_keeps_a_form_together(
     ]
     assert store.crop(queue[0].id) == b"png" and not queue[1].has_crop
     store.close()
+
+
+AUDITS = {  # two straight-through fields of `_form` drawn for audit
+    (0, "fields.project_name"): AuditDraw(stratum="budget_performance_approval:text", rate=0.25),
+    (0, "indicators.0.level1"): AuditDraw(
+        stratum="budget_performance_approval:indicators.level1", rate=0.25
+    ),
+}
+
+
+def _store_with_audits(url: str, names: list[str]) -> Store:
+    store = Store.open(url)
+    run = store.start_run(["/scans"], {"read": {"audit_rate": 0.25}})
+    for n, name in enumerate(names):
+        document = store.add_document(f"{n:064d}", f"/scans/{name}", name, 10, run)
+        result = FileResult(
+            name, pages=1, forms=[_form(name, 0.3)], page_seconds=[1.0], audits=dict(AUDITS)
+        )
+        crops = {key: b"png" for key in [(0, "fields.funds_total"), *AUDITS]}
+        store.save_reading(document, run, result, VERSIONS, crops)
+    return store
+
+
+def test_an_audit_task_is_queued_like_any_task_and_only_the_store_knows_it(
+    store_at: str,
+) -> None:
+    store = _store_with_audits(store_at, ["a.jpg"])
+    queue = store.review_queue()
+    # The same ordering rule: the form's tasks together, least sure first.
+    assert [(t.key, t.confidence) for t in queue] == [
+        ("funds_total", 0.3),
+        ("overall_goal", pytest.approx(0.4)),
+        ("value", 0.5),
+        ("level1", 0.97),
+        ("project_name", 0.99),
+    ]
+    audit = {t.key: t for t in queue}
+    assert all(store.crop(audit[key].id) == b"png" for key in ["project_name", "level1"])
+    assert "audit" not in " ".join(ReviewTask.model_fields)  # nothing the pages could show
+    # The export says what routing said: straight through.
+    [(_, record)] = stored_records(store)
+    assert record.fields["project_name"].review is False
+    assert record.indicators[0]["level1"].review is False
+    view = store.form_view(queue[0].form_id)
+    assert view is not None
+    states = {f.path: f.review_state for f in view.fields}
+    assert states["fields.project_name"] == states["fields.funds_total"] == "pending"
+    # The store knows which tasks are audits, drawn at what rate, in which stratum.
+    tasks = {a.key: a for a in store.audit_tasks()}
+    assert set(tasks) == {"project_name", "level1"}
+    assert tasks["project_name"].rate == 0.25 and tasks["project_name"].state == "open"
+    assert tasks["level1"].stratum == "budget_performance_approval:indicators.level1"
+
+    # A reviewer changes one (a silent error found) and confirms the other.
+    assert store.claim(audit["project_name"].id, "lin")
+    store.correct(audit["project_name"].field_id, "项目乙", "lin")
+    store.correct(audit["level1"].field_id, "产出指标", "lin")
+    tasks = {a.key: a for a in store.audit_tasks()}
+    assert (tasks["project_name"].state, tasks["project_name"].corrected) == ("done", "项目乙")
+    assert tasks["level1"].corrected == "产出指标"
+    [(_, record)] = stored_records(store)
+    assert (record.fields["project_name"].value, record.fields["project_name"].review) == (
+        "项目乙",
+        False,
+    )
+    assert [t.key for t in store.review_queue()] == ["funds_total", "overall_goal", "value"]
+    store.close()
+
+
+def test_the_store_figures_count_audits_review_load_and_the_estimate(store_at: str) -> None:
+    store = _store_with_audits(store_at, ["a.jpg", "b.jpg"])
+    figures = store_figures(store)
+    assert (figures.fields, figures.review) == (10, 6)
+    assert figures.review_load == pytest.approx(0.6)
+    assert (figures.audits.pending, figures.audits.answered) == (4, 0)
+    assert figures.silent_error_estimate.rate is None
+    tasks = {(t.file, t.key): t for t in store.review_queue()}
+    store.correct(tasks[("a.jpg", "project_name")].field_id, "项目乙", "lin")  # wrong
+    store.correct(tasks[("b.jpg", "project_name")].field_id, "项目甲", "lin")  # right
+    store.mark_unreadable(tasks[("a.jpg", "level1")].field_id, "lin")
+    figures = store_figures(store)
+    audits = figures.audits
+    assert (audits.answered, audits.errors, audits.pending, audits.unreadable) == (2, 1, 1, 1)
+    found = figures.silent_error_estimate
+    assert (found.audited, found.errors, found.fields, found.straight_through) == (2, 1, 10, 4)
+    # Only the text stratum is answered: half its straight-through fields wrong, taken for all.
+    assert found.straight_through_rate == pytest.approx(0.5)
+    assert found.rate == pytest.approx(0.5 * 4 / 10)
+    assert found.low is not None and found.high is not None and found.low < found.high
+    assert figures.by_kind["text"].audited == 2
+    assert figures.by_kind["indicators.level1"].audited == 0
+    assert set(figures.by_form_type) == {"budget_performance_approval"}
+    as_json = figures.model_dump(mode="json")
+    assert {"rate", "low", "high", "audited"} <= set(as_json["silent_error_estimate"])
+    store.close()
+
+
+def test_status_prints_the_estimate_and_gives_it_as_json(tmp_path: Path) -> None:
+    store = _store_with_audits(f"sqlite:///{tmp_path / 'formscan.db'}", ["a.jpg", "b.jpg"])
+    tasks = {(t.file, t.key): t for t in store.review_queue()}
+    store.correct(tasks[("a.jpg", "project_name")].field_id, "项目乙", "lin")
+    store.correct(tasks[("b.jpg", "project_name")].field_id, "项目甲", "lin")
+    store.close()
+    formscan = Path(sys.executable).parent / "formscan"
+    shown = subprocess.run(
+        [formscan, "status", "--out", tmp_path], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "review load: 6 of 10 fields (60.00%) sent to review" in shown.stdout
+    assert "audits: 2 answered (1 changed: silent errors found), 2 pending" in shown.stdout
+    assert "silent error rate, estimated: 20.00% of fields read (95% " in shown.stdout
+    assert "1 wrong of 2 audited" in shown.stdout and "Clopper-Pearson" in shown.stdout
+    assert "    text: " in shown.stdout and "indicators.level1: no answered audit" in shown.stdout
+    given = subprocess.run(
+        [formscan, "status", "--out", tmp_path, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert given.returncode == 0, given.stderr
+    figures = json.loads(given.stdout)
+    found = figures["silent_error_estimate"]
+    assert (found["rate"], found["audited"]) == (pytest.approx(0.2), 2)
+    assert 0 < found["low"] < found["rate"] < found["high"] < 1
+    assert figures["review_load"] == pytest.approx(0.6) and figures["audits"]["pending"] == 2
+    assert figures["counts"]["forms"] == 2 and figures["by_kind"]["text"]["audited"] == 2
 
 
 def test_a_correction_sits_beside_the_ocr_value_and_every_export_uses_it(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from pipeline.readings import FormReading, field_path
+from pipeline.readings import AuditDraw, FormReading, field_path
 from pipeline.store import schema as t
 from pipeline.store.rows import (
     Correction,
@@ -27,8 +27,14 @@ def insert_form(
     versions: Mapping[str, str],
     crops: Mapping[tuple[int, str], bytes],
     old: Mapping[tuple[int, str], Correction],
+    audits: Mapping[tuple[int, str], AuditDraw],
 ) -> None:
-    """Insert one form of a reading with its fields, review tasks and carried corrections."""
+    """Insert one form of a reading with its fields, review tasks and carried corrections.
+
+    A field drawn for audit gets a task like a review field's, and shows as pending like
+    one, so that nothing tells a reviewer it is an audit; its `review` stays false, so the
+    export says what routing said.
+    """
     form_id = c.execute(
         t.forms.insert().values(
             document_id=document_id,
@@ -45,12 +51,14 @@ def insert_form(
     for row in form_rows(form):
         path = field_path(row["key"], row["row"])
         carried = old.get((seq, path))
-        state = "corrected" if carried else ("pending" if row["review"] else "none")
+        audit = None if row["review"] else audits.get((seq, path))
+        asked = row["review"] or audit is not None
+        state = "corrected" if carried else ("pending" if asked else "none")
         field_id = c.execute(
             t.fields.insert().values(form_id=form_id[0], review_state=state, **row)
         ).inserted_primary_key
         assert field_id is not None
-        if row["review"]:
+        if asked:
             c.execute(
                 t.review_tasks.insert().values(
                     field_id=field_id[0],
@@ -61,6 +69,9 @@ def insert_form(
                     closed_at=carried.at if carried else None,
                     run_id=run_id,
                     crop_png=crops.get((seq, path)),
+                    audit=audit is not None,
+                    audit_rate=audit.rate if audit else None,
+                    audit_stratum=audit.stratum if audit else None,
                 )
             )
         if carried:

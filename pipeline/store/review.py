@@ -38,7 +38,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _latest_correction() -> Any:
+def latest_correction() -> Any:
     """The newest correction's value per field, as a scalar subquery on `fields.id`."""
     return (
         select(t.corrections.c.new_value)
@@ -67,7 +67,7 @@ def _task_query() -> Select[Any]:
             t.fields.c.bbox,
             t.documents.c.name.label("file"),
             (t.review_tasks.c.crop_png.is_not(None)).label("has_crop"),
-            _latest_correction().label("corrected"),
+            latest_correction().label("corrected"),
         )
         .join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
         .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
@@ -393,7 +393,7 @@ class ReviewMethods:
                 .scalar_subquery()
             )
             rows = c.execute(
-                select(t.fields, _latest_correction().label("corrected"), reviewer.label("by"))
+                select(t.fields, latest_correction().label("corrected"), reviewer.label("by"))
                 .where(t.fields.c.form_id == form_id)
                 .order_by(t.fields.c.ordinal)
             ).mappings()

@@ -71,6 +71,34 @@ class ReviewTask(BaseModel):
         return self.value if self.corrected is None else self.corrected
 
 
+class AuditTask(BaseModel):
+    """A review task drawn as an audit, with what its field read and what a person said."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    form_type: str
+    key: str
+    row: int | None
+    value: str = Field(description="The value as read: what the audit checks.")
+    rate: float = Field(description="The chance it was drawn with; its weight is 1/rate.")
+    stratum: str
+    state: str  # open | done | unreadable
+    corrected: str | None = Field(default=None, description="The latest reviewer's value.")
+
+
+class FieldCount(BaseModel):
+    """How many current fields of one form type and key were, or were not, sent to review."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    form_type: str
+    key: str
+    indicator: bool
+    review: bool
+    count: int
+
+
 class User(BaseModel):
     """A person who may sign in to the review server."""
 

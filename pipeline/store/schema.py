@@ -133,6 +133,12 @@ review_tasks = Table(
     # Who closed it and when (state done, or unreadable: nobody can read the scan).
     Column("closed_by", String(200)),
     Column("closed_at", DateTime(timezone=True)),
+    # Added by migration 0005. An audit: a straight-through field drawn at random so that a
+    # person's answer measures the silent error rate. The reviewer is never told; the field
+    # keeps `review` false. `audit_rate` is the chance it was drawn with (its weight 1/rate).
+    Column("audit", Boolean, nullable=False, server_default=false()),
+    Column("audit_rate", Float),
+    Column("audit_stratum", String(120), doc="`FORM_TYPE:KIND` (`pipeline.audit.Stratum`)."),
     Index("ix_review_tasks_queue", "state", "confidence"),
 )
 

@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 
 from pipeline.readings import field_path
 from pipeline.store import schema as t
+from pipeline.store.audits import AuditMethods
 from pipeline.store.errors import StoreError
 from pipeline.store.forms import current_corrections, insert_form, stored_forms
 from pipeline.store.lock import lock_schema, run_lock, schema_file_lock
@@ -88,11 +89,11 @@ def open_engine(url: str) -> Engine:
 
 
 @dataclass
-class Store(ReviewMethods, UserMethods, SessionMethods):
+class Store(ReviewMethods, AuditMethods, UserMethods, SessionMethods):
     """Documents, their forms and fields, the review queue, corrections, runs and reviewers.
 
-    The review queue's methods are in `review.py`, the reviewers' accounts in `users.py`,
-    their sessions in `sessions.py`.
+    The review queue's methods are in `review.py`, its audit tasks in `audits.py`, the
+    reviewers' accounts in `users.py`, their sessions in `sessions.py`.
     """
 
     engine: Engine
@@ -275,7 +276,7 @@ class Store(ReviewMethods, UserMethods, SessionMethods):
                     )
                 )
             for seq, form in enumerate(result.forms):
-                insert_form(c, document_id, run_id, seq, form, versions, crops, old)
+                insert_form(c, document_id, run_id, seq, form, versions, crops, old, result.audits)
             reason = result.error
             if reason is not None:
                 # The file's name is the document's, and can change: keep only the why.

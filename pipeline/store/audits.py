@@ -1,0 +1,65 @@
+"""The store's half of audit sampling: which tasks are audits and what became of them.
+
+`Store` takes these methods from `AuditMethods`. Only current forms of documents that are not
+superseded count, as in every export: the estimate is of the store as it would be exported.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, Engine, func, select
+
+from pipeline.store import schema as t
+from pipeline.store.review import latest_correction
+from pipeline.store.rows import AuditTask, FieldCount
+
+
+def _current() -> list[ColumnElement[bool]]:
+    return [t.forms.c.current.is_(True), t.documents.c.state != "superseded"]
+
+
+class AuditMethods:
+    """Audit tasks and field counts, for the silent error estimate (`pipeline.audit`)."""
+
+    engine: Engine
+
+    def audit_tasks(self) -> list[AuditTask]:
+        """Every audit task of a current form, open or closed, with its latest correction."""
+        query = (
+            select(
+                t.review_tasks.c.id,
+                t.forms.c.form_type,
+                t.fields.c.key,
+                t.fields.c.row,
+                t.fields.c.value,
+                t.review_tasks.c.audit_rate.label("rate"),
+                t.review_tasks.c.audit_stratum.label("stratum"),
+                t.review_tasks.c.state,
+                latest_correction().label("corrected"),
+            )
+            .join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
+            .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
+            .join(t.documents, t.documents.c.id == t.forms.c.document_id)
+            .where(t.review_tasks.c.audit.is_(True), *_current())
+            .order_by(t.review_tasks.c.id)
+        )
+        with self.engine.connect() as c:
+            return [AuditTask.model_validate(r._mapping) for r in c.execute(query)]
+
+    def field_counts(self) -> list[FieldCount]:
+        """Current fields counted by form type, key, scalar or indicator, and review."""
+        indicator = t.fields.c.row.is_not(None)
+        query = (
+            select(
+                t.forms.c.form_type,
+                t.fields.c.key,
+                indicator.label("indicator"),
+                t.fields.c.review,
+                func.count().label("count"),
+            )
+            .join(t.forms, t.forms.c.id == t.fields.c.form_id)
+            .join(t.documents, t.documents.c.id == t.forms.c.document_id)
+            .where(*_current())
+            .group_by(t.forms.c.form_type, t.fields.c.key, indicator, t.fields.c.review)
+        )
+        with self.engine.connect() as c:
+            return [FieldCount.model_validate(r._mapping) for r in c.execute(query)]
