@@ -24,7 +24,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading
 from pipeline.review import create_app
 from pipeline.review.auth import hash_password
 from pipeline.review.serve import plain_http_exposed
@@ -653,3 +653,80 @@ def test_a_reviewer_holds_one_claim_at_a_time(store: Store) -> None:
     assert store.progress(datetime(2000, 1, 1, tzinfo=UTC)).claimed == 1
     assert store.holds(third, "lin") and not store.holds(first, "lin")
     assert store.claim(first, "wang") and store.claim(second, "wang")
+
+
+# Issue 22: audits look like any other task.
+
+
+@pytest.fixture
+def audited(tmp_path: Path) -> Store:
+    """Two forms alike but for one thing: a.jpg's project name went to review, b.jpg's was
+    drawn for audit (straight through, same confidence, same value)."""
+    store = Store.open(f"sqlite:///{tmp_path / 'formscan.db'}")
+    run = store.start_run(["/scans"], {})
+    for n, name in enumerate(["a.jpg", "b.jpg"]):
+        form = _form(name, "目标")
+        form.fields["project_name"] = _field("项目甲", 0.8, review=name == "a.jpg")
+        audits = {}
+        if name == "b.jpg":
+            drawn = AuditDraw(stratum="budget_performance_approval:text", rate=0.01)
+            audits = {(0, "fields.project_name"): drawn}
+        document = store.add_document(f"{n:064d}", f"/scans/{name}", name, 10, run)
+        result = FileResult(name, pages=1, forms=[form], page_seconds=[1.0], audits=audits)
+        crops = {
+            (0, "fields.overall_goal"): b"\x89PNG goal",
+            (0, "fields.project_name"): b"\x89PNG",
+        }
+        store.save_reading(document, run, result, VERSIONS, crops)
+    store.set_user("lin", "reviewer", hash_password(PASSWORD))
+    store.set_user("boss", "admin", hash_password(PASSWORD))
+    return store
+
+
+def _without_values(page: str) -> str:
+    """A page with its numbers (ids, counts) and file names taken out: its shape and words."""
+    return re.sub(r"\d+", "#", page.replace("a.jpg", "FILE").replace("b.jpg", "FILE"))
+
+
+def test_an_audit_task_s_pages_are_a_review_task_s_but_for_values_and_ids(audited: Store) -> None:
+    [audit] = audited.audit_tasks()
+    tasks = {t.file: t for t in audited.review_queue() if t.key == "project_name"}
+    assert tasks["b.jpg"].id == audit.id and tasks["a.jpg"].id != audit.id
+    client, _ = _signed_in(audited)
+    pages = {}
+    for file, task in tasks.items():
+        page = client.get(f"/task/{task.id}")
+        assert page.status_code == 200
+        pages[file] = page.text
+        assert client.get(f"/crop/{task.id}").content == b"\x89PNG"
+        form = client.get(f"/form/{task.form_id}")
+        assert form.status_code == 200
+        pages[file + " form"] = form.text
+    assert pages["a.jpg"] != pages["b.jpg"]  # the ids and file names differ ...
+    assert _without_values(pages["a.jpg"]) == _without_values(pages["b.jpg"])  # ... nothing else
+    assert _without_values(pages["a.jpg form"]) == _without_values(pages["b.jpg form"])
+    # The queue hands it out by the same rule, and group review groups it with its like.
+    assert ("project_name", "项目甲", 2) in audited.groups("lin")
+    served = audited.claim_next("lin")
+    assert served is not None and served.id == audited.review_queue()[0].id
+
+
+def test_answering_an_audit_in_the_browser_feeds_the_estimate_on_the_admin_page(
+    audited: Store,
+) -> None:
+    client, _ = _signed_in(audited)
+    [audit] = audited.audit_tasks()
+    page = client.get(f"/task/{audit.id}").text
+    answer = client.post(f"/task/{audit.id}", data={"csrf": _csrf(page), "value": "项目乙"})
+    assert answer.status_code == 303
+    [audit] = audited.audit_tasks()
+    assert (audit.state, audit.corrected) == ("done", "项目乙")
+    admin, _ = _signed_in(audited, "boss")
+    shown = admin.get("/admin").text
+    assert "Silent errors, estimated from audits" in shown
+    assert re.search(r'id="silent-rate">\d+\.\d\d%<', shown)
+    assert re.search(r'id="audits-answered">1<', shown) and re.search(
+        r'id="audits-pending">0<', shown
+    )
+    assert "Clopper-Pearson" in shown and re.search(r'id="review-load">[\d.]+%<', shown)
+    assert "<td>text</td>" in shown

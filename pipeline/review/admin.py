@@ -1,4 +1,4 @@
-"""The admin page: how far the queue is, who did what today, reopening a task, the accounts."""
+"""The admin page: the queue's progress, the silent error estimate, reopening, accounts."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pipeline.review.auth import Forbidden, posted
 from pipeline.review.queue import today
 from pipeline.review.render import render, store_of
 from pipeline.review.sessions import signed_in
+from pipeline.store_figures import store_figures
 
 router = APIRouter()
 log = logging.getLogger("formscan.review")
@@ -29,7 +30,7 @@ def _admin(request: Request) -> str:
 
 @router.get("/admin")
 async def admin_page(request: Request) -> Response:
-    """Progress (left, held, done today, by reviewer) and the latest closed tasks."""
+    """Progress, the silent error estimate from audits, the latest closed tasks, accounts."""
     _admin(request)
     store = store_of(request)
     return render(
@@ -37,6 +38,7 @@ async def admin_page(request: Request) -> Response:
         "admin.html",
         {
             "progress": store.progress(today()),
+            "figures": store_figures(store),
             "closed": store.closed_tasks(),
             "users": store.users(),
             "now": datetime.now(UTC),
