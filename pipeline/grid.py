@@ -120,8 +120,13 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     w = page.gray.shape[1]
     px_per_mm = w / PAGE_WIDTH_MM
     binary = faint_strokes(page.ink_depth)
-    across = across_lines(binary, max(10, round(options.min_across_mm * px_per_mm)))
-    down = down_lines(binary, max(10, round(options.min_down_mm * px_per_mm)))
+    min_across = max(10, round(options.min_across_mm * px_per_mm))
+    min_down = max(10, round(options.min_down_mm * px_per_mm))
+    worn_across, worn_down = ridges(page.ink, px_per_mm, options)
+    # A dashed or dotted line (a spreadsheet's border style) is no run of ink, but it is a
+    # ridge: its long stretches count as lines as solid ones do.
+    across = across_lines(binary, min_across) | across_lines(worn_across, min_across)
+    down = down_lines(binary, min_down) | down_lines(worn_down, min_down)
     merge = max(3, round(options.merge_mm * px_per_mm))
     table = _table_box(across, down, merge)
     if table is None:
@@ -144,7 +149,6 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     beyond = round(options.open_side_mm * px_per_mm)
     xs, open_xs = close_open_sides(xs, horizontal, axis=0, merge=merge, beyond=beyond)
     ys, open_ys = close_open_sides(ys, vertical, axis=1, merge=merge, beyond=beyond)
-    worn_across, worn_down = ridges(page.ink, px_per_mm, options)
     solid = round(options.min_solid_line_mm * px_per_mm)
     solid_xs = _solid(xs, vertical, 0, merge, solid)
     cells = fine_grid_to_cells(

@@ -248,6 +248,26 @@ def test_a_table_split_by_worn_row_lines_is_taken_whole() -> None:
     assert _table_box(across, down, 9) == whole
 
 
+@pytest.mark.parametrize("dash_px", [(3, 3), (6, 4), (2, 2)])
+def test_a_table_ruled_with_dashed_inner_lines_is_cut_into_its_cells(
+    dash_px: tuple[int, int],
+) -> None:
+    # A spreadsheet's dashed and dotted border styles: no run of ink is as long as a line.
+    ink, gap = dash_px
+    page = np.full((2339, 1654, 3), 250, np.uint8)
+    cv2.rectangle(page, (150, 300), (1500, 1500), (20, 20, 20), 3)
+    for y in range(400, 1500, 100):
+        for x in range(150, 1500, ink + gap):
+            page[y : y + 2, x : x + ink] = 20
+    for x in (500, 900):
+        for y in range(300, 1500, ink + gap):
+            page[y : y + ink, x : x + 2] = 20
+    image = PageImage(ScanFile(None, "dashed.png"), 1, page, 200.0)  # type: ignore[arg-type]
+    grid = find_grid(prepare_page(image))
+    assert grid is not None
+    assert (len(grid.xs), len(grid.ys), len(grid.cells)) == (4, 13, 36)
+
+
 def test_a_worn_line_shows_as_a_ridge_and_a_row_of_glyphs_does_not() -> None:
     px_per_mm = 8.0  # 200 dpi
     rng = np.random.default_rng(1)
