@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import zip_longest
 from pathlib import Path, PurePosixPath
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
@@ -278,6 +279,47 @@ def label_outputs(
     """Every output field with its key and whether it is right: what calibration is fitted on."""
     forms = _scored_forms(gold, _group_by_document(export))
     return [(f.key, f.got, f.correct) for form in forms for f in form.fields if f.got is not None]
+
+
+class OutputTruth(NamedTuple):
+    """An output field, its place, and the truth value it is scored against (None: none)."""
+
+    record: ExportRecord
+    path: str
+    got: FieldResult
+    expected: str | None
+
+
+def output_truths(
+    gold: Mapping[str, Sequence[GoldRecord]], export: Sequence[ExportRecord]
+) -> list[OutputTruth]:
+    """Every output field with its path in its record and the truth value it is scored against.
+
+    The path is `fields.KEY` or `indicators.ROW.KEY`, ROW the output row; the truth value is
+    None where nothing in the truth stands for the field (extra form, row or key). Forms and
+    rows are paired as `evaluate` pairs them, so a person answering from this truth (a
+    simulated reviewer) says what the scorer would.
+    """
+    found: list[OutputTruth] = []
+    for document, records in _group_by_document(export).items():
+        truths = gold.get(document, ())
+        for index, record in enumerate(records):
+            truth = truths[index] if index < len(truths) else None
+            scalars = truth.fields if truth else {}
+            found += [
+                OutputTruth(record, f"fields.{k}", got, scalars.get(k))
+                for k, got in record.fields.items()
+            ]
+            rows = [row.model_dump() for row in truth.indicators] if truth else []
+            for truth_index, output_index in _pair_rows(rows, record.indicators):
+                if output_index is None:
+                    continue
+                expected = rows[truth_index] if truth_index is not None else {}
+                found += [
+                    OutputTruth(record, f"indicators.{output_index}.{k}", got, expected.get(k))
+                    for k, got in record.indicators[output_index].items()
+                ]
+    return found
 
 
 def _scored_forms(

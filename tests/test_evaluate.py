@@ -20,6 +20,7 @@ from pipeline.evaluate import (
     evaluate,
     load_gold_set,
     normalize_text,
+    output_truths,
     values_match,
 )
 from pipeline.records import ExportRecord, FieldResult, GoldIndicator, GoldRecord, Source
@@ -400,3 +401,21 @@ def test_eval_bad_inputs_exit_2_naming_the_file(tmp_path: Path) -> None:
     garbage.write_text("{not json\n", "utf-8")
     bad_pred = formscan_eval("--gold", str(gold_dir), "--pred", str(garbage))
     assert bad_pred.returncode == 2 and str(garbage) in bad_pred.stderr
+
+
+def test_each_output_field_gets_the_truth_value_it_is_scored_against() -> None:
+    truth = gold_form(rows=[ROW_COUNT, ROW_QUALITY])
+    output = perfect(truth, pages=[1])
+    output.fields["project_name"] = read_as("社区工作者")
+    # The rows come out in the other order, and a phantom row of specks after them.
+    output.indicators = [output.indicators[1], output.indicators[0], {"name": read_as("::")}]
+    found = {(f.path, f.expected) for f in output_truths({"a": [truth]}, [output])}
+    assert ("fields.project_name", "社区工作者（含网格员）") in found
+    assert ("indicators.0.name", "标准") in found and ("indicators.1.value", "57人") in found
+    assert ("indicators.2.name", None) in found  # nothing in the truth stands for it
+    assert len(found) == 5 + 5 + 5 + 1
+    wrong = sum(
+        f.expected is None or not values_match(f.path.split(".")[-1], f.expected, f.got.value)
+        for f in output_truths({"a": [truth]}, [output])
+    )
+    assert wrong == evaluate({"a": [truth]}, [output]).counts.wrong_silent_fields == 2
