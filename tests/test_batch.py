@@ -415,7 +415,9 @@ def test_a_correction_shows_in_all_three_export_formats(reference: Path, tmp_pat
     assert line[sheet[0].index(task.key)] == "已核对的值"
 
 
-def test_review_tasks_are_the_review_fields_each_with_its_region(reference: Path) -> None:
+def test_review_tasks_are_the_review_and_audit_fields_each_with_its_region(
+    reference: Path,
+) -> None:
     records = read_export(reference / "records.jsonl")
     sent = [
         f
@@ -425,7 +427,9 @@ def test_review_tasks_are_the_review_fields_each_with_its_region(reference: Path
     ]
     store = Store.open(store_url(reference, None))
     queue = store.review_queue()
-    assert len(queue) == len(sent) > 0
+    audits = {a.id for a in store.audit_tasks()}  # straight-through fields drawn (issue 22)
+    assert len([t for t in queue if t.id not in audits]) == len(sent) > 0
+    assert summary(reference)["audit"] == len(audits)
     least: dict[int, float] = {}
     for task in queue:
         least.setdefault(task.form_id, task.confidence)
