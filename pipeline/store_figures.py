@@ -115,9 +115,13 @@ def figures_lines(figures: StoreFigures) -> list[str]:
     ]
     if found.rate is not None:
         lines.append(
-            f"  {found.interval}; strata weighted by their share of straight-through fields"
+            f"  {_percent(found.straight_through_rate)} of straight-through fields; "
+            f"interval: {found.interval}"
+        )
+        lines.append(
+            "  strata (form type, field kind) weighted by their share of straight-through fields"
             + (
-                f"; {found.unaudited_share:.1%} of those in strata not yet audited"
+                f"; {found.unaudited_share:.1%} of those are in strata not yet audited"
                 if found.unaudited_share
                 else ""
             )
