@@ -21,7 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.check import normalise_text
-from pipeline.ocr.base import to_bgr
+from pipeline.ocr.base import narrowed, to_bgr
 from pipeline.ocr.cells import crop_line, text_ink, text_line_boxes
 from pipeline.ocr.ctc import CtcRecogniser
 from pipeline.prepare import PAGE_WIDTH_MM
@@ -34,6 +34,7 @@ END_MARKS = " .,:;'`·、。，：；·-_|"
 # A plain sign where the forms print the other one: `check` puts it right and records it.
 SIGNS = str.maketrans({">": "≥", "<": "≤"})
 LINE_MARGIN_MM = 1.0
+WIDTH_SCALE = 0.6
 
 
 class SecondReadingOptions(BaseModel):
@@ -83,12 +84,21 @@ class SecondReader:
                 lines = _line_crops(page, reading)
                 chosen.append((reading, len(crops), len(lines)))
                 crops.extend(lines)
-        texts = [r.text for r in self.recognise([to_bgr(c) for c in crops])] if crops else []
+        texts = [r.text for r in self.recognise([_input(c) for c in crops])] if crops else []
         for reading, first, count in chosen:
             second = "".join(texts[first : first + count])
             reading.evidence.second_reading = second
             reading.evidence.second_disagrees = not same_text(reading.raw, second)
         return len(chosen)
+
+
+def _input(crop: np.ndarray) -> np.ndarray:
+    """A crop as the model takes it, narrowed as the first reading narrows its own.
+
+    Narrowed to 0.6 of its width it costs half as much, and on 65 lines of a clean page it
+    read the same text but for the width of five brackets and colons, which NFKC makes one.
+    """
+    return to_bgr(narrowed(crop, WIDTH_SCALE))
 
 
 def _doubtful(reading: FieldReading, below: float) -> bool:

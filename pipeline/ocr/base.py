@@ -266,19 +266,20 @@ def recognize_inked(
     lines = [empty_line(c.shape[1], c.shape[0]) for c in crops]
     inked = [i for i, c in enumerate(crops) if not is_blank(c)]
     if inked:
-        narrowed = [_narrowed(crops[i], width_scale) for i in inked]
-        for i, line in zip(inked, recognize(narrowed), strict=True):
+        squeezed = [narrowed(crops[i], width_scale) for i in inked]
+        for i, line in zip(inked, recognize(squeezed), strict=True):
             whole = crop_quad(crops[i].shape[1], crops[i].shape[0])
             lines[i] = line.model_copy(update={"box": whole})
     return lines
 
 
-def _narrowed(crop: Image, scale: float) -> Image:
+def narrowed(crop: Image, scale: float) -> Image:
+    """A crop squeezed to `scale` of its width: a recogniser's cost grows with its width."""
     if scale >= 1.0:
         return crop
     width = max(1, round(crop.shape[1] * scale))
-    narrowed = cv2.resize(crop, (width, crop.shape[0]), interpolation=cv2.INTER_AREA)
-    return np.asarray(narrowed, dtype=np.uint8)
+    resized = cv2.resize(crop, (width, crop.shape[0]), interpolation=cv2.INTER_AREA)
+    return np.asarray(resized, dtype=np.uint8)
 
 
 def crop_quad(width: float, height: float) -> Quad:
