@@ -1,13 +1,13 @@
 """Double reading: fields that would pass unreviewed, but not beyond doubt, are read again.
 
 Data-entry shops key every field twice and send disagreements to a third person. The machine
-version: the first reading is PP-OCRv6 on text lines cut tight around their ink (specks
-trimmed off their ends, narrowed for speed); the second is PP-OCRv4, trained apart and
-shipped in the rapidocr-onnxruntime wheel, on each line cut across the whole width of its
-cell at its natural width. A character lost at a cell's edge by the tight cut, or misread by
-one model, shows as a disagreement, and the field goes to review (`confidence`). Reading
-every field twice would cost about half a page's time again; only the fields whose
-confidence leaves doubt (`SecondReadingOptions.below`) are read again.
+version: the first reading is PP-OCRv6 on text lines cut tight around their ink inside the
+cell's lines and a margin; the second is PP-OCRv4, trained apart and shipped in the
+rapidocr-onnxruntime wheel, on each line cut from the cell up to its lines, with a margin of
+the cell beside its ink (`_line_crops`). A character lost at a cell's edge by the first cut,
+or misread by one model, shows as a disagreement, and the field goes to review
+(`confidence`). Reading every field twice would cost most of a page's recognition time
+again; only the fields whose confidence leaves doubt (`SecondReadingOptions.below`) are.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def model_path() -> Path:
 
 
 class SecondReader:
-    """PP-OCRv4 recognition over whole-width line crops; load once per worker."""
+    """PP-OCRv4 recognition over line crops cut the second way; load once per worker."""
 
     def __init__(self, threads: int = 1) -> None:
         """Load the model (about 0.3 s)."""
