@@ -209,8 +209,8 @@ class Calibration(BaseModel):
     threshold: float = Field(ge=0.0, le=1.0)
     thresholds: dict[str, float] = Field(
         default_factory=dict,
-        description="Stricter thresholds of the form conditions (`condition_of`) whose fields "
-        "would go through wrong more often than the target at `threshold`.",
+        description="Thresholds of the form conditions (`condition_of`) with fields enough "
+        "to have their own; the others take `threshold`.",
     )
     notes: str = ""
 

@@ -110,16 +110,15 @@ def main() -> int:
             by_condition[field.condition].append(scored)
     threshold = _threshold(held_out, args.target_silent, args.z)
     # The target holds for each condition of form, not only over all fields: damaged forms
-    # are few beside whole ones, and would otherwise carry most of the silent errors.
+    # are few beside whole ones, and would otherwise carry most of the silent errors; and a
+    # condition whose fields separate better than the pool's needs less review. A condition
+    # with too few fields for the bound to let any through on its own takes the pooled one.
     thresholds = {}
     for condition, items in sorted(by_condition.items()):
-        own = threshold
-        # Too few fields for the bound to let any through on its own: the pooled threshold.
-        if len(items) >= max(MIN_GROUP, 2 * args.z**2 / args.target_silent):
-            own = _threshold(items, args.target_silent, args.z)
-        if own > threshold:
-            thresholds[condition] = own
-        print(f"{condition:16} {len(items):6} fields: threshold {max(own, threshold):.4f}")
+        if len(items) >= max(MIN_GROUP, args.z**2 / args.target_silent):
+            thresholds[condition] = _threshold(items, args.target_silent, args.z)
+        own = thresholds.get(condition, threshold)
+        print(f"{condition:16} {len(items):6} fields: threshold {own:.4f}")
     calibration = Calibration(
         version=f"fit-{date.today().isoformat()}-{len(fields)}",
         features=list(FEATURES),

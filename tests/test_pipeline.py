@@ -217,8 +217,12 @@ def test_a_table_printed_without_its_right_line_loses_no_value_silently(tmp_path
     """The 指标值 column of a table with no right frame line is read, or all of it reviewed."""
     import numpy as np
 
+    from pipeline.check import normalise_text
     from pipeline.ingest import ScanFile
     from pipeline.run import Reader
+
+    def same(value: str, truth: str) -> bool:  # as the spec scores them
+        return normalise_text(value) == normalise_text(truth)
 
     page = cv2.imread(str(SAMPLES / "clean" / "clean-0019.jpg"))
     ink = cv2.cvtColor(page, cv2.COLOR_BGR2GRAY) < 128
@@ -234,10 +238,10 @@ def test_a_table_printed_without_its_right_line_loses_no_value_silently(tmp_path
     assert len(form.indicators) == len(truth.indicators)
     for row, gold in zip(form.indicators, truth.indicators, strict=True):
         value = row["value"]
-        assert value.review or value.value == gold.value, (value.value, gold.value)
+        assert value.review or same(value.value, gold.value), (value.value, gold.value)
     for key, gold_value in truth.fields.items():
         field = form.fields[key]
-        assert field.review or field.value == gold_value, (key, field.value, gold_value)
+        assert field.review or same(field.value, gold_value), (key, field.value, gold_value)
 
 
 @pytest.mark.slow
@@ -249,7 +253,7 @@ def test_a_second_reading_disagrees_with_a_misread_and_agrees_with_the_right_rea
     from pipeline.second_reading import SecondReader, same_text
     from pipeline.template import read_forms
 
-    reader = Reader(RunOptions())
+    reader = Reader(RunOptions(review_below=0.5))  # the fields pass, whatever the fit
     scan = ScanFile(SAMPLES / "clean" / "clean-0019.jpg", "clean-0019.jpg")
     pages = [reader.read_page(image, {}) for image in read_pages(scan, IngestOptions())]
     [form] = read_forms(reader.template, scan.name, pages)
