@@ -11,8 +11,10 @@ the store, and only while it holds the store's run lock.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -57,6 +59,26 @@ class BatchOptions(BaseModel):
     db: str | None = Field(default=None, description="Store URL; default OUT/formscan.db.")
 
 
+def _content_key(path: Path, where: str) -> str:
+    """What the store knows a file by: the SHA-256 of its bytes.
+
+    Every empty file has the same bytes; keyed by them, a second one would pass for a copy
+    of the first and never be named. An empty file is keyed by its place instead, and is
+    quarantined like any file that cannot be read.
+
+    Raises:
+        OSError: the path is a folder, a link to nothing or round in a loop, or unreadable.
+
+    """
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a file")
+    if not path.is_file():
+        raise FileNotFoundError(errno.ENOENT, "a link to nothing, or round in a loop")
+    if path.stat().st_size == 0:
+        return hashlib.sha256(f"empty file at {where}".encode()).hexdigest()
+    return sha256_of(path)
+
+
 def sha256_of(path: Path) -> str:
     """The SHA-256 of a file's bytes, read in chunks."""
     digest = hashlib.sha256()
@@ -86,11 +108,12 @@ def plan_run(
     plan = Plan()
     # The store knows a file by the text of its full path (`path_text`: a name that is not
     # UTF-8 is escaped, not refused).
-    where = {scan: path_text(scan.path.resolve()) for scan in scans}
+    # realpath, not Path.resolve: a link round in a loop is a path to name, not a crash.
+    where = {scan: path_text(os.path.realpath(scan.path)) for scan in scans}
     hashes: dict[str, str] = {}
     for scan in scans:
         try:
-            hashes[where[scan]] = sha256_of(scan.path)
+            hashes[where[scan]] = _content_key(scan.path, where[scan])
         except OSError as error:
             plan.hash_errors[scan.name] = f"{scan.name}: cannot be read ({error.strerror})"
     planned: set[int] = set()

@@ -129,7 +129,9 @@ def find_scans(paths: Sequence[Path]) -> list[ScanFile]:
     for root in paths:
         if root.is_dir():
             for path in sorted(root.rglob("*")):
-                if path.is_file() and path.suffix.lower() in PDF_SUFFIXES | IMAGE_SUFFIXES:
+                # Named like a scan but no file (a folder, a link to nowhere or round in a
+                # loop): kept, so that the run names it among the files it could not read.
+                if path.suffix.lower() in PDF_SUFFIXES | IMAGE_SUFFIXES:
                     found.append(ScanFile(path, path_text(path.relative_to(root).as_posix())))
         else:
             # A file named on the command line is read whatever its suffix: refusing it is

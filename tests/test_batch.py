@@ -336,6 +336,26 @@ def test_a_run_uses_a_worker_for_each_core_it_may_use_unless_told(tmp_path: Path
         assert workers == (1 if pin else min(cores, 2)), (pin, workers)
 
 
+def test_every_path_named_like_a_scan_that_is_not_read_is_named(tmp_path: Path) -> None:
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    shutil.copy(SCANS["a/clean-0019.jpg"], scans / "good.jpg")
+    (scans / "folder.png").mkdir()  # a folder named like a scan
+    (scans / "loop.pdf").symlink_to(scans / "loop.pdf")  # a link round in a loop
+    (scans / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    for name in ("empty-1.pdf", "empty-2.pdf"):  # two empty files: the same (no) bytes
+        (scans / name).write_bytes(b"")
+    done = formscan("run", scans, "--out", out)
+    assert done.returncode == 0, done.stderr
+    errors = summary(out)["errors"]
+    assert isinstance(errors, dict)
+    for name in ("folder.png", "loop.pdf", "gone.jpg"):
+        assert name in errors and "cannot be read" in errors[name], (name, errors)
+    failed = dict(query(out, "SELECT name, reason FROM documents WHERE state = 'failed'"))
+    assert set(failed) == {"empty-1.pdf", "empty-2.pdf"}
+    assert all("empty file" in str(reason) for reason in failed.values())
+
+
 def test_files_are_handed_out_biggest_first(tmp_path: Path) -> None:
     from pipeline.batch import biggest_first
     from pipeline.ingest import ScanFile
