@@ -135,7 +135,7 @@ def test_kill_9_then_a_rerun_gives_exactly_the_uninterrupted_records(
     scans: Path, reference: Path, tmp_path: Path, kill_after: int
 ) -> None:
     out = tmp_path / "out"
-    run = start("run", scans, "--out", out)
+    run = start("run", scans, "--out", out, "--workers", "1")  # one file at a time
     if kill_after == 0:
         wait_until(lambda: bool(query(out, "SELECT id FROM runs")), "the run to start")
     else:
@@ -192,7 +192,7 @@ def test_a_worker_killed_mid_file_quarantines_that_file_and_the_run_goes_on(
     scans: Path, reference: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    run = start("run", scans, "--out", out)
+    run = start("run", scans, "--out", out, "--workers", "1")  # one worker to kill
     wait_until(
         lambda: (
             query(out, "SELECT name FROM documents WHERE state = 'reading'")
