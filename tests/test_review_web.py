@@ -660,13 +660,14 @@ def test_a_reviewer_holds_one_claim_at_a_time(store: Store) -> None:
 
 @pytest.fixture
 def audited(tmp_path: Path) -> Store:
-    """Two forms alike but for one thing: a.jpg's project name went to review, b.jpg's was
-    drawn for audit (straight through, same confidence, same value)."""
+    """Two forms alike but for one thing: a.jpg's project name went to review (confidence
+    0.61), b.jpg's was drawn for audit (straight through at 0.97, the same value)."""
     store = Store.open(f"sqlite:///{tmp_path / 'formscan.db'}")
     run = store.start_run(["/scans"], {})
     for n, name in enumerate(["a.jpg", "b.jpg"]):
         form = _form(name, "目标")
-        form.fields["project_name"] = _field("项目甲", 0.8, review=name == "a.jpg")
+        confidence = 0.61 if name == "a.jpg" else 0.97
+        form.fields["project_name"] = _field("项目甲", confidence, review=name == "a.jpg")
         audits = {}
         if name == "b.jpg":
             drawn = AuditDraw(stratum="budget_performance_approval:text", rate=0.01)
@@ -702,6 +703,9 @@ def test_an_audit_task_s_pages_are_a_review_task_s_but_for_values_and_ids(audite
         form = client.get(f"/form/{task.form_id}")
         assert form.status_code == 200
         pages[file + " form"] = form.text
+    # No confidence is shown beside a field waiting for a person: 97% would give it away.
+    assert "61%" not in pages["a.jpg"] + pages["a.jpg form"]
+    assert "97%" not in pages["b.jpg"] + pages["b.jpg form"]
     assert pages["a.jpg"] != pages["b.jpg"]  # the ids and file names differ ...
     assert _without_values(pages["a.jpg"]) == _without_values(pages["b.jpg"])  # ... nothing else
     assert _without_values(pages["a.jpg form"]) == _without_values(pages["b.jpg form"])
