@@ -11,6 +11,8 @@ Each run times, back to back and in a fresh process each:
 
 - formscan: `formscan run PAGES --out ... --workers N`, file in, records in the store and
   `records.jsonl` out, model loading included;
+- with `--price-second-reading`, `once`: the same `formscan run` with `--read-again-below 0`,
+  every field read once, to price the second reading;
 - the peers of `scripts/bench_peers.py`: rapidocr's full-page pipeline on the same PP-OCRv6
   models, and the PaddleOCR pipeline on PP-OCRv5 mobile, each rendering the pages the same
   way and running detection and recognition over every whole page.
@@ -36,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +80,15 @@ def _scan_files(pages: Path) -> list[Path]:
     return sorted(p for p in pages.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
 
 
-def _run_formscan(pages: Path, out: Path, workers: int) -> dict[str, Any]:
+def _run_formscan(
+    pages: Path, out: Path, workers: int, extra: Sequence[str] = ()
+) -> dict[str, Any]:
     """One `formscan run` over the pages into a fresh store; wall time and worker memory."""
     if out.exists():
         shutil.rmtree(out)
     formscan = Path(sys.executable).parent / "formscan"
     command = [str(formscan), "run", str(pages), "--out", str(out), "--workers", str(workers)]
-    command += ["--recycle-after", "0"]
+    command += ["--recycle-after", "0", *extra]
     log = out.with_suffix(".log")  # a file, not a pipe: a long run's progress lines fill one
     started = time.perf_counter()
     with log.open("w", encoding="utf-8") as progress:
@@ -154,13 +159,18 @@ def main() -> int:
         "--threads", type=int, default=os.cpu_count() or 1, help="peer threads; 0: as shipped"
     )
     parser.add_argument("--peers", default="rapidocr,paddle")
+    parser.add_argument(
+        "--price-second-reading",
+        action="store_true",
+        help="also run formscan with no second reading (`once`), to see what it costs",
+    )
     args = parser.parse_args()
 
     args.work.mkdir(parents=True, exist_ok=True)
     pages = _gather_pages(args.work, args.corpus, args.seed, args.docs)
     files = _scan_files(pages)
     peers = [p for p in args.peers.split(",") if p]
-    systems = ["formscan", *peers]
+    systems = ["formscan", *(["once"] if args.price_second_reading else []), *peers]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}
     for number in range(args.runs):
         turn = number % len(systems)
@@ -168,6 +178,9 @@ def main() -> int:
             if name == "formscan":
                 out = args.work / f"formscan-{number}"
                 result = _run_formscan(pages, out, args.workers)
+            elif name == "once":  # formscan with every field read once
+                out = args.work / f"once-{number}"
+                result = _run_formscan(pages, out, args.workers, ["--read-again-below", "0"])
             else:
                 result = _run_peer(name, files, args.threads)
             result["pages_per_second"] = result["pages"] / result["wall_seconds"]
