@@ -24,14 +24,8 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.prepare import (
-    PAGE_WIDTH_MM,
-    PreparedPage,
-    across_lines,
-    down_lines,
-    faint_strokes,
-    where_lines_end,
-)
+from pipeline.ink import across_lines, down_lines, faint_strokes, where_lines_end
+from pipeline.prepare import PAGE_WIDTH_MM, PreparedPage
 
 
 class GridOptions(BaseModel):

@@ -11,7 +11,6 @@ found as circles (`pipeline.seals`), for the grid to keep their rings out of its
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -20,6 +19,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.ingest import PageImage
+from pipeline.ink import depth, faint_strokes, line_masks, red_ink, strokes, where_lines_end
 from pipeline.seals import Seal, find_seals
 
 # The prepared page is the table plus margins of 9% a side, and forms are about 180 mm wide;
@@ -334,13 +334,6 @@ def _deskew_and_rectify(
     return rgb, transform, skew, frame
 
 
-def red_ink(rgb: np.ndarray) -> np.ndarray:
-    """Where red ink (a seal, a red pen) lies: red well above green and blue."""
-    r, g, b = cv2.split(rgb)
-    # Saturating differences: where green or blue outdoes red, 0 is as "not red" as below.
-    return (cv2.subtract(r, g) > 45) & (cv2.subtract(r, b) > 35)
-
-
 PAPER_POOL = 4  # the paper's brightness is estimated on a copy this many times smaller
 
 
@@ -364,40 +357,6 @@ def _even(gray: np.ndarray) -> np.ndarray:
 
 def _evened_gray(rgb: np.ndarray) -> np.ndarray:
     return _even(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY))
-
-
-def depth(gray: np.ndarray) -> np.ndarray:
-    """How much darker each pixel is than the paper within about a millimetre (a black-hat).
-
-    Thin marks (text, ruling lines) stand out by their darkness; a broad dark area (a desk, a
-    shadow) does not.
-    """
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (15, 15))
-    return cv2.morphologyEx(gray, cv2.MORPH_BLACKHAT, kernel)
-
-
-# Otsu on a near-empty page picks a threshold in the noise; ink is at least this dark.
-MIN_STROKE_DEPTH = 40
-
-
-def strokes(dark: np.ndarray) -> np.ndarray:
-    """Thin dark marks (text and ruling lines) of a page's `depth`, as 255 on 0."""
-    otsu, binary = cv2.threshold(dark, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if otsu < MIN_STROKE_DEPTH - 1:
-        _, binary = cv2.threshold(dark, MIN_STROKE_DEPTH - 1, 255, cv2.THRESH_BINARY)
-    return binary
-
-
-FAINT_LINE_CONTRAST = 22  # faded toner still stands this far below the paper; noise runs shorter
-
-
-def faint_strokes(dark: np.ndarray) -> np.ndarray:
-    """Like `strokes`, but keeps marks too faint for text: worn ruling lines.
-
-    Only long runs of these survive `line_masks`, so the noise this lets in does no harm.
-    """
-    _, binary = cv2.threshold(dark, FAINT_LINE_CONTRAST - 1, 255, cv2.THRESH_BINARY)
-    return binary
 
 
 def _skew(dark: np.ndarray, options: PrepareOptions) -> float:
@@ -450,26 +409,6 @@ def _warp(rgb: np.ndarray, matrix: np.ndarray, width: int, height: int, border: 
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=(border, border, border),
     )
-
-
-def line_masks(binary: np.ndarray, min_len: int) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal and vertical ruling lines of a stroke image.
-
-    An opening with a long thin kernel keeps only runs at least `min_len` long; text never
-    makes such runs as long as nothing has joined its glyphs first. A broken line comes out
-    as pieces on one row, which the grid joins again.
-    """
-    return across_lines(binary, min_len), down_lines(binary, min_len)
-
-
-def across_lines(binary: np.ndarray, min_len: int) -> np.ndarray:
-    """The horizontal runs of a stroke image at least `min_len` long (see `line_masks`)."""
-    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((1, min_len), np.uint8))
-
-
-def down_lines(binary: np.ndarray, min_len: int) -> np.ndarray:
-    """The vertical runs of a stroke image at least `min_len` long (see `line_masks`)."""
-    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((min_len, 1), np.uint8))
 
 
 def _frame(dark: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
@@ -526,10 +465,8 @@ def _extreme_lines(mask: np.ndarray, axis: int) -> tuple[Line | None, Line | Non
     return _fitted_line(labels, stats, long[0], axis), _fitted_line(labels, stats, long[-1], axis)
 
 
-# Lines across that must end together past a side for it to be a side printed without its
-# frame line (more than a title's rule or a note under the table has), and how far past it
-# (a share of the page).
-OPEN_SIDE_LINES = 4
+# How far past a side the lines across must end together (`OPEN_SIDE_LINES` of them) for it
+# to be a side printed without its frame line (a share of the page).
 OPEN_SIDE_BEYOND = 0.02
 
 
@@ -564,17 +501,6 @@ def _open_sides(across: np.ndarray, first: Line, last: Line, axis: int) -> tuple
     if (near := where_lines_end(before_first.tolist(), tolerance)) is not None:
         first = _straight(near, axis)
     return first, last
-
-
-def where_lines_end(places: Sequence[float], tolerance: float) -> float | None:
-    """The median of the largest cluster of `places` within `tolerance` of one of them.
-
-    None where it holds fewer than `OPEN_SIDE_LINES`.
-    """
-    best = max(
-        ([p for p in places if abs(p - at) <= tolerance] for at in places), key=len, default=[]
-    )
-    return float(np.median(best)) if len(best) >= OPEN_SIDE_LINES else None
 
 
 def _at(line: Line, along: float, axis: int) -> float:

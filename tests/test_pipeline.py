@@ -191,9 +191,10 @@ def test_cells_under_a_seal_are_read_both_ways() -> None:
 
     from pipeline.grid import find_grid
     from pipeline.ingest import PageImage, ScanFile
+    from pipeline.ink import red_ink
     from pipeline.ocr.cells import read_cells
     from pipeline.ocr.registry import load_engine
-    from pipeline.prepare import prepare_page, red_ink
+    from pipeline.prepare import prepare_page
 
     sealed = next(
         (doc, page)

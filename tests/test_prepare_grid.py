@@ -18,6 +18,7 @@ from pipeline.grid import (
     ridges,
 )
 from pipeline.ingest import PageImage, ScanFile
+from pipeline.ink import depth
 from pipeline.ocr.cells import split_at_columns
 from pipeline.prepare import (
     PAGE_WIDTH_MM,
@@ -27,7 +28,6 @@ from pipeline.prepare import (
     _frame,
     _sheet_corners,
     _skew,
-    depth,
     lift_colour,
     prepare_page,
 )

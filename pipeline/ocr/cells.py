@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 
 from pipeline.grid import Cell, Grid
+from pipeline.ink import depth, line_masks, strokes
 from pipeline.ocr.base import OcrEngine, TextLine
-from pipeline.prepare import PreparedPage, depth, line_masks, strokes
+from pipeline.prepare import PreparedPage
 
 INK_LEVEL = 150  # on the evened page, paper is ~255 and print well under this
 MIN_LINE_MM = 1.2  # a run of ink rows thinner than this is a speck or the edge of a line
