@@ -25,9 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.export import write_jsonl, write_summary
 from pipeline.ingest import ScanFile, find_scans, path_text
+from pipeline.pages import FileResult
 from pipeline.progress import Progress
 from pipeline.report import RunReport, SlowPage, WorkerMemory, write_report
-from pipeline.run import FileResult, RunOptions
+from pipeline.run import RunOptions
 from pipeline.store import Store, store_url
 from pipeline.store.rows import Document
 from pipeline.workers import Died, Done, ReaderPool
@@ -217,6 +218,17 @@ def run_batch(
             store.close()
     finally:
         pool.close()
+
+
+def run(
+    paths: Sequence[Path], out: Path, options: RunOptions | None = None, workers: int = 1
+) -> dict[str, object]:
+    """Read what is new under `paths` into the store in `out`; return `out/summary.json`.
+
+    `run_batch` with its defaults: files already in the store are not read again, and
+    `out/records.jsonl` holds every form of the store.
+    """
+    return run_batch(paths, out, options, BatchOptions(workers=workers)).summary()
 
 
 def _run_locked(

@@ -8,33 +8,17 @@ reviewer sees the cell as it reads, with a margin of its neighbours.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from typing import Any
 
 import cv2
 import numpy as np
 
+from pipeline.pages import PageRead, PageView
 from pipeline.readings import FieldReading, FormReading, field_path
-from pipeline.template import PageRead
 
 MARGIN_PX = 12  # enough to show the ruling lines round a cell, so a reviewer sees its edges
 MAX_SIDE_PX = 1600  # a whole-width merged cell at 300 dpi; bigger boxes are scaled down
 PAGE_WIDTH_PX = 1400  # the form page's image: values legible on a laptop, ~200 KB a page
 PAGE_JPEG_QUALITY = 80
-
-
-@dataclass(frozen=True)
-class PageView:
-    """A prepared page as the form page shows it, and where scan pixels land on it."""
-
-    jpeg: bytes
-    matrix: list[list[float]]  # 3x3: scan pixels (a field's bbox) to this image's pixels
-    width: int
-    height: int
-
-    def placement(self) -> dict[str, Any]:
-        """The matrix and size, as the store keeps them beside the image."""
-        return {"matrix": self.matrix, "size": [self.width, self.height]}
 
 
 def page_views(pages: Sequence[PageRead]) -> dict[int, PageView]:

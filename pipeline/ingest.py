@@ -25,9 +25,10 @@ from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PD
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.units import POINTS_PER_INCH
+
 PDF_SUFFIXES = frozenset({".pdf"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
-POINTS_PER_INCH = 72.0
 
 
 class IngestOptions(BaseModel):

@@ -28,7 +28,7 @@ from pypdf.generic import (
     StreamObject,
 )
 
-from pipeline.ingest import POINTS_PER_INCH
+from pipeline.units import POINTS_PER_INCH
 
 # A scan page draws its picture in a few dozen bytes of content; a longer stream draws more
 # (text, lines), and parsing it in Python would cost more than rendering saves.

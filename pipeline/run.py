@@ -3,7 +3,7 @@
     ingest → prepare → grid → ocr          (each page: `Reader.read_page`)
     template → check → confidence          (each form: `Reader.read_file`)
     → second reading → audit draw → crops  (each file's doubtful fields, read again)
-    store → export                         (the run: `run`, by `pipeline.batch`)
+    store → export                         (the run: `pipeline.batch.run`)
 
 A file that cannot be read is recorded with its reason and the run goes on with the next;
 a page that fails is recorded on its forms and the file goes on with its other pages.
@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
@@ -25,16 +24,17 @@ from pipeline import __version__
 from pipeline.audit import DEFAULT_RATE, audit_fields
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
-from pipeline.crops import PageView, page_views, review_crops
+from pipeline.crops import page_views, review_crops
 from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
 from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, read_pages
 from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
+from pipeline.pages import FileResult as FileResult  # re-exported: pipeline.report's import
+from pipeline.pages import PageRead
 from pipeline.prepare import PreparedPage, PrepareOptions, draw_prepared, prepare_page
-from pipeline.readings import AuditDraw, FormReading
 from pipeline.second_reading import SecondReader, SecondReadingOptions
-from pipeline.template import PageRead, Template, load_template, read_forms
+from pipeline.template import Template, load_template, read_forms
 
 log = logging.getLogger(__name__)
 
@@ -67,26 +67,6 @@ class RunOptions(BaseModel):
         description="Review threshold in place of the fitted one; records name it in their "
         "calibration version.",
     )
-
-
-@dataclass
-class FileResult:
-    """What came of one file: its forms, or the reason it could not be read."""
-
-    name: str
-    pages: int = 0
-    forms: list[FormReading] = field(default_factory=list)
-    error: str | None = None
-    page_errors: list[str] = field(default_factory=list)
-    seconds: dict[str, float] = field(default_factory=dict)
-    page_seconds: list[float] = field(default_factory=list)
-    # PNG of each review field, by (form order, field path): cut while the pages are at hand.
-    crops: dict[tuple[int, str], bytes] = field(default_factory=dict)
-    # Each page prepared and downscaled, by page number, for the reviewer's form page.
-    page_views: dict[int, PageView] = field(default_factory=dict)
-    # Straight-through fields drawn for audit, by (form order, field path): their crops are
-    # cut too, since their tasks must look like any other.
-    audits: dict[tuple[int, str], AuditDraw] = field(default_factory=dict)
 
 
 class Reader:
@@ -206,16 +186,3 @@ def _timed(seconds: dict[str, float], stage: str) -> Iterator[None]:
         yield
     finally:
         seconds[stage] = seconds.get(stage, 0.0) + time.perf_counter() - started
-
-
-def run(
-    paths: Sequence[Path], out: Path, options: RunOptions | None = None, workers: int = 1
-) -> dict[str, object]:
-    """Read what is new under `paths` into the store in `out`; return `out/summary.json`.
-
-    The nightly batch (`pipeline.batch.run_batch`) with its defaults: files already in the
-    store are not read again, and `out/records.jsonl` holds every form of the store.
-    """
-    from pipeline.batch import BatchOptions, run_batch  # the batch builds on this module
-
-    return run_batch(paths, out, options, BatchOptions(workers=workers)).summary()

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import fuzz, process
 
 from pipeline.block_order import OrderCosts, decode_blocks, row_cues
-from pipeline.grid import Grid
 from pipeline.ocr.cells import CellText
+from pipeline.pages import PageRead
 from pipeline.prepare import PreparedPage
 from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
 
@@ -181,22 +181,6 @@ def load_template(form_type: str) -> Template:
     for spec in template.fields:
         re.compile(spec.pattern or "")
     return template
-
-
-@dataclass(frozen=True)
-class PageRead:
-    """One page after OCR: its geometry and what every cell says."""
-
-    prepared: PreparedPage
-    grid: Grid | None
-    cells: list[CellText]
-    above: list[str]  # text lines printed above the table (title, year)
-    above_boxes: tuple[tuple[int, int, int, int], ...] = ()  # theirs on the prepared page
-
-    @property
-    def number(self) -> int:
-        """1-based page number in its file."""
-        return self.prepared.source.number
 
 
 def _clean(text: str) -> str:

@@ -22,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from pipeline.ingest import ScanFile
+from pipeline.pages import FileResult
 
 PARENT_CHECK_SECONDS = 1.0
 
@@ -53,7 +54,7 @@ class Done:
     """A file read by a worker."""
 
     key: int
-    result: Any  # pipeline.run.FileResult; Any keeps this module free of the stage imports
+    result: FileResult
     worker: WorkerStats
 
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import cv2
 import pytest
 
+from pipeline.batch import run
 from pipeline.evaluate import evaluate, load_gold_set
 from pipeline.ocr.base import OcrOptions
 from pipeline.records import read_export, read_gold
-from pipeline.run import RunOptions, run
+from pipeline.run import RunOptions
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples"

@@ -6,10 +6,10 @@ import io
 import json
 from pathlib import Path
 
+from pipeline.pages import FileResult
 from pipeline.progress import Progress
 from pipeline.readings import AuditDraw, FieldReading, FormReading
 from pipeline.report import RunReport, SlowPage, write_report
-from pipeline.run import FileResult
 
 
 class _Terminal(io.StringIO):

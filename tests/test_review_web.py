@@ -24,11 +24,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from pipeline.pages import FileResult
 from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading
 from pipeline.review import create_app
 from pipeline.review.auth import hash_password
 from pipeline.review.serve import plain_http_exposed
-from pipeline.run import FileResult
 from pipeline.store import Store
 from pipeline.store import schema as t
 from pipeline.store.review import MAX_VALUE_CHARS

@@ -26,8 +26,8 @@ from sqlalchemy import inspect, text
 
 from pipeline.export import stored_records
 from pipeline.export_tables import XLSX_CELL_CHARS, write_csv, write_xlsx
+from pipeline.pages import FileResult
 from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading
-from pipeline.run import FileResult
 from pipeline.store import Store, StoreBusyError
 from pipeline.store import schema as t
 from pipeline.store.rows import ReviewTask

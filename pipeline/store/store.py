@@ -34,7 +34,7 @@ from pipeline.store.sessions import SessionMethods
 from pipeline.store.users import UserMethods
 
 if TYPE_CHECKING:
-    from pipeline.run import FileResult
+    from pipeline.pages import FileResult
 
 DB_NAME = "formscan.db"
 SQLITE_BUSY_MS = 30_000  # a reader waits this long for a writer's commit
