@@ -11,12 +11,12 @@ from __future__ import annotations
 import json
 import random
 import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scan_files import save_scan
 from synth.content import Sheet, invent_sheet, seed_sheets
 
 from pipeline.records import write_gold
@@ -25,7 +25,6 @@ from sheetsynth.levels import LEVELS, Damage, PageContext, damage_page, draw_dpi
 from sheetsynth.look import Look
 from sheetsynth.workbook import FormPrint, add_form, new_workbook, save
 
-FIXED_DATE = time.gmtime(1709251200)  # 2024-03-01: PDF metadata, so one seed gives one file
 PDF_JPEG_QUALITY = 85  # what a scanner's own PDF uses when the page had no JPEG step of its own
 SEED_SHARE = 0.1  # share of forms that carry one of the seven real forms' content
 OPEN_FRAME = {"heavy": 0.35}  # chance that a clerk left one side of the frame undrawn
@@ -140,32 +139,7 @@ def write_document(plan: Plan, scans: list[Scan], folder: Path) -> dict[str, obj
     dpi = plan.dpi
     images = [_as_image(s, keep_jpeg=ext in ("png", "tif")) for s in scans]
     quality = scans[0].damage.jpeg or PDF_JPEG_QUALITY
-    if plan.level == "bilevel":
-        images[0].save(
-            path, save_all=True, append_images=images[1:], compression="group4", dpi=(dpi, dpi)
-        )
-    elif ext == "jpg":
-        images[0].save(path, quality=quality, dpi=(dpi, dpi))
-    elif ext == "png":
-        images[0].save(path, dpi=(dpi, dpi))
-    elif ext == "tif":
-        images[0].save(
-            path,
-            save_all=True,
-            append_images=images[1:],
-            compression="tiff_deflate",
-            dpi=(dpi, dpi),
-        )
-    else:
-        images[0].save(
-            path,
-            save_all=True,
-            append_images=images[1:],
-            resolution=float(dpi),
-            quality=quality,
-            creationDate=FIXED_DATE,
-            modDate=FIXED_DATE,
-        )
+    save_scan(path, images, dpi, quality)  # 1-bit pages (bilevel) as CCITT G4 TIFF
     write_gold(folder / f"{plan.name}.gold.jsonl", [s.gold() for s in plan.sheets])
     return {
         "file": path.name,

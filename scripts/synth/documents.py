@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scan_files import save_scan
 
 from pipeline.records import GoldRecord, write_gold
 from synth.content import Sheet, invent_sheet, seed_sheets
@@ -22,8 +22,6 @@ from synth.layout import Style, layout_sheet, shift
 from synth.marks import pen_strokes, press_seal
 from synth.render import Ink, as_array, render_page
 
-# A fixed date in PDF metadata, so that one seed always gives byte-identical files.
-FIXED_DATE = time.gmtime(1709251200)  # 2024-03-01
 CLEAN_JPEG_QUALITY = 85  # what office scanners default to for JPG and PDF output
 SEED_SHARE = 0.1  # share of invented documents that reuse one of the seven real forms' content
 
@@ -141,28 +139,7 @@ def write_document(doc: Document, folder: Path) -> dict[str, object]:
         images = [_pil(p, None) for p in doc.pages]
     else:
         images = [_pil(p, p.damage.jpeg) for p in doc.pages]
-    if doc.ext == "jpg":
-        images[0].save(path, quality=quality, dpi=(dpi, dpi))
-    elif doc.ext == "png":
-        images[0].save(path, dpi=(dpi, dpi))
-    elif doc.ext == "tif":
-        images[0].save(
-            path,
-            save_all=True,
-            append_images=images[1:],
-            compression="tiff_deflate",
-            dpi=(dpi, dpi),
-        )
-    else:
-        images[0].save(
-            path,
-            save_all=True,
-            append_images=images[1:],
-            resolution=float(dpi),
-            quality=quality,
-            creationDate=FIXED_DATE,
-            modDate=FIXED_DATE,
-        )
+    save_scan(path, images, dpi, quality)
     write_gold(folder / f"{doc.name}.gold.jsonl", doc.truth)
     return {
         "file": path.name,
