@@ -66,6 +66,7 @@ def _task_query() -> Select[Any]:
             t.fields.c.page,
             t.fields.c.bbox,
             t.documents.c.name.label("file"),
+            t.forms.c.form_type,
             (t.review_tasks.c.crop_png.is_not(None)).label("has_crop"),
             latest_correction().label("corrected"),
         )
@@ -343,8 +344,8 @@ class ReviewMethods:
             done_total=sum(int(n) for s, n in states.items() if s != "open"),
         )
 
-    def closed_tasks(self, limit: int = 50) -> list[tuple[int, str, str, str | None]]:
-        """The latest closed tasks as (task id, file, field path, closed by), newest first."""
+    def closed_tasks(self, limit: int = 50) -> list[tuple[int, str, str, str | None, str]]:
+        """The latest closed tasks, newest first: (id, file, field path, closed by, form type)."""
         query = (
             _task_query()
             .with_only_columns(
@@ -353,6 +354,7 @@ class ReviewMethods:
                 t.fields.c.key,
                 t.fields.c.row,
                 t.review_tasks.c.closed_by,
+                t.forms.c.form_type,
             )
             .where(t.review_tasks.c.state != "open")
             .order_by(t.review_tasks.c.closed_at.desc(), t.review_tasks.c.id.desc())
@@ -360,8 +362,8 @@ class ReviewMethods:
         )
         with self.engine.connect() as c:
             return [
-                (int(i), str(name), field_path(key, row), by)
-                for i, name, key, row, by in c.execute(query)
+                (int(i), str(name), field_path(key, row), by, str(form_type))
+                for i, name, key, row, by, form_type in c.execute(query)
             ]
 
     # The form page
@@ -370,7 +372,13 @@ class ReviewMethods:
         """A current form's fields, boxes in its page images' pixels, and those images."""
         with self.engine.connect() as c:
             form = c.execute(
-                select(t.forms.c.id, t.forms.c.seq, t.forms.c.document_id, t.documents.c.name)
+                select(
+                    t.forms.c.id,
+                    t.forms.c.seq,
+                    t.forms.c.form_type,
+                    t.forms.c.document_id,
+                    t.documents.c.name,
+                )
                 .join(t.documents, t.documents.c.id == t.forms.c.document_id)
                 .where(t.forms.c.id == form_id)
             ).first()
@@ -402,6 +410,7 @@ class ReviewMethods:
         return FormView(
             id=form.id,
             file=form.name,
+            form_type=form.form_type,
             seq=form.seq,
             fields=fields,
             pages=[

@@ -55,6 +55,7 @@ class ReviewTask(BaseModel):
     page: int | None
     bbox: list[float] | None
     file: str
+    form_type: str = Field(default="", description="Its form's type: the printed labels.")
     has_crop: bool
     state: str = "open"
     claimed_by: str | None = None
@@ -155,6 +156,7 @@ class FormView(BaseModel):
 
     id: int
     file: str
+    form_type: str = Field(default="", description="Which template: the printed labels.")
     seq: int
     fields: list[FieldView]
     pages: list[PageView]
