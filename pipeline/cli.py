@@ -119,6 +119,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="allow plain http on an address other machines reach (passwords in the clear)",
     )
+    review.add_argument(
+        "--lang",
+        default="zh_CN",
+        metavar="LANG",
+        help="the pages' language for reviewers who have not picked one: zh_CN (default) or en",
+    )
     review.set_defaults(handler=_review)
 
     users = commands.add_parser("users", help="reviewers' and admins' accounts")
@@ -321,8 +327,13 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _review(args: argparse.Namespace) -> int:
+    from pipeline.review.i18n import LANGUAGES
     from pipeline.review.serve import plain_http_exposed, serve
 
+    if args.lang not in LANGUAGES:
+        known = ", ".join(LANGUAGES)
+        print(f"formscan review: no pages in {args.lang!r}; there are: {known}", file=sys.stderr)
+        return 2
     if plain_http_exposed(args.host) and not args.https:
         if not args.insecure_http:
             print(
@@ -342,7 +353,7 @@ def _review(args: argparse.Namespace) -> int:
         return 2
     print(f"formscan review: serving {store.url} on http://{args.host}:{args.port}/")
     try:
-        serve(store, args.host, args.port, https=args.https)
+        serve(store, args.host, args.port, https=args.https, language=args.lang)
     finally:
         store.close()
     return 0

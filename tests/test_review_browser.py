@@ -186,7 +186,7 @@ def test_a_reviewer_clears_the_queue_with_the_keyboard_and_the_export_has_the_co
     crop = page.locator(".crop img")
     assert crop.evaluate("img => img.naturalWidth") > 0
     page.screenshot(path=str(SCREENSHOTS / "queue.png"))
-    corrected_path = page.inner_text("h1 .key")
+    corrected_path = page.get_attribute("h1 .key", "data-path") or ""
     corrected_file = page.inner_text("h1 .file")
 
     page.keyboard.press("Control+A")
@@ -245,13 +245,11 @@ def test_the_form_page_shows_every_box_and_fixes_any_field(
     page.screenshot(path=str(SCREENSHOTS / "form.png"))
 
     item = page.locator("li.none").first
-    path = item.locator(".key").inner_text()
+    path = item.get_attribute("data-path")
     item.locator("input[name=value]").fill("表页改正")
     with page.expect_navigation():
         item.locator("input[name=value]").press("Enter")
-    assert (
-        page.locator(f"li:has-text('{path}') input[name=value]").first.input_value() == "表页改正"
-    )
+    assert page.locator(f"li[data-path='{path}'] input[name=value]").input_value() == "表页改正"
     page.context.close()
 
     exported = tmp_path / "records.jsonl"

@@ -118,7 +118,7 @@ def test_a_wrong_password_gets_no_session(store: Store) -> None:
     client = _client(store)
     token = _csrf(client.get("/signin").text)
     response = client.post("/signin", data={"name": "lin", "password": "nope", "csrf": token})
-    assert response.status_code == 401 and "wrong name or password" in response.text
+    assert response.status_code == 401 and "用户名或密码错误" in response.text
     assert client.get("/queue").status_code == 401
 
 
@@ -206,7 +206,7 @@ def test_two_reviewers_never_get_the_same_task(store: Store) -> None:
     assert len(set(answered)) == 3
     held = store.review_queue()[0]
     assert store.claim(held.id, "lin")
-    assert "is working on this task" in wang.get(f"/task/{held.id}").text
+    assert "正在处理这项任务" in wang.get(f"/task/{held.id}").text
     answer = wang.post(f"/task/{held.id}", data={"csrf": _csrf(wang.get("/queue").text)})
     assert answer.status_code == 409
 
@@ -402,7 +402,7 @@ def test_users_disable_remove_and_list_end_sessions_keep_history_and_free_claims
         "/signin",
         data={"name": "lin", "password": PASSWORD, "csrf": _csrf(again.get("/signin").text)},
     )
-    assert refused.status_code == 403 and "disabled" in refused.text
+    assert refused.status_code == 403 and "此账户已停用" in refused.text
     assert again.get("/queue").status_code == 401
 
     assert _formscan("users", "remove", "--out", tmp_path, "wang").returncode == 0
@@ -627,16 +627,16 @@ def test_a_value_longer_than_the_limit_is_refused_with_a_message(store: Store) -
     assert task is not None
     long = "长" * (MAX_VALUE_CHARS + 1)
     answer = client.post(f"/task/{task_id}", data={"csrf": _csrf(page), "value": long})
-    assert answer.status_code == 400 and f"{MAX_VALUE_CHARS:,} characters" in answer.text
+    assert answer.status_code == 400 and f"最多 {MAX_VALUE_CHARS:,} 个字符" in answer.text
     assert f'maxlength="{MAX_VALUE_CHARS}"' in answer.text
     fix = client.post(f"/field/{task.field_id}", data={"csrf": token, "value": long})
-    assert fix.status_code == 400 and f"{MAX_VALUE_CHARS:,} characters" in fix.text
+    assert fix.status_code == 400 and f"最多 {MAX_VALUE_CHARS:,} 个字符" in fix.text
     group = client.get("/group", params={"key": "value", "value": "≥90%"}).text
     ids = re.findall(r'name="task" value="(\d+)"', group)
     data = {"csrf": token, "task": ids, **{f"value-{i}": "≥90%" for i in ids}}
     data[f"value-{ids[0]}"] = long
     grid = client.post("/group", data=data)
-    assert grid.status_code == 400 and f"{MAX_VALUE_CHARS:,} characters" in grid.text
+    assert grid.status_code == 400 and f"最多 {MAX_VALUE_CHARS:,} 个字符" in grid.text
     assert store.counts()["corrections"] == 0
     with pytest.raises(ValueError, match="characters"):
         store.correct(task.field_id, long, "lin")
@@ -727,10 +727,10 @@ def test_answering_an_audit_in_the_browser_feeds_the_estimate_on_the_admin_page(
     assert (audit.state, audit.corrected) == ("done", "项目乙")
     admin, _ = _signed_in(audited, "boss")
     shown = admin.get("/admin").text
-    assert "Silent errors, estimated from audits" in shown
+    assert "静默错误（由抽查估计）" in shown
     assert re.search(r'id="silent-rate">\d+\.\d\d%<', shown)
     assert re.search(r'id="audits-answered">1<', shown) and re.search(
         r'id="audits-pending">0<', shown
     )
     assert "Clopper-Pearson" in shown and re.search(r'id="review-load">[\d.]+%<', shown)
-    assert "<td>text</td>" in shown
+    assert '<td title="text">文字</td>' in shown  # a field kind by its name

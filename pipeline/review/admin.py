@@ -10,6 +10,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from pipeline.review.auth import Forbidden, posted
+from pipeline.review.i18n import N_, translator
 from pipeline.review.queue import today
 from pipeline.review.render import render, store_of
 from pipeline.review.sessions import signed_in
@@ -24,7 +25,7 @@ _ID = re.compile(r"[0-9]{1,12}")
 def _admin(request: Request) -> str:
     name, role = signed_in(request)
     if role != "admin":
-        raise Forbidden("admins only")
+        raise Forbidden(N_("admins only"))
     return name
 
 
@@ -52,7 +53,8 @@ async def reopen(request: Request, task_id: str) -> Response:
     _admin(request)
     await posted(request)
     if not (_ID.fullmatch(task_id) and store_of(request).reopen(int(task_id))):
-        return Response("no such task", status_code=404)
+        _ = translator(request)
+        return Response(_("no such task"), status_code=404)
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -63,6 +65,7 @@ async def unlock(request: Request) -> Response:
     form = await posted(request)
     name = str(form.get("name", ""))
     if not store_of(request).unlock(name):
-        return Response("no such user", status_code=404)
+        _ = translator(request)
+        return Response(_("no such user"), status_code=404)
     log.warning("account %r unlocked by %r", name, admin)
     return RedirectResponse("/admin", status_code=303)

@@ -14,12 +14,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import RedirectResponse
-from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, PackageLoader
 from starlette.middleware.sessions import SessionMiddleware
 
-from pipeline.review import admin, forms, queue, signin
+from pipeline.review import admin, forms, i18n, queue, signin
 from pipeline.review.auth import Forbidden, NotSignedIn
+from pipeline.review.i18n import DEFAULT_LANGUAGE, LANGUAGES, translator
+from pipeline.review.render import page_templates
 from pipeline.review.sessions import SESSION_HOURS, signed_in
 from pipeline.review.throttle import Throttles
 from pipeline.store import Store
@@ -29,7 +29,9 @@ _ID = re.compile(r"[0-9]{1,12}")
 _CSP = "default-src 'none'; img-src 'self'; script-src 'self'; style-src 'self'; form-action 'self'"
 
 
-def create_app(store: Store, https: bool = False, secret: str | None = None) -> FastAPI:
+def create_app(
+    store: Store, https: bool = False, secret: str | None = None, language: str = DEFAULT_LANGUAGE
+) -> FastAPI:
     """The review server over `store`.
 
     Args:
@@ -38,8 +40,15 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
             http (127.0.0.1) a `Secure` cookie would never come back, so it is not.
         secret: Signs the session cookie; a random one by default, so cookies from before a
             restart are void. Sessions themselves live in the store, which can end them.
+        language: The pages' language (a key of `i18n.LANGUAGES`) for a reviewer who has
+            not chosen one.
+
+    Raises:
+        ValueError: `language` has no catalogue.
 
     """
+    if language not in LANGUAGES:
+        raise ValueError(f"no catalogue for {language!r}; known: {', '.join(LANGUAGES)}")
     app = FastAPI(title="formscan review", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(
         SessionMiddleware,
@@ -49,9 +58,10 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
         same_site="strict",
         https_only=https,
     )
-    env = Environment(loader=PackageLoader("pipeline.review", "templates"), autoescape=True)
     app.state.store = store
-    app.state.templates = Jinja2Templates(env=env)
+    app.state.https = https
+    app.state.language = language
+    app.state.templates = page_templates()
     app.state.throttles = Throttles()
 
     @app.middleware("http")
@@ -65,14 +75,17 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
         return response
 
     @app.exception_handler(NotSignedIn)
-    async def not_signed_in(request: Request, _: NotSignedIn) -> Response:
+    async def not_signed_in(request: Request, error: NotSignedIn) -> Response:
         if request.method == "GET" and "text/html" in request.headers.get("accept", ""):
             return RedirectResponse("/signin", status_code=303)
-        return Response("sign in first", status_code=401, media_type="text/plain")
+        _ = translator(request)
+        return Response(_("sign in first"), status_code=401, media_type="text/plain")
 
     @app.exception_handler(Forbidden)
-    async def forbidden(_: Request, error: Forbidden) -> Response:
-        return Response(str(error), status_code=403, media_type="text/plain")
+    async def forbidden(request: Request, error: Forbidden) -> Response:
+        # Its message was marked where it was raised; it is translated here, for the reader.
+        message = translator(request)(str(error))
+        return Response(message, status_code=403, media_type="text/plain")
 
     @app.get("/")
     async def home(request: Request) -> Response:
@@ -83,13 +96,13 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
     async def crop(request: Request, task_id: str) -> Response:
         signed_in(request)
         png = store.crop(int(task_id)) if _ID.fullmatch(task_id) else None
-        return _image(png, "image/png")
+        return _image(request, png, "image/png")
 
     @app.get("/page/{page_id}")
     async def page(request: Request, page_id: str) -> Response:
         signed_in(request)
         jpeg = store.page_image(int(page_id)) if _ID.fullmatch(page_id) else None
-        return _image(jpeg, "image/jpeg")
+        return _image(request, jpeg, "image/jpeg")
 
     @app.get("/static/{name}")
     async def static(name: str) -> Response:
@@ -100,6 +113,7 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
         body = (resources.files("pipeline.review") / "static" / name).read_bytes()
         return Response(body, media_type=kinds[name], headers={"Cache-Control": "max-age=300"})
 
+    app.include_router(i18n.router)
     app.include_router(signin.router)
     app.include_router(queue.router)
     app.include_router(forms.router)
@@ -107,7 +121,8 @@ def create_app(store: Store, https: bool = False, secret: str | None = None) -> 
     return app
 
 
-def _image(data: bytes | None, media_type: str) -> Response:
+def _image(request: Request, data: bytes | None, media_type: str) -> Response:
     if data is None:
-        return Response("no such image", status_code=404, media_type="text/plain")
+        _ = translator(request)
+        return Response(_("no such image"), status_code=404, media_type="text/plain")
     return Response(data, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -21,6 +21,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from starlette.datastructures import FormData
 from starlette.requests import Request
 
+from pipeline.review.i18n import N_
+
 _hasher = PasswordHasher()  # argon2id with the library's current parameters
 
 HASHING_THREADS = max(1, (os.cpu_count() or 2) - 1)
@@ -91,5 +93,5 @@ async def posted(request: Request) -> FormData:
         or not isinstance(expected, str)
         or not secrets.compare_digest(sent, expected)
     ):
-        raise Forbidden("the form's CSRF token is missing or stale: reload the page")
+        raise Forbidden(N_("the form's CSRF token is missing or stale: reload the page"))
     return form

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from pipeline.review.auth import posted
-from pipeline.review.render import render, store_of
+from pipeline.review.i18n import translator
+from pipeline.review.render import refusal, render, store_of
 from pipeline.review.sessions import signed_in
-from pipeline.store.review import value_problem
 
 router = APIRouter()
 
@@ -23,7 +23,8 @@ async def form_page(request: Request, form_id: str) -> Response:
     signed_in(request)
     view = store_of(request).form_view(int(form_id)) if _ID.fullmatch(form_id) else None
     if view is None:
-        return Response("no such form", status_code=404)
+        _ = translator(request)
+        return Response(_("no such form"), status_code=404)
     return render(request, "form.html", {"form": view})
 
 
@@ -37,9 +38,10 @@ async def fix_field(request: Request, field_id: str) -> Response:
     view = store.form_view(form_id) if form_id is not None else None
     field = next((f for f in view.fields if str(f.id) == field_id), None) if view else None
     if view is None or field is None:
-        return Response("no such field", status_code=404)
+        _ = translator(request)
+        return Response(_("no such field"), status_code=404)
     value = str(form.get("value", ""))
-    problem = value_problem(value)
+    problem = refusal(request, value)
     if problem:
         return render(request, "form.html", {"form": view, "error": problem}, 400)
     if value != field.current:

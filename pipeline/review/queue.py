@@ -14,9 +14,9 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from pipeline.review.auth import posted
-from pipeline.review.render import render, store_of
+from pipeline.review.i18n import translator
+from pipeline.review.render import refusal, render, store_of
 from pipeline.review.sessions import signed_in
-from pipeline.store.review import value_problem
 from pipeline.store.rows import ReviewTask
 
 router = APIRouter()
@@ -83,7 +83,8 @@ async def queue_page(request: Request) -> Response:
     if task is None and skipped:
         request.session["skip"] = []
         task = store.claim_next(name)
-        notice = "Only tasks you skipped are left: here they are again."
+        _ = translator(request)
+        notice = _("Only tasks you skipped are left: here they are again.")
     if task is None:
         return render(request, "clear.html", {"groups": store.groups(name)[:10]})
     return _task_page(request, task, None, notice)
@@ -94,13 +95,14 @@ async def task_page(request: Request, task_id: str) -> Response:
     """One task by id: an answered one to change, or an open one if nobody else holds it."""
     name, _ = signed_in(request)
     store = store_of(request)
+    _ = translator(request)
     number = _task_id(task_id)
     task = store.task(number) if number is not None else None
     if task is None:
-        return Response("no such task", status_code=404)
+        return Response(_("no such task"), status_code=404)
     held_by = None
     if task.state == "open" and not store.claim(task.id, name):
-        held_by = task.claimed_by or "another reviewer"
+        held_by = task.claimed_by or _("another reviewer")
     return _task_page(request, task, held_by)
 
 
@@ -112,15 +114,16 @@ async def answer(request: Request, task_id: str) -> Response:
     store = store_of(request)
     number = _task_id(task_id)
     task = store.task(number) if number is not None else None
+    _ = translator(request)
     if task is None:
-        return Response("no such task", status_code=404)
+        return Response(_("no such task"), status_code=404)
     if task.state == "open" and not store.claim(task.id, name):
         return Response(
-            "another reviewer holds this task", status_code=409, media_type="text/plain"
+            _("another reviewer holds this task"), status_code=409, media_type="text/plain"
         )
     action = form.get("action", "save")
     value = str(form.get("value", ""))
-    problem = value_problem(value) if action == "save" else None
+    problem = refusal(request, value) if action == "save" else None
     if problem:
         return _task_page(request, task, None, error=problem, status_code=400)
     if action == "skip":
@@ -187,7 +190,7 @@ async def group_answer(request: Request) -> Response:
         task = store.task(number) if number is not None else None
         if task is not None and store.holds(task.id, name):
             answers.append((task, str(form.get(f"value-{task.id}", task.value))))
-    problem = next((p for _, v in answers if (p := value_problem(v))), None)
+    problem = next((p for _, v in answers if (p := refusal(request, v))), None)
     if problem:  # none saved: the grid again, still held, with the reason
         tasks = [task for task, _ in answers]
         context = {"key": tasks[0].key, "value": tasks[0].value, "tasks": tasks, "error": problem}

@@ -8,6 +8,7 @@ import logging
 import uvicorn
 
 from pipeline.review.app import create_app
+from pipeline.review.i18n import DEFAULT_LANGUAGE
 from pipeline.store import Store
 
 DEFAULT_HOST = "127.0.0.1"  # reviewers on this machine only, unless told otherwise
@@ -25,11 +26,16 @@ def plain_http_exposed(host: str) -> bool:
 
 
 def serve(
-    store: Store, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, https: bool = False
+    store: Store,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    https: bool = False,
+    language: str = DEFAULT_LANGUAGE,
 ) -> None:
-    """Serve the review queue of `store` until interrupted."""
+    """Serve the review queue of `store` in `language` (a reviewer may pick another)."""
     # Sign-ins, their failures and locks are logged by `formscan.review`, beside uvicorn's.
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(create_app(store, https=https), host=host, port=port, log_level="info")
+    app = create_app(store, https=https, language=language)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from pipeline.review.auth import check_password, posted
+from pipeline.review.i18n import translator
 from pipeline.review.render import render, store_of
 from pipeline.review.sessions import sign_in, sign_out, signed_in
 from pipeline.review.throttle import Throttles, account_lock
@@ -32,8 +33,11 @@ def _refused(request: Request, message: str, seconds: float) -> Response:
     return response
 
 
-def _minutes(seconds: float) -> str:
-    return f"{math.ceil(seconds)} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
+def _minutes(request: Request, seconds: float) -> str:
+    _ = translator(request)
+    if seconds < 120:
+        return _("%(n)d s") % {"n": math.ceil(seconds)}
+    return _("%(n)d min") % {"n": math.ceil(seconds / 60)}
 
 
 @router.get("/signin", response_class=HTMLResponse)
@@ -51,13 +55,13 @@ async def signin(request: Request) -> Response:
     address = request.client.host if request.client else "unknown"
     throttles: Throttles = request.app.state.throttles
     store = store_of(request)
+    _ = translator(request)
     async with throttles.turns.turn(f"address {address}"), throttles.turns.turn(f"name {name}"):
         wait = throttles.addresses.wait(address)
         if wait > 0:
             log.warning("sign-in refused unchecked: %s waits %.0f s more", address, wait)
-            return _refused(
-                request, f"Too many failed sign-ins from here: try again in {_minutes(wait)}.", wait
-            )
+            message = _("Too many failed sign-ins from here: try again in %(wait)s.")
+            return _refused(request, message % {"wait": _minutes(request, wait)}, wait)
         user = store.user(name)
         if user is not None:
             locked_for = user.locked_for(datetime.now(UTC))
@@ -65,21 +69,19 @@ async def signin(request: Request) -> Response:
             locked_for = throttles.unknown_names.wait(name)
         if locked_for > 0:
             log.warning("sign-in refused unchecked: %r is locked (from %s)", name, address)
-            return _refused(
-                request,
+            message = _(
                 "This account is locked after too many failed sign-ins: try again in "
-                f"{_minutes(locked_for)}, or ask an admin to unlock it.",
-                locked_for,
+                "%(wait)s, or ask an admin to unlock it."
             )
+            return _refused(request, message % {"wait": _minutes(request, locked_for)}, locked_for)
         if not await check_password(user.password_hash if user else None, password):
             _failed(store, throttles, name, address, known=user is not None)
-            return render(request, "signin.html", {"error": "wrong name or password"}, 401)
+            return render(request, "signin.html", {"error": _("wrong name or password")}, 401)
         assert user is not None  # the dummy hash matches no password
         if user.disabled:
             log.warning("sign-in refused: %r is disabled (from %s)", name, address)
-            return render(
-                request, "signin.html", {"error": "This account is disabled: ask an admin."}, 403
-            )
+            disabled = _("This account is disabled: ask an admin.")
+            return render(request, "signin.html", {"error": disabled}, 403)
         store.signin_passed(name)
         sign_in(request, user)
     log.info("%r signed in from %s", name, address)

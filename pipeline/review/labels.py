@@ -1,0 +1,66 @@
+"""Field names as the form prints them (项目名称, 指标值 …), for reviewers who read the form.
+
+The labels come from the form type's template: a field's first anchor, an indicator
+column's header. The year has no label of its own on the form (it is printed in the title
+line), so it has a message of its own, as the field kinds do; a key no template knows shows
+as itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+
+from pipeline.review.i18n import N_
+from pipeline.template import TEMPLATE_DIR, Template, load_template
+
+# The kinds of `pipeline.confidence.group_of` that are no printed label.
+_KINDS = {"year": N_("year"), "text": N_("text"), "amount": N_("amount")}
+
+
+def _template(form_type: str) -> Template | None:
+    try:
+        return load_template(form_type)
+    except FileNotFoundError:  # a store read with a template this version lacks
+        return None
+
+
+@cache
+def _printed(form_type: str) -> dict[str, str]:
+    """Key → printed label; for "" (a group across form types), every template's, merged."""
+    types = [form_type] if form_type else sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml"))
+    labels: dict[str, str] = {}
+    for template in filter(None, map(_template, types)):
+        labels.update({s.key: s.anchors[0] for s in template.fields if s.key not in labels})
+        labels.update({k: v for k, v in template.indicators.columns.items() if k not in labels})
+    return labels
+
+
+def field_label(form_type: str, path: str, gettext: Callable[[str], str]) -> str:
+    """The printed label of the field at `path` (`fields.KEY`, `indicators.ROW.KEY` or a key).
+
+    Args:
+        form_type: The form's template; "" for a key across form types.
+        path: The field's place in its record, or its key alone.
+        gettext: Translates the words around the label (the year, an indicator's row).
+
+    """
+    parts = path.split(".")
+    key = parts[-1]
+    label = _printed(form_type).get(key) or (gettext(_KINDS[key]) if key in _KINDS else key)
+    if parts[0] == "indicators" and len(parts) == 3 and parts[1].isdigit():
+        return gettext("%(label)s, row %(row)d") % {"label": label, "row": int(parts[1]) + 1}
+    return label
+
+
+def kind_label(kind: str, gettext: Callable[[str], str]) -> str:
+    """A field kind of the silent error estimate (`year`, `amount`, `indicators.value` …)."""
+    if kind in _KINDS:
+        return gettext(_KINDS[kind])
+    return field_label("", kind.removeprefix("indicators."), gettext)
+
+
+def form_title(form_type: str) -> str:
+    """The title printed on forms of `form_type`, or the type's name where none is known."""
+    template = _template(form_type)
+    return template.title if template else form_type
