@@ -1,14 +1,24 @@
-"""The run report: what a batch run did, as `runs/RUN_ID.json` and a short HTML page."""
+"""The run report: what a batch run did, as `runs/RUN_ID.json` and a short HTML page.
+
+Beside the counts it keeps three series that the page draws as charts (`svg_charts`):
+pages per minute over the run, the confidence of each field kind, and review load by field.
+"""
 
 from __future__ import annotations
 
 import html
 import json
+import math
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+
+from pipeline.confidence import group_of
+from pipeline.svg_charts import Bar, Box, bars, boxes, columns
 
 if TYPE_CHECKING:
     from pipeline.run import FileResult
@@ -24,6 +34,40 @@ class SlowPage(BaseModel):
     file: str
     page: int
     seconds: float
+
+
+class FileDone(BaseModel):
+    """A file as it was stored: its pages, and when, in seconds from the run's start."""
+
+    file: str
+    pages: int
+    at_seconds: float
+
+
+class RateSpan(BaseModel):
+    """The pages stored in one stretch of the run, and what that is a minute."""
+
+    start_seconds: float
+    end_seconds: float
+    pages: int
+    pages_per_minute: float
+
+
+class FieldLoad(BaseModel):
+    """How many fields of one key were read, and how many of them were sent to review."""
+
+    fields: int = 0
+    review: int = 0
+
+
+# Confidence is kept as counts in hundredths: [0, 0.01), …, [0.99, 1]. Small in the JSON
+# whatever the run's size, and fine enough to tell 0.97 from 0.99, where thresholds lie.
+CONFIDENCE_BINS = 100
+# A stretch of the pages-per-minute series is the shortest of these that gives at most
+# MAX_SPANS of them: a quarter of an hour for a night's run, seconds for a test's. Under
+# 10 s a stretch holds a file or none, and the rate is noise.
+_SPAN_SECONDS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
+MAX_SPANS = 40
 
 
 class WorkerMemory(BaseModel):
@@ -68,23 +112,50 @@ class RunReport(BaseModel):
     workers_started: int = 0
     seconds: dict[str, float] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
+    files_done: list[FileDone] = Field(
+        default_factory=list, description="Each file read, in the order it was stored."
+    )
+    pages_per_minute: list[RateSpan] = Field(
+        default_factory=list, description="Pages stored a minute, stretch by stretch of the run."
+    )
+    confidence_by_kind: dict[str, list[int]] = Field(
+        default_factory=dict,
+        description=f"Fields by confidence, in {CONFIDENCE_BINS} bins of equal width, by field "
+        "kind (`confidence.group_of`: year, text, amount, indicators.KEY).",
+    )
+    review_by_field: dict[str, FieldLoad] = Field(
+        default_factory=dict, description="By field key (`indicators.KEY` for a table's)."
+    )
+    _clock: float = PrivateAttr(default_factory=time.monotonic)
 
-    def add_file(self, result: FileResult) -> None:
-        """Count one file read."""
+    def add_file(self, result: FileResult, at_seconds: float | None = None) -> None:
+        """Count one file read, stored `at_seconds` after the run began (by default, now)."""
         self.read += 1
         self.pages += result.pages
         self.forms += len(result.forms)
-        fields = [f for form in result.forms for _, f in form.all_fields()]
+        keyed = [(key, f) for form in result.forms for key, f in form.all_fields()]
+        fields = [f for _, f in keyed]
         self.fields += len(fields)
         self.review += sum(f.review for f in fields)
         self.audit += len(result.audits)
+        for key, f in keyed:
+            load = self.review_by_field.setdefault(key, FieldLoad())
+            load.fields += 1
+            load.review += f.review
+            counts = self.confidence_by_kind.setdefault(group_of(key), [0] * CONFIDENCE_BINS)
+            counts[min(max(int(f.confidence * CONFIDENCE_BINS), 0), CONFIDENCE_BINS - 1)] += 1
+        at = time.monotonic() - self._clock if at_seconds is None else at_seconds
+        self.files_done.append(
+            FileDone(file=result.name, pages=result.pages, at_seconds=round(at, 2))
+        )
         if result.error:
             self.errors[result.name] = result.error
         self.page_errors.extend(result.page_errors)
 
     def finish(self) -> None:
-        """Stamp the end time."""
+        """Stamp the end time; work out the pages-per-minute series."""
         self.finished_at = _now()
+        self.pages_per_minute = rate_spans(self.files_done, time.monotonic() - self._clock)
 
     def counts(self) -> dict[str, object]:
         """The counts kept on the run's row in the store."""
@@ -120,6 +191,45 @@ class RunReport(BaseModel):
         }
 
 
+def rate_spans(done: Sequence[FileDone], run_seconds: float) -> list[RateSpan]:
+    """Pages stored in each stretch of the run, from its start to its end, as pages a minute.
+
+    A file's pages count in the stretch it was stored in; the last stretch ends with the run.
+    """
+    end = max([run_seconds, *(f.at_seconds for f in done)])
+    if not done or end <= 0:
+        return []
+    width = next((s for s in _SPAN_SECONDS if end / s <= MAX_SPANS), _SPAN_SECONDS[-1])
+    pages = [0] * math.ceil(end / width)
+    for f in done:
+        pages[min(int(f.at_seconds // width), len(pages) - 1)] += f.pages
+    spans = []
+    for i, n in enumerate(pages):
+        start, stop = i * width, min((i + 1) * width, end)
+        minutes = (stop - start) / 60
+        spans.append(
+            RateSpan(
+                start_seconds=start,
+                end_seconds=round(stop, 2),
+                pages=n,
+                pages_per_minute=round(n / minutes, 2) if minutes > 0 else 0.0,
+            )
+        )
+    return spans
+
+
+def quantile(counts: Sequence[int], q: float) -> float:
+    """The `q` quantile of values counted in equal bins over [0, 1], linear within its bin."""
+    total = sum(counts)
+    wanted = q * total
+    seen = 0
+    for i, n in enumerate(counts):
+        if n and seen + n >= wanted:
+            return (i + (wanted - seen) / n) / len(counts)
+        seen += n
+    return 1.0
+
+
 def write_report(folder: Path, report: RunReport) -> tuple[Path, Path]:
     """Write `RUN_ID.json` and `RUN_ID.html` into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -140,8 +250,64 @@ def _table(head: list[str], rows: list[list[object]]) -> str:
     return f"<table><tr>{cells}</tr>{body}</table>"
 
 
+def _rate_chart(report: RunReport) -> str:
+    spans = report.pages_per_minute
+    if not spans:
+        return "<p>No pages were read.</p>"
+    end = spans[-1].end_seconds
+    unit, seconds = (
+        ("seconds", 1) if end < 180 else ("minutes", 60) if end < 18000 else ("hours", 3600)
+    )
+    return columns(
+        "pages-per-minute",
+        "Pages per minute over the run",
+        f"{unit} since the run started",
+        "pages per minute",
+        [(s.start_seconds / seconds, s.end_seconds / seconds, s.pages_per_minute) for s in spans],
+    )
+
+
+def _confidence_chart(report: RunReport) -> str:
+    found = [(kind, counts) for kind, counts in report.confidence_by_kind.items() if sum(counts)]
+    if not found:
+        return "<p>No fields were read.</p>"
+    order = {"year": 0, "text": 1, "amount": 2}
+    rows = [
+        Box(
+            kind,
+            quantile(counts, 0.05),
+            quantile(counts, 0.25),
+            quantile(counts, 0.5),
+            quantile(counts, 0.75),
+            quantile(counts, 0.95),
+            f"median {quantile(counts, 0.5):.3f}, {sum(counts)} fields",
+        )
+        for kind, counts in sorted(found, key=lambda k: (order.get(k[0], 3), k[0]))
+    ]
+    # From the tenth below the lowest whisker: the spread near 1 is what tells kinds apart.
+    lowest = min(0.9, math.floor(min(r.low for r in rows) * 10) / 10)
+    return boxes(
+        "confidence-by-kind",
+        "Confidence by field kind",
+        "confidence (box: quartiles; whiskers: 5th to 95th percentile; red: median)",
+        rows,
+        lowest,
+        1.0,
+    )
+
+
+def _review_chart(report: RunReport) -> str:
+    if not report.review_by_field:
+        return "<p>No fields were read.</p>"
+    rows = [
+        Bar(key, load.review, f"{load.review} of {load.fields} ({load.review / load.fields:.0%})")
+        for key, load in sorted(report.review_by_field.items(), key=lambda k: (-k[1].review, k[0]))
+    ]
+    return bars("review-by-field", "Review load by field", "fields sent to review", rows)
+
+
 def report_html(report: RunReport) -> str:
-    """A short page for a person: counts, review load, errors by file, slowest pages."""
+    """A short page for a person: counts, charts, errors by file, slowest pages."""
     e = html.escape
     load = report.review / report.fields if report.fields else 0.0
     audited = report.audit / report.fields if report.fields else 0.0
@@ -160,11 +326,16 @@ def report_html(report: RunReport) -> str:
         "<!doctype html><meta charset='utf-8'>",
         f"<title>formscan run {e(report.run_id)}</title>",
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:2px 8px;"
-        "text-align:left;border-bottom:1px solid #ddd}</style>",
+        "text-align:left;border-bottom:1px solid #ddd}figure{margin:1em 0}</style>",
         f"<h1>formscan run {e(report.run_id)}: {e(report.state)}</h1>",
         f"<p>{e(report.started_at)} to {e(report.finished_at or '')}, store {e(report.store)}</p>",
         "<h2>Counts</h2>",
         _table(["what", "how many"], counts),
+        "<h2>The run in pictures</h2>",
+        *(
+            f"<figure>{chart}</figure>"
+            for chart in (_rate_chart(report), _confidence_chart(report), _review_chart(report))
+        ),
         f"<h2>Files not read ({len(report.errors)})</h2>",
         _table(["file", "reason"], [[k, v] for k, v in sorted(report.errors.items())]),
         f"<h2>Page errors ({len(report.page_errors)})</h2>",

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 from pipeline.pages import FileResult
 from pipeline.progress import Progress
 from pipeline.readings import AuditDraw, FieldReading, FormReading
-from pipeline.report import RunReport, SlowPage, write_report
+from pipeline.report import (
+    CONFIDENCE_BINS,
+    MAX_SPANS,
+    FileDone,
+    RunReport,
+    SlowPage,
+    rate_spans,
+    write_report,
+)
 
 
 class _Terminal(io.StringIO):
@@ -64,4 +73,83 @@ def test_the_report_and_summary_count_the_run_s_audit_tasks(tmp_path: Path) -> N
     assert json.loads(as_json.read_text(encoding="utf-8"))["audit"] == 1
     assert "<tr><td>audit tasks (straight-through fields drawn)</td><td>1 (33.3%)</td></tr>" in (
         as_html.read_text(encoding="utf-8")
+    )
+
+
+def test_the_report_keeps_and_draws_pages_per_minute_confidence_and_review_load(
+    tmp_path: Path,
+) -> None:
+    def field(confidence: float, review: bool) -> FieldReading:
+        return FieldReading(value="v", raw="v", confidence=confidence, review=review)
+
+    def form(file: str, low: float) -> FormReading:
+        return FormReading(
+            file=file,
+            form_type="budget_performance_approval",
+            fields={
+                "year": field(0.99, False),
+                "project_name": field(low, True),
+                "funds_total": field(0.97, False),
+                "funds_other": field(1.0, False),
+            },
+            indicators=[{"value": field(low, True)}, {"value": field(0.995, False)}],
+        )
+
+    report = RunReport(run_id="r1", store="sqlite:///x.db", state="done")
+    # Three files stored at 10 s, 50 s and 70 s of a run of 80 s: 8 stretches of 10 s.
+    for name, pages, at, low in [
+        ("a.jpg", 2, 10.0, 0.4),
+        ("b.jpg", 1, 50.0, 0.6),
+        ("c.jpg", 3, 70.0, 0.8),
+    ]:
+        report.add_file(FileResult(name, pages=pages, forms=[form(name, low)]), at_seconds=at)
+    report.pages_per_minute = rate_spans(report.files_done, 80.0)
+    as_json, as_html = write_report(tmp_path, report)
+    stored = json.loads(as_json.read_text(encoding="utf-8"))
+
+    assert [(f["file"], f["pages"], f["at_seconds"]) for f in stored["files_done"]] == [
+        ("a.jpg", 2, 10.0),
+        ("b.jpg", 1, 50.0),
+        ("c.jpg", 3, 70.0),
+    ]
+    spans = stored["pages_per_minute"]
+    assert len(spans) == 8 and spans[0]["start_seconds"] == 0 and spans[-1]["end_seconds"] == 80
+    assert sum(s["pages"] for s in spans) == 6
+    assert spans[1] == {"start_seconds": 10, "end_seconds": 20, "pages": 2, "pages_per_minute": 12}
+    assert [s["pages_per_minute"] for s in spans] == [0, 12, 0, 0, 0, 6, 0, 18]
+    kinds = stored["confidence_by_kind"]
+    assert set(kinds) == {"year", "text", "amount", "indicators.value"}
+    assert all(len(c) == CONFIDENCE_BINS for c in kinds.values())
+    assert kinds["text"][40] == kinds["text"][60] == kinds["text"][80] == 1
+    assert kinds["amount"][97] == 3 and kinds["amount"][99] == 3  # 1.0 in the last bin
+    assert sum(kinds["indicators.value"]) == 6
+    assert stored["review_by_field"]["project_name"] == {"fields": 3, "review": 3}
+    assert stored["review_by_field"]["indicators.value"] == {"fields": 6, "review": 3}
+    assert stored["review_by_field"]["year"] == {"fields": 3, "review": 0}
+
+    page = as_html.read_text(encoding="utf-8")
+    assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
+    charts = dict(re.findall(r'<svg class="chart" id="([a-z-]+)"(.*?)</svg>', page, re.S))
+    assert list(charts) == ["pages-per-minute", "confidence-by-kind", "review-by-field"]
+    assert charts["pages-per-minute"].count('class="bar"') == 8
+    assert charts["confidence-by-kind"].count('class="box"') == 4
+    assert charts["review-by-field"].count('class="bar"') == 5  # one a field key
+    for chart in charts.values():  # title, axis labels, numbers
+        assert chart.count("<text") > 8
+    assert "Pages per minute over the run" in page and "seconds since the run started" in page
+    assert "Confidence by field kind" in page and "median" in page
+    assert "Review load by field" in page and "3 of 6 (50%)" in page
+
+
+def test_rate_spans_grow_with_the_run_and_finish_fills_them() -> None:
+    done = [FileDone(file="a", pages=1, at_seconds=3600.0 * n) for n in range(1, 9)]
+    spans = rate_spans(done, 8 * 3600.0)
+    assert len(spans) <= MAX_SPANS and spans[0].end_seconds - spans[0].start_seconds == 900
+    assert sum(s.pages for s in spans) == 8
+    assert rate_spans([], 10.0) == []
+    report = RunReport(run_id="r2", store="sqlite:///x.db")
+    report.add_file(FileResult("a.jpg", pages=2))
+    report.finish()
+    assert (
+        report.files_done[0].at_seconds >= 0 and sum(s.pages for s in report.pages_per_minute) == 2
     )
