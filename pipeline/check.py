@@ -16,8 +16,8 @@ import unicodedata
 from collections import defaultdict
 from decimal import Decimal, InvalidOperation
 
+from pipeline.form_spec import Template
 from pipeline.readings import FieldReading, FormReading
-from pipeline.template import Template
 
 AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
 BARE_NUMBER_RE = re.compile(r"^[≥≤]?\d+(\.\d+)?$")

@@ -25,8 +25,10 @@ from pipeline.audit import DEFAULT_RATE, audit_fields
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
 from pipeline.crops import page_views, review_crops
+from pipeline.form_spec import Template, load_template
 from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
 from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, read_pages
+from pipeline.mapping.forms import read_forms
 from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
@@ -34,7 +36,6 @@ from pipeline.pages import FileResult as FileResult  # re-exported: pipeline.rep
 from pipeline.pages import PageRead
 from pipeline.prepare import PreparedPage, PrepareOptions, draw_prepared, prepare_page
 from pipeline.second_reading import SecondReader, SecondReadingOptions
-from pipeline.template import Template, load_template, read_forms
 
 log = logging.getLogger(__name__)
 

@@ -21,13 +21,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.check import normalise_text
+from pipeline.mapping.cell_reading import source_box
 from pipeline.ocr.base import narrowed, to_bgr
 from pipeline.ocr.cells import crop_line, text_ink, text_line_boxes
 from pipeline.ocr.ctc import CtcRecogniser
 from pipeline.pages import PageRead
 from pipeline.prepare import PAGE_WIDTH_MM
 from pipeline.readings import FieldReading, FormReading
-from pipeline.template import source_box
 
 MODEL = "ch_PP-OCRv4_rec_infer.onnx"
 # Marks at a line's ends that one cut keeps and the other trims: not a disagreement.

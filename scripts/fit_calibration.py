@@ -37,9 +37,9 @@ from pipeline.confidence import (
 )
 from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
 from pipeline.export import form_of
+from pipeline.form_spec import load_template
 from pipeline.readings import FieldReading
 from pipeline.records import ExportRecord, GoldRecord
-from pipeline.template import load_template
 
 MIN_GROUP = 200  # fields; a smaller group shares the pooled model
 MIN_WRONG = 5  # a group with fewer wrong fields cannot learn what wrong looks like

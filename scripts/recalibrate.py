@@ -14,8 +14,8 @@ from pathlib import Path
 
 from pipeline.confidence import MODEL_PATH, load_calibration, score_form
 from pipeline.export import form_of, to_record
+from pipeline.form_spec import load_template
 from pipeline.records import read_export, write_export
-from pipeline.template import load_template
 
 
 def main() -> int:

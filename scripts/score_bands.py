@@ -21,7 +21,7 @@ from pathlib import Path
 from pipeline.confidence import MODEL_PATH, form_signals, load_calibration, probability, unsupported
 from pipeline.evaluate import label_outputs, load_gold_set, load_predictions
 from pipeline.export import form_of
-from pipeline.template import load_template
+from pipeline.form_spec import load_template
 
 
 def main() -> int:

@@ -251,9 +251,9 @@ def test_a_second_reading_disagrees_with_a_misread_and_agrees_with_the_right_rea
     from pipeline.check import check_form
     from pipeline.confidence import score_form
     from pipeline.ingest import IngestOptions, ScanFile, read_pages
+    from pipeline.mapping.forms import read_forms
     from pipeline.run import Reader
     from pipeline.second_reading import SecondReader, same_text
-    from pipeline.template import read_forms
 
     reader = Reader(RunOptions(review_below=0.5))  # the fields pass, whatever the fit
     scan = ScanFile(SAMPLES / "clean" / "clean-0019.jpg", "clean-0019.jpg")

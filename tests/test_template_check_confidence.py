@@ -21,16 +21,13 @@ from pipeline.confidence import (
     score_form,
 )
 from pipeline.export import form_of, to_record
+from pipeline.form_spec import Template, load_template
+from pipeline.mapping.anchors import anchor_score
+from pipeline.mapping.forms import is_first_page
+from pipeline.mapping.indicators import _split_line
+from pipeline.pages import PageRead
 from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.records import SCALAR_KEYS
-from pipeline.template import (
-    PageRead,
-    Template,
-    _split_line,
-    anchor_score,
-    is_first_page,
-    load_template,
-)
 
 TEMPLATE = load_template("budget_performance_approval")
 

@@ -11,20 +11,17 @@ from dataclasses import replace
 import numpy as np
 
 from pipeline.block_order import OrderCosts, RowCue, decode_blocks
+from pipeline.form_spec import load_template
 from pipeline.grid import Cell, Grid
 from pipeline.ingest import PageImage, ScanFile
+from pipeline.mapping.blocks import place_blocks
+from pipeline.mapping.indicators import IndicatorState, map_indicators
+from pipeline.mapping.scalars import map_scalar_fields
 from pipeline.ocr.base import TextLine
 from pipeline.ocr.cells import CellText
+from pipeline.pages import PageRead
 from pipeline.prepare import PreparedPage
 from pipeline.readings import FieldReading, FormReading
-from pipeline.template import (
-    IndicatorState,
-    PageRead,
-    load_template,
-    map_indicators,
-    map_scalar_fields,
-    place_blocks,
-)
 
 TEMPLATE = load_template("budget_performance_approval")
 XS = (0, 100, 200, 400, 500)  # 一级 | 二级 | 三级 | 指标值

@@ -1,0 +1,93 @@
+"""The indicator table's columns, from its header row: where each lies across the table.
+
+The headers differ by a character (一级指标, 三级指标) and wear: a worn line between two
+headers joins them, and a header read as nothing is the space between its neighbours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from itertools import pairwise
+
+from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, anchor_score, clean
+from pipeline.ocr.cells import CellText
+
+
+def split_joined_headers(
+    cells: Sequence[CellText], columns: Mapping[str, str], xs: Sequence[int]
+) -> list[CellText]:
+    """`cells`, with a header cell joined with the next one taken as two.
+
+    A worn line between two headers gives one cell reading both (`三级指标指标值`); it is
+    parted at the column line nearest where their texts meet.
+    """
+    labels = list(columns.values())
+    pairs = {clean(a + b): (a, b) for a, b in pairwise(labels)}
+    out = []
+    for cell in cells:
+        pair = pairs.get(clean(cell.text))
+        x0, y0, x1, y1 = cell.cell.box
+        inside = [x for x in xs if x0 < x < x1]
+        if pair is None or not inside:
+            out.append(cell)
+            continue
+        left, right = pair
+        meet = x0 + (x1 - x0) * len(left) / (len(left) + len(right))
+        cut = min(inside, key=lambda x: abs(x - meet))
+        for text, box in ((left, (x0, y0, cut, y1)), (right, (cut, y0, x1, y1))):
+            out.append(replace(cell, text=text, cell=replace(cell.cell, box=box)))
+    return out
+
+
+def column_headers(cells: Sequence[CellText], columns: Mapping[str, str]) -> dict[str, CellText]:
+    """The header cell of each indicator column, one cell per column, in the columns' order.
+
+    The headers differ by a character (一级指标, 三级指标): a worn header can read closer to its
+    neighbour's label than to its own. The surest matches are taken first, and a header out
+    of the left-to-right order of `columns` is dropped.
+    """
+    scored = sorted(
+        (
+            (anchor_score(cell.text, anchor), index, key, cell)
+            for key, anchor in columns.items()
+            for index, cell in enumerate(cells)
+        ),
+        key=lambda item: (-item[0], item[1]),
+    )
+    found: dict[str, CellText] = {}
+    for score, _, key, cell in scored:
+        if score < MIN_ANCHOR_SCORE:
+            break
+        if key not in found and all(c is not cell for c in found.values()):
+            found[key] = cell
+    ordered: dict[str, CellText] = {}
+    for key in columns:
+        header = found.get(key)
+        if header is not None and all(
+            c.cell.box[2] <= header.cell.box[0] + 2 for c in ordered.values()
+        ):
+            ordered[key] = header
+    return ordered
+
+
+def column_ranges(
+    found: Mapping[str, CellText], keys: Sequence[str], x_left: int, width: int
+) -> dict[str, tuple[float, float]]:
+    """Each column's x range, as shares of the table's width.
+
+    A column whose header was not read is the space between its neighbours; the first and
+    last columns reach the table's edges.
+    """
+    ranges = {
+        k: ((c.cell.box[0] - x_left) / width, (c.cell.box[2] - x_left) / width)
+        for k, c in found.items()
+    }
+    for i, key in enumerate(keys):
+        if key in ranges:
+            continue
+        left = 0.0 if i == 0 else ranges.get(keys[i - 1], (None, None))[1]
+        right = 1.0 if i == len(keys) - 1 else ranges.get(keys[i + 1], (None, None))[0]
+        if left is not None and right is not None and right > left:
+            ranges[key] = (left, right)
+    return ranges

@@ -1,0 +1,57 @@
+"""A file's pages grouped into forms: a form starts at a page that shows its first-page signs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.form_spec import Template
+from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, anchor_score, best_anchor
+from pipeline.mapping.blocks import place_blocks
+from pipeline.mapping.indicators import IndicatorState, map_indicators
+from pipeline.mapping.scalars import map_scalar_fields
+from pipeline.pages import PageRead
+from pipeline.readings import Evidence, FieldReading, FormReading
+
+
+def is_first_page(template: Template, page: PageRead) -> bool:
+    """Whether the page starts a form: it shows the form's title or its first-page anchor.
+
+    The title above the table is the surer sign: a worn grid can merge the anchor's cell
+    with its neighbours, and a form whose first page is missed shifts every later form of
+    its file onto the wrong record.
+    """
+    if any(anchor_score(line, template.title) >= MIN_ANCHOR_SCORE for line in page.above):
+        return True
+    return best_anchor(page.cells, [template.first_page_anchor])[0] is not None
+
+
+def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list[FormReading]:
+    """Group a file's pages into forms and map each form's fields."""
+    forms: list[FormReading] = []
+    state = IndicatorState()
+    for page in pages:
+        first = is_first_page(template, page)
+        if first or not forms:
+            forms.append(FormReading(file=file, form_type=template.form_type))
+            state = IndicatorState()
+            if first:
+                map_scalar_fields(template, page, forms[-1])
+            else:
+                # Its first page was not recognised: every field is still reported, empty and
+                # unfound, so that it goes to review rather than vanish from the record.
+                forms[-1].issues.append(f"page {page.number}: no first page before it")
+                forms[-1].fields = {
+                    key: FieldReading(value="", raw="", evidence=Evidence(found=False))
+                    for key in ["year", *(spec.key for spec in template.fields)]
+                }
+        form = forms[-1]
+        form.pages.append(page.number)
+        if page.grid is not None and page.grid.open_sides:
+            form.issues.append(
+                f"page {page.number}: table printed without its "
+                f"{' and '.join(page.grid.open_sides)} frame line, taken where the lines end"
+            )
+        map_indicators(template, page, form, state)
+    for form in forms:
+        place_blocks(template, form)
+    return forms

@@ -1,0 +1,483 @@
+"""A form's indicator rows: each 三级 line with its 一级, 二级 and 指标值, page by page.
+
+Indicator rows are the cells of the 三级指标 column, with the 一级 and 二级 cells that span
+them and the 指标值 beside; the columns come from the header row (`columns`), or from the
+form's page before where a page continues the table. Where worn lines joined cells, the rows
+are taken apart as far as their text allows and every field says so; a line without a name
+is no row.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from rapidfuzz import fuzz, process
+
+from pipeline.form_spec import IndicatorSpec, Template
+from pipeline.mapping.anchors import clean
+from pipeline.mapping.cell_reading import reading_of, source_box
+from pipeline.mapping.columns import column_headers, column_ranges, split_joined_headers
+from pipeline.ocr.cells import CellText
+from pipeline.pages import PageRead
+from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
+
+MIN_VOCAB_SCORE = 60.0
+
+
+@dataclass
+class IndicatorState:
+    """What carries from one page of a form to the next: column places and open spans."""
+
+    columns: dict[str, tuple[float, float]] | None = None  # key → x range as share of table width
+    level1: tuple[str, float] | None = None
+    level2: tuple[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class _Table:
+    """A page's indicator table: its columns' places, and its cells below the header by column."""
+
+    page: PageRead
+    columns: dict[str, tuple[float, float]]  # key → x range as share of the table's width
+    x_left: int
+    width: int
+    level1: list[CellText]
+    level2: list[CellText]
+    names: list[CellText]
+    values: list[CellText]
+
+    @property
+    def value_x(self) -> float:
+        """Where the value column starts on the page."""
+        return self.x_left + self.columns["value"][0] * self.width
+
+
+def map_indicators(
+    template: Template, page: PageRead, form: FormReading, state: IndicatorState
+) -> None:
+    """Append the page's indicator rows to the form."""
+    table = _table(template, page, form, state)
+    if table is None:
+        return
+    first_row = len(form.indicators)
+    for cell in sorted(table.names, key=lambda c: c.cell.box[1]):
+        if any(c is cell for c in table.level2):
+            l1_cell = next((c for c in table.level1 if _beside(c, cell)), None)
+            _map_joined_block(template, page, form, state, cell, l1_cell, table.values)
+            continue
+        _map_name_cell(template, table, form, state, cell)
+    _mark_lost_values(
+        form.indicators[first_row:], form, page.number, template.indicators.columns["value"]
+    )
+
+
+def _table(
+    template: Template, page: PageRead, form: FormReading, state: IndicatorState
+) -> _Table | None:
+    """The page's indicator table, its columns from its header row or the form's page before.
+
+    None, and an issue on the form, where neither gives the 三级 column.
+    """
+    if page.grid is None:
+        return None
+    x_left, y_top, x_right, _ = page.grid.frame
+    width = max(1, x_right - x_left)
+    spec = template.indicators
+    header_bottom = y_top
+    headers: dict[str, str] = {str(k): v for k, v in spec.columns.items()}
+    found = column_headers(split_joined_headers(page.cells, headers, page.grid.xs), headers)
+    if "name" in found or len(found) >= 3:
+        state.columns = column_ranges(found, list(headers), x_left, width)
+        # A worn header reads as no label (or runs into the first value below it): its
+        # column lies between its neighbours', or after the last.
+        if guessed := [headers[k] for k in state.columns if k not in found]:
+            form.issues.append(
+                f"page {page.number}: {', '.join(guessed)} taken as the space beside the "
+                "columns whose headers were read"
+            )
+        header_bottom = max(c.cell.box[3] for c in found.values())
+    if state.columns is None or "name" not in state.columns:
+        form.issues.append(f"page {page.number}: indicator columns not found")
+        return None
+
+    columns = state.columns
+
+    def column(key: str) -> list[CellText]:
+        if key not in columns:
+            return []
+        lo, hi = columns[key]
+        mid = x_left + (lo + hi) / 2 * width
+        # A cell reaching down past the header row holds a row's cell too (a worn line under
+        # the header joined them).
+        return [
+            c
+            for c in page.cells
+            if c.cell.box[0] < mid < c.cell.box[2] and c.cell.box[3] > header_bottom + 2
+        ]
+
+    names = column("name")
+    # A cell inside another was read twice: its text is part of the larger cell's.
+    names = [c for c in names if not any(d is not c and _inside(c, d) for d in names)]
+    return _Table(
+        page, columns, x_left, width, column("level1"), column("level2"), names, column("value")
+    )
+
+
+def _map_name_cell(
+    template: Template, table: _Table, form: FormReading, state: IndicatorState, cell: CellText
+) -> None:
+    """The rows of one 三级 cell: one, or one for each 指标N line a worn line joined into it."""
+    value = next((v for v in table.values if _beside(v, cell)), None)
+    # A worn line under a 三级 line joins it with the next one's cell: each 指标N label
+    # starts a row, paired with the value cell at its own height.
+    label = template.indicators.line_label
+    pieces = _label_lines(cell, label) if value is not cell else [(cell.text, None)]
+    several = len(pieces) > 1
+    shared = Counter(id(_value_at(table.values, y)) for _, y in pieces if y is not None and several)
+    for piece, line_y in pieces:
+        if line_y is not None and several:
+            value = _value_at(table.values, line_y)
+        sharing = shared[id(value)] if value is not None else 0
+        _map_line(template, table, form, state, cell, piece, value, sharing)
+
+
+def _map_line(
+    template: Template,
+    table: _Table,
+    form: FormReading,
+    state: IndicatorState,
+    cell: CellText,
+    piece: str,
+    value: CellText | None,
+    sharing: int,
+) -> None:
+    """One 指标N line of the 三级 `cell`, with its value cell, as a row of the form.
+
+    `piece` is the line's text; `sharing`, how many lines of the cell share `value`.
+    """
+    spec, page = template.indicators, table.page
+    text, value_text = piece, None
+    if value is cell:  # the line between name and value is lost: no value cell
+        text, value_text = _parted(cell, table.value_x)
+    seq, name = _split_line(text, spec.line_label)
+    if seq is None and not name.strip(template.stray_marks):
+        return
+    l2_cell = next((c for c in table.level2 if _beside(c, cell)), None)
+    l1_cell = next((c for c in table.level1 if _beside(c, cell)), None)
+    l2 = _vocab_field(page, l2_cell, template.level2_names, spec.note_pattern, state, "level2")
+    l1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
+    _level1_from_level2(template, l1, l2)
+    name_reading = reading_of(page, cell)
+    seq_reading = name_reading.model_copy(deep=True)
+    seq_reading.value = seq or ""
+    name_reading.value = name
+    value_reading = reading_of(page, value)
+    if value is cell:
+        # Where it was not parted out, the value is unfound; the cell is still where a
+        # reviewer finds it.
+        value_reading.value = value_reading.raw = value_text or ""
+        value_reading.evidence.found = value_text is not None
+        value_reading.evidence.rule_failures.append("name and value read as one cell")
+    _drop_header(value_reading, spec.columns["value"])
+    name = _value_out_of_name(spec, name, name_reading, value_reading)
+    if name in spec.columns.values():
+        return  # a header cell read again under the header row
+    if sharing > 1:
+        value_reading.evidence.rule_failures.append(
+            f"value cell beside {sharing} {spec.line_label}N lines"
+        )
+    if not _is_name(spec, name):
+        # A filled row always names its indicator (the spec drops lines with neither name
+        # nor value, and no form has a value without a name): a line whose name is no
+        # name is specks, and what its value cell holds a stain or a neighbour's ink.
+        if name or value_reading.value:
+            form.issues.append(
+                f"page {page.number}: line {piece!r} with value "
+                f"{value_reading.value!r} taken for an empty {spec.line_label}N line"
+            )
+        return
+    if seq is None:
+        # Every line prints its label; here the number, or the whole label, was not
+        # read. The row's place in its 二级 block says which it is: a guess, so it
+        # stays marked as failed.
+        seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
+        seq_reading.value = _next_seq(form, l2.value)
+    form.indicators.append(
+        {
+            "level1": l1,
+            "level2": l2,
+            "seq": seq_reading,
+            "name": name_reading,
+            "value": value_reading,
+        }
+    )
+
+
+def _value_out_of_name(
+    spec: IndicatorSpec, name: str, name_reading: FieldReading, value_reading: FieldReading
+) -> str:
+    """`name` without a 指标值 read into it, which goes to the empty `value_reading`.
+
+    The line between 三级 and 指标值 is worn and the value read into the name:
+    `网格员满意度≥95%` beside an empty value cell.
+    """
+    if not value_reading.value and spec.value_at_end:
+        joined = re.search(spec.value_at_end, name)
+        if joined is not None and joined.start() > 0:
+            name, value_reading.value = name[: joined.start()], joined.group(0)
+            value_reading.evidence.blank = False
+            value_reading.evidence.found = True
+            for reading in (name_reading, value_reading):
+                reading.evidence.rule_failures.append("name and value read as one cell")
+            name_reading.value = name
+    return name
+
+
+def _mark_lost_values(
+    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int, header: str
+) -> None:
+    """Where most rows of a page found no value cell, the column itself was lost.
+
+    A table printed without its outer line on the value column's side ends at the 三级
+    column: every value then comes out blank, and a blank is a common, trusted 指标值. None
+    of them has a cell behind it, found or blank, so the whole column goes to review.
+    """
+    unfound = sum(not row["value"].evidence.found for row in rows)
+    if not rows or 2 * unfound <= len(rows):
+        return
+    for row in rows:
+        row["value"].evidence.column_lost = True
+    form.issues.append(
+        f"page {page}: no {header} cell beside {unfound} of {len(rows)} rows: column lost"
+    )
+
+
+def _label_lines(cell: CellText, label: str) -> list[tuple[str, float | None]]:
+    """A 三级 cell's text cut before each `label`N that does not start it.
+
+    Each piece comes with its line's height on the page; a cell whose lines have no boxes
+    stays whole.
+    """
+    starts = re.compile(rf"{re.escape(label)}\d{{1,2}}")
+    if len(cell.boxes) != len(cell.lines) or not any(
+        m.start() > 0 for m in starts.finditer(cell.text)
+    ):
+        return [(cell.text, None)]
+    pieces: list[tuple[str, float | None]] = []
+    for line, box in zip(cell.lines, cell.boxes, strict=True):
+        cuts = [0, *(m.start() for m in starts.finditer(line.text) if m.start() > 0)]
+        for a, b in zip(cuts, [*cuts[1:], len(line.text)], strict=True):
+            part = line.text[a:b]
+            if pieces and not starts.match(part):  # a name wrapped onto the next line
+                pieces[-1] = (pieces[-1][0] + part, pieces[-1][1])
+            else:
+                pieces.append((part, (box[1] + box[3]) / 2))
+    return pieces
+
+
+def _value_at(values: list[CellText], y: float) -> CellText | None:
+    return next((v for v in values if v.cell.box[1] < y < v.cell.box[3]), None)
+
+
+def _parted(cell: CellText, boundary: float) -> tuple[str, str | None]:
+    """A joined name-and-value cell's text left and right of the value column's edge.
+
+    The OCR stage cut its lines where they ran over a column position with paper there;
+    without such a cut the value cannot be told from the name, and is None.
+    """
+    if len(cell.boxes) != len(cell.lines):
+        return cell.text, None
+    left = [
+        t.text for t, b in zip(cell.lines, cell.boxes, strict=True) if (b[0] + b[2]) / 2 < boundary
+    ]
+    right = [
+        t.text for t, b in zip(cell.lines, cell.boxes, strict=True) if (b[0] + b[2]) / 2 >= boundary
+    ]
+    if not left or not right:
+        return cell.text, None
+    return "".join(left), "".join(right)
+
+
+def _inside(cell: CellText, other: CellText) -> bool:
+    (x0, y0, x1, y1), (u0, v0, u1, v1) = cell.cell.box, other.cell.box
+    return u0 <= x0 and v0 <= y0 and x1 <= u1 and y1 <= v1 and cell.cell.box != other.cell.box
+
+
+def _beside(cell: CellText, other: CellText) -> bool:
+    """Whether `cell` spans the middle height of `other`."""
+    mid_y = (other.cell.box[1] + other.cell.box[3]) / 2
+    return cell.cell.box[1] < mid_y < cell.cell.box[3]
+
+
+def _map_joined_block(
+    template: Template,
+    page: PageRead,
+    form: FormReading,
+    state: IndicatorState,
+    cell: CellText,
+    l1_cell: CellText | None,
+    values: list[CellText],
+) -> None:
+    """Rows of a 二级 cell that a worn column line joined with its 三级 lines.
+
+    Its text runs the 二级 name, its note and the 指标N lines together; the name is taken
+    out, the rest split at each 指标N label, and the lines paired in order with the value
+    cells beside the block. Every field of such a row says how it was read.
+    """
+    spec = template.indicators
+    text = re.sub(spec.note_pattern.rstrip("$"), "", clean(cell.text))
+    words = [w for w in template.level2_names if w in text]
+    word = max(words, key=len, default="")
+    if word:
+        text = text.replace(word, "", 1)
+    lines = [
+        (seq, name.strip(template.stray_marks))
+        for seq, name in re.findall(
+            rf"{re.escape(spec.line_label)}(\d{{1,2}})(.*?)(?={re.escape(spec.line_label)}\d|$)",
+            text,
+        )
+    ]
+    beside = sorted(
+        (
+            v
+            for v in values
+            if v is not cell
+            and cell.cell.box[1] <= (v.cell.box[1] + v.cell.box[3]) / 2 <= cell.cell.box[3]
+        ),
+        key=lambda v: v.cell.box[1],
+    )
+    level2 = reading_of(page, cell)
+    level2.value = word
+    level2.evidence.vocab_score = 1.0 if word else 0.0
+    state.level2 = (word, level2.evidence.vocab_score)
+    failure = "二级 cell and 三级 lines read as one cell"
+    for index, (seq, name) in enumerate(lines):
+        if not _is_name(spec, name):
+            continue  # an empty 指标N line, or specks on one, is not a row
+        value_reading = reading_of(page, beside[index] if index < len(beside) else None)
+        if index >= len(beside):  # no value cell left to pair: show the block to a reviewer
+            value_reading.bbox = source_box(page.prepared, cell.cell.box)
+        level1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
+        row = {
+            "level1": level1,
+            "level2": level2.model_copy(deep=True),
+            "seq": reading_of(page, cell),
+            "name": reading_of(page, cell),
+            "value": value_reading,
+        }
+        row["seq"].value, row["name"].value = seq, name
+        _level1_from_level2(template, row["level1"], row["level2"])
+        for reading in row.values():
+            reading.evidence.rule_failures.append(failure)
+        form.indicators.append(row)
+
+
+def _is_name(spec: IndicatorSpec, name: str) -> bool:
+    """Whether a 三级 line's text names an indicator.
+
+    Specks fail the template's name pattern; a whole 指标值 (`1人`) is a value spilled onto
+    an empty line.
+    """
+    if not re.search(spec.name_pattern, name):
+        return False
+    return not (spec.value_at_end and re.fullmatch(spec.value_at_end, name))
+
+
+def _drop_header(reading: FieldReading, header: str) -> None:
+    """Take a column's printed header off the front of a value its cell was joined with."""
+    if reading.value.startswith(header) and len(reading.value) > len(header):
+        reading.value = reading.value[len(header) :]
+        reading.evidence.rule_failures.append(f"header {header!r} joined to the value's cell")
+
+
+def _next_seq(form: FormReading, level2: str) -> str:
+    """The 指标N number that follows the form's last row, when that row is of `level2`."""
+    if form.indicators and form.indicators[-1]["level2"].value == level2:
+        last = form.indicators[-1]["seq"].value
+        return str(int(last) + 1) if last.isdigit() else ""
+    return "1"
+
+
+def _level1_from_level2(template: Template, level1: FieldReading, level2: FieldReading) -> None:
+    """Take the 一级 that the vocabulary says owns the row's 二级.
+
+    Where the 一级 cell reads otherwise (a merged or unread cell), the owner is taken and the
+    disagreement recorded on the field. A 一级 carried over from rows above, where this row
+    has no 一级 cell of its own (a block that starts on a continued page), is no reading to
+    disagree with when the 二级 was read surely.
+    """
+    owner = template.level1_of.get(level2.value)
+    if owner is None or owner == level1.value:
+        return
+    carried_over = level1.evidence.inherited and level2.evidence.vocab_score >= SURE_VOCAB
+    if not carried_over:
+        level1.evidence.rule_failures.append(f"一级指标 cell read {level1.value or 'nothing'!r}")
+    level1.value = owner
+    level1.evidence.inherited = True
+
+
+# Two digits make the number only before its colon: `指标12024年…` is 指标1 with its colon
+# worn away before a name that starts with a year.
+LINE_RE = re.compile(
+    r"^(?P<label>\D{0,4}?)(?P<seq>\d{1,2}(?=\s*[:：;；.,，])|\d)\s*[:：;；.,，]?\s*(?P<rest>.*)$"
+)
+
+
+# A label worn past reading, number and all, still ends in its colon; no name starts so.
+GARBLED_LABEL_RE = re.compile(r"^\D{1,3}[:：]\s*(?P<rest>.+)$")
+
+
+def _split_line(text: str, label: str) -> tuple[str | None, str]:
+    """`指标1: 社区工作者工资` → ("1", "社区工作者工资"); filler such as `.....` → (None, "")."""
+    stripped = text.strip()
+    if not stripped or set(stripped) <= set(".·。…,，-_ "):
+        return None, ""
+    match = LINE_RE.match(stripped)
+    if match and (not match["label"] or fuzz.ratio(match["label"], label) >= 50):
+        return match["seq"], match["rest"].strip()
+    if stripped.startswith(label):  # the label read, its number lost: `指标提高积极性`
+        return None, stripped[len(label) :].lstrip(":：;；.,， ")
+    if garbled := GARBLED_LABEL_RE.match(stripped):  # `报和:社区工作者工作完成情况`
+        return None, garbled["rest"]
+    return None, stripped
+
+
+def _vocab_field(
+    page: PageRead,
+    cell: CellText | None,
+    words: list[str],
+    note_pattern: str | None,
+    state: IndicatorState,
+    key: Literal["level1", "level2"],
+) -> FieldReading:
+    """A 一级 or 二级 name snapped to the vocabulary; a blank cut-off cell inherits the last one."""
+    text = cell.text if cell is not None else ""
+    if note_pattern:
+        text = re.sub(note_pattern, "", clean(text))
+    if cell is not None and clean(text):
+        match = process.extractOne(clean(text), words, scorer=fuzz.ratio)
+        reading = reading_of(page, cell)
+        reading.raw = cell.text
+        if match is None or match[1] < MIN_VOCAB_SCORE:
+            reading.value = clean(text)
+            reading.evidence.vocab_score = (match[1] if match else 0.0) / 100.0
+        else:
+            reading.value = match[0]
+            reading.evidence.vocab_score = match[1] / 100.0
+        setattr(state, key, (reading.value, reading.evidence.vocab_score))
+        return reading
+    remembered = getattr(state, key)
+    if remembered is None:
+        return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
+    value, score = remembered
+    return FieldReading(
+        value=value,
+        raw="",
+        page=page.number,
+        bbox=source_box(page.prepared, cell.cell.box) if cell is not None else None,
+        evidence=Evidence(vocab_score=score, inherited=True),
+    )

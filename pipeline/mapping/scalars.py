@@ -1,0 +1,185 @@
+"""A form's scalar fields, from its first page: each value is the cell right of its label.
+
+The year is read from the line above the table. Where worn lines joined a label with its
+neighbours, or cut a value into pieces, the value is taken apart or joined again and the
+field says how it was read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from rapidfuzz import fuzz
+
+from pipeline.form_spec import Template
+from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, best_anchor, clean
+from pipeline.mapping.cell_reading import reading_of, source_box
+from pipeline.ocr.cells import CellText
+from pipeline.pages import PageRead
+from pipeline.readings import Evidence, FieldReading, FormReading
+
+# A cell this like a label is one, worn or not: a value's text does not run on into it.
+LABEL_LIKE = 50.0
+
+
+def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> None:
+    """Fill the form's scalar fields from the first page of the form."""
+    labels = [clean(a) for a in template.labels]
+    for spec in template.fields:
+        label, score = best_anchor(page.cells, spec.anchors)
+        joined = None
+        if label is None:
+            # A worn line left of the label joined it to the value before: `…司法局实施单位`.
+            label, joined = _label_at_end(page.cells, spec.anchors), "the cell before it"
+        value = None
+        if label is not None:
+            # A label read at the end of a cell that spans rows sits in its last row.
+            at_end = _label_at_end([label], spec.anchors) is not None
+            value = _right_of(page.cells, label, last_row=at_end)
+        pieces = _run_on(page.cells, value, labels) if value is not None else []
+        if len(pieces) > 1:
+            value = _joined(pieces)
+        reading = reading_of(page, value, score if joined is None else MIN_ANCHOR_SCORE)
+        if len(pieces) > 1:
+            # A stray line (a pen stroke, a speck's column) cut the value's cell.
+            reading.evidence.rule_failures.append(f"value read across {len(pieces)} cells")
+        if label is not None and value is None:
+            # A worn line right of the label joined it to its value: `其中：财政拨款4万元`.
+            rest = _after_label(label.text, spec.anchors)
+            if rest:
+                reading = reading_of(page, label, score)
+                reading.value, joined = rest, "its value"
+        if label is None:
+            form.issues.append(f"page {page.number}: label of {spec.key} not found")
+        elif joined is not None:
+            reading.evidence.rule_failures.append(f"label read joined to {joined}")
+        _drop_trailing_labels(template, reading)
+        form.fields[spec.key] = reading
+    year = _year(template, page)
+    if not year.value:
+        _year_from_fields(template, year, form.fields)
+    form.fields = {"year": year, **form.fields}
+
+
+def _year_from_fields(
+    template: Template, year: FieldReading, fields: Mapping[str, FieldReading]
+) -> None:
+    """The year where another field starts with one; the year stays unfound (a guess)."""
+    starts = re.compile(r"^\s*(20\d\d)\s*年")
+    for key in template.year.also_in:
+        reading = fields.get(key)
+        if reading is not None and (match := starts.match(reading.value)):
+            year.value, year.raw, year.bbox = match.group(1), reading.raw, reading.bbox
+            year.evidence.rule_failures.append(f"year not read above the table: taken from {key}")
+            return
+
+
+def _right_of(
+    cells: Sequence[CellText], label: CellText, last_row: bool = False
+) -> CellText | None:
+    """The cell right of a label; of several, the one at its first row (or its last)."""
+    row0, row1 = label.cell.row0, label.cell.row1
+    candidates = [
+        c
+        for c in cells
+        if c.cell.col0 == label.cell.col1 + 1 and c.cell.row0 <= row1 and c.cell.row1 >= row0
+    ]
+    if last_row:
+        return min(candidates, key=lambda c: abs(c.cell.row1 - row1), default=None)
+    return min(candidates, key=lambda c: abs(c.cell.row0 - row0), default=None)
+
+
+def _run_on(cells: Sequence[CellText], value: CellText, labels: Sequence[str]) -> list[CellText]:
+    """`value` and the cells with text after it on its row, up to the next label or blank.
+
+    `labels` are the form's printed labels, `_clean`ed.
+    """
+    pieces = [value]
+    row = [c for c in cells if c.cell.row0 == value.cell.row0 and c.cell.row1 == value.cell.row1]
+    while nxt := next((c for c in row if c.cell.col0 == pieces[-1].cell.col1 + 1), None):
+        # A cell that ran into the next label ends the value, as does that label's own cell.
+        if (
+            nxt.blank
+            or _label_like(pieces[-1].text, labels, at_end=True)
+            or _label_like(nxt.text, labels, at_end=False)
+        ):
+            break
+        pieces.append(nxt)
+    return pieces
+
+
+def _label_like(text: str, labels: Sequence[str], at_end: bool) -> bool:
+    """Whether a cell's text starts (or ends) with something like a label, worn or joined."""
+    cleaned = clean(text)
+    return any(
+        fuzz.ratio(cleaned[-len(a) :] if at_end else cleaned[: len(a)], a) >= LABEL_LIKE
+        for a in labels
+    )
+
+
+def _joined(pieces: Sequence[CellText]) -> CellText:
+    """One cell of several side by side, their text run together."""
+    first, last = pieces[0], pieces[-1]
+    box = (first.cell.box[0], first.cell.box[1], last.cell.box[2], last.cell.box[3])
+    plains = [c.plain if c.plain is not None else c.text for c in pieces]
+    return replace(
+        first,
+        cell=replace(first.cell, col1=last.cell.col1, box=box),
+        text="".join(c.text for c in pieces),
+        lines=tuple(line for c in pieces for line in c.lines),
+        score=min(c.score for c in pieces),
+        seal=any(c.seal for c in pieces),
+        plain="".join(plains) if any(c.plain is not None for c in pieces) else None,
+        boxes=tuple(b for c in pieces for b in c.boxes),
+    )
+
+
+def _label_at_end(cells: Sequence[CellText], anchors: Sequence[str]) -> CellText | None:
+    """The cell whose text ends with one of `anchors` after text of its own."""
+    for cell in cells:
+        text = clean(cell.text)
+        if any(text.endswith(clean(a)) and len(text) > len(clean(a)) for a in anchors):
+            return cell
+    return None
+
+
+def _after_label(text: str, anchors: Sequence[str]) -> str:
+    """What follows the label at the start of a cell's text; empty where none starts it."""
+    cleaned = clean(text)
+    for anchor in sorted(anchors, key=len, reverse=True):
+        if cleaned.startswith(clean(anchor)):
+            return cleaned[len(clean(anchor)) :]
+    return ""
+
+
+def _drop_trailing_labels(template: Template, reading: FieldReading) -> None:
+    """Take printed labels off the end of a value whose cell ran into the label cells after it.
+
+    A worn line right of a value joins it with the next label (`一年期项目项目期`); under
+    the last row of fields, with the indicator table's header (`…开展。二级指标三级指标指标值`).
+    """
+    labels = sorted(template.labels, key=len, reverse=True)
+    value = reading.value.rstrip()
+    dropped = ""
+    while label := next((a for a in labels if value.endswith(a) and len(value) > len(a)), None):
+        value, dropped = value[: -len(label)].rstrip(), label + dropped
+    if dropped:
+        reading.value = value
+        reading.evidence.rule_failures.append(f"labels {dropped!r} joined to the value's cell")
+
+
+def _year(template: Template, page: PageRead) -> FieldReading:
+    pattern = re.compile(template.year.pattern)
+    for index, line in enumerate(page.above):
+        match = pattern.search(clean(line).replace("（", "").replace("(", ""))
+        if match:
+            box = page.above_boxes[index] if index < len(page.above_boxes) else None
+            return FieldReading(
+                value=match.group(1),
+                raw=line,
+                page=page.number,
+                bbox=source_box(page.prepared, box) if box is not None else None,
+            )
+    return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
