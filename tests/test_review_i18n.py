@@ -232,6 +232,7 @@ def test_field_labels_are_the_form_s_printed_ones() -> None:
     assert field_label(form_type, "indicators.2.value", chinese) == "指标值（第 3 行）"
     assert field_label(form_type, "indicators.0.value", str) == "指标值, row 1"
     assert field_label(form_type, "fields.year", chinese) == "年度"
+    assert field_label(form_type, "indicators.0.seq", chinese) == "序号（第 1 行）"
     assert field_label("", "name", chinese) == "三级指标"  # a group's key, across form types
     assert field_label("no_such_form", "fields.x", chinese) == "x"
     assert kind_label("amount", chinese) == "金额"

@@ -1,9 +1,9 @@
 """Field names as the form prints them (项目名称, 指标值 …), for reviewers who read the form.
 
 The labels come from the form type's template: a field's first anchor, an indicator
-column's header. The year has no label of its own on the form (it is printed in the title
-line), so it has a message of its own, as the field kinds do; a key no template knows shows
-as itself.
+column's header. The year (printed in the title line) and an indicator's line number
+(指标1, 指标2 …) have no label of their own on the form, so they have messages of their
+own, as the field kinds do; a key no template knows shows as itself.
 """
 
 from __future__ import annotations
@@ -14,8 +14,13 @@ from functools import cache
 from pipeline.review.i18n import N_
 from pipeline.template import TEMPLATE_DIR, Template, load_template
 
-# The kinds of `pipeline.confidence.group_of` that are no printed label.
-_KINDS = {"year": N_("year"), "text": N_("text"), "amount": N_("amount")}
+# Keys, and kinds of `pipeline.confidence.group_of`, that no form prints a label for.
+_OWN_NAMES = {
+    "year": N_("year"),
+    "seq": N_("line number"),
+    "text": N_("text"),
+    "amount": N_("amount"),
+}
 
 
 def _template(form_type: str) -> Template | None:
@@ -47,7 +52,8 @@ def field_label(form_type: str, path: str, gettext: Callable[[str], str]) -> str
     """
     parts = path.split(".")
     key = parts[-1]
-    label = _printed(form_type).get(key) or (gettext(_KINDS[key]) if key in _KINDS else key)
+    own = gettext(_OWN_NAMES[key]) if key in _OWN_NAMES else key
+    label = _printed(form_type).get(key) or own
     if parts[0] == "indicators" and len(parts) == 3 and parts[1].isdigit():
         return gettext("%(label)s, row %(row)d") % {"label": label, "row": int(parts[1]) + 1}
     return label
@@ -55,8 +61,8 @@ def field_label(form_type: str, path: str, gettext: Callable[[str], str]) -> str
 
 def kind_label(kind: str, gettext: Callable[[str], str]) -> str:
     """A field kind of the silent error estimate (`year`, `amount`, `indicators.value` …)."""
-    if kind in _KINDS:
-        return gettext(_KINDS[kind])
+    if kind in _OWN_NAMES:
+        return gettext(_OWN_NAMES[kind])
     return field_label("", kind.removeprefix("indicators."), gettext)
 
 
