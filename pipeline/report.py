@@ -64,10 +64,10 @@ class FieldLoad(BaseModel):
 # whatever the run's size, and fine enough to tell 0.97 from 0.99, where thresholds lie.
 CONFIDENCE_BINS = 100
 # A stretch of the pages-per-minute series is the shortest of these that gives at most
-# MAX_SPANS of them: a quarter of an hour for a night's run, seconds for a test's. Under
-# 10 s a stretch holds a file or none, and the rate is noise.
-_SPAN_SECONDS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600)
-MAX_SPANS = 40
+# MAX_SPANS of them: 20 minutes for a night's run of 8 hours, seconds for a test's. Enough
+# stretches to show the run's shape, each long enough to hold several files in a long run.
+_SPAN_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600)
+MAX_SPANS = 30
 
 
 class WorkerMemory(BaseModel):

@@ -96,7 +96,7 @@ def test_the_report_keeps_and_draws_pages_per_minute_confidence_and_review_load(
         )
 
     report = RunReport(run_id="r1", store="sqlite:///x.db", state="done")
-    # Three files stored at 10 s, 50 s and 70 s of a run of 80 s: 8 stretches of 10 s.
+    # Three files stored at 10 s, 50 s and 70 s of a run of 80 s: 16 stretches of 5 s.
     for name, pages, at, low in [
         ("a.jpg", 2, 10.0, 0.4),
         ("b.jpg", 1, 50.0, 0.6),
@@ -113,10 +113,11 @@ def test_the_report_keeps_and_draws_pages_per_minute_confidence_and_review_load(
         ("c.jpg", 3, 70.0),
     ]
     spans = stored["pages_per_minute"]
-    assert len(spans) == 8 and spans[0]["start_seconds"] == 0 and spans[-1]["end_seconds"] == 80
+    assert len(spans) == 16 and spans[0]["start_seconds"] == 0 and spans[-1]["end_seconds"] == 80
     assert sum(s["pages"] for s in spans) == 6
-    assert spans[1] == {"start_seconds": 10, "end_seconds": 20, "pages": 2, "pages_per_minute": 12}
-    assert [s["pages_per_minute"] for s in spans] == [0, 12, 0, 0, 0, 6, 0, 18]
+    assert spans[2] == {"start_seconds": 10, "end_seconds": 15, "pages": 2, "pages_per_minute": 24}
+    rates = {i: s["pages_per_minute"] for i, s in enumerate(spans) if s["pages"]}
+    assert rates == {2: 24, 10: 12, 14: 36}
     kinds = stored["confidence_by_kind"]
     assert set(kinds) == {"year", "text", "amount", "indicators.value"}
     assert all(len(c) == CONFIDENCE_BINS for c in kinds.values())
@@ -131,7 +132,7 @@ def test_the_report_keeps_and_draws_pages_per_minute_confidence_and_review_load(
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     charts = dict(re.findall(r'<svg class="chart" id="([a-z-]+)"(.*?)</svg>', page, re.S))
     assert list(charts) == ["pages-per-minute", "confidence-by-kind", "review-by-field"]
-    assert charts["pages-per-minute"].count('class="bar"') == 8
+    assert charts["pages-per-minute"].count('class="bar"') == 16
     assert charts["confidence-by-kind"].count('class="box"') == 4
     assert charts["review-by-field"].count('class="bar"') == 5  # one a field key
     for chart in charts.values():  # title, axis labels, numbers
@@ -144,7 +145,7 @@ def test_the_report_keeps_and_draws_pages_per_minute_confidence_and_review_load(
 def test_rate_spans_grow_with_the_run_and_finish_fills_them() -> None:
     done = [FileDone(file="a", pages=1, at_seconds=3600.0 * n) for n in range(1, 9)]
     spans = rate_spans(done, 8 * 3600.0)
-    assert len(spans) <= MAX_SPANS and spans[0].end_seconds - spans[0].start_seconds == 900
+    assert len(spans) == 24 <= MAX_SPANS and spans[0].end_seconds - spans[0].start_seconds == 1200
     assert sum(s.pages for s in spans) == 8
     assert rate_spans([], 10.0) == []
     report = RunReport(run_id="r2", store="sqlite:///x.db")
