@@ -3,8 +3,9 @@
 A store is filled by a real `formscan run` over sample scans (with a strict review
 threshold, so that many fields go to review), accounts are made with `formscan users add`,
 and `formscan review` serves it on a free port. Reviewers then work with the keyboard
-alone. Screenshots at 1366×768 are saved in `out/screenshots/` (queue.png, form.png,
-group.png, admin.png).
+alone. The pages are in Chinese unless a reviewer switches. Screenshots at 1366×768 are
+saved in `out/screenshots/`: queue.png, group.png, form.png, admin.png (in Chinese),
+queue-en.png (after the switch), and the run report's charts (report.png and one file each).
 """
 
 from __future__ import annotations
@@ -183,9 +184,21 @@ def test_a_reviewer_clears_the_queue_with_the_keyboard_and_the_export_has_the_co
     first = _task(page)
     _focus_on(page, "e.id === 'value'")
     assert "Alt+S" in page.inner_text("body")
+    assert page.get_attribute("html", "lang") == "zh-Hans" and "确认 / 保存" in page.inner_text(
+        "body"
+    )
     crop = page.locator(".crop img")
     assert crop.evaluate("img => img.naturalWidth") > 0
     page.screenshot(path=str(SCREENSHOTS / "queue.png"))
+    with page.expect_navigation():
+        page.click("#language")  # English for this reviewer, on the same task
+    assert page.get_attribute("html", "lang") == "en" and _task(page) == first
+    assert "Accept / save" in page.inner_text("body")
+    page.screenshot(path=str(SCREENSHOTS / "queue-en.png"))
+    with page.expect_navigation():
+        page.click("#language")
+    assert page.get_attribute("html", "lang") == "zh-Hans"
+    _focus_on(page, "e.id === 'value'")
     corrected_path = page.get_attribute("h1 .key", "data-path") or ""
     corrected_file = page.inner_text("h1 .file")
 
@@ -274,3 +287,23 @@ def test_an_admin_sees_progress_and_reopens_a_task(browser: Browser, server: str
         page.locator("table.closed button").first.click()
     assert int(page.inner_text("#open")) == left + 1
     page.context.close()
+
+
+def test_the_run_report_s_charts_in_a_browser(browser: Browser, store_dir: Path) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    [report] = sorted((store_dir / "runs").glob("*.html"))
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(report.as_uri())  # a file on its own: nothing to fetch
+    charts = page.locator("svg.chart")
+    assert charts.count() == 3
+    names = ["report-pages-per-minute", "report-confidence", "report-review-load"]
+    for name, chart in zip(names, charts.all(), strict=True):
+        box = chart.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1366
+        assert chart.locator("text").count() > 8  # title, axis labels, numbers
+        chart.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+    assert charts.nth(1).locator(".box").count() >= 3  # year, text, amount, indicators.*
+    assert charts.nth(2).locator(".bar").count() >= 10  # a bar a field key
+    page.evaluate("document.querySelector('svg.chart').scrollIntoView()")  # the charts at once
+    page.screenshot(path=str(SCREENSHOTS / "report.png"))
+    page.close()
