@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
+from pipeline.form_spec import TEMPLATE_DIR, Template, load_template
 from pipeline.review.i18n import N_
-from pipeline.template import TEMPLATE_DIR, Template, load_template
 
 # Keys, and kinds of `pipeline.confidence.group_of`, that no form prints a label for.
 _OWN_NAMES = {
