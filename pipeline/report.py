@@ -21,7 +21,7 @@ from pipeline.confidence import group_of
 from pipeline.svg_charts import Bar, Box, bars, boxes, columns
 
 if TYPE_CHECKING:
-    from pipeline.run import FileResult
+    from pipeline.pages import FileResult
 
 
 def _now() -> str:

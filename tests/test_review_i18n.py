@@ -22,12 +22,12 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
+from pipeline.pages import FileResult
 from pipeline.readings import Evidence, FieldReading, FormReading
 from pipeline.review import create_app
 from pipeline.review.auth import hash_password
 from pipeline.review.i18n import LANGUAGE_COOKIE, LANGUAGES
 from pipeline.review.labels import field_label, kind_label
-from pipeline.run import FileResult
 from pipeline.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
