@@ -32,8 +32,7 @@ from pipeline.mapping.forms import read_forms
 from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
-from pipeline.pages import FileResult as FileResult  # re-exported: pipeline.report's import
-from pipeline.pages import PageRead
+from pipeline.pages import FileResult, PageRead
 from pipeline.prepare import PreparedPage, PrepareOptions, draw_prepared, prepare_page
 from pipeline.second_reading import SecondReader, SecondReadingOptions
 
