@@ -8,7 +8,8 @@ says wherever one could be made; which fields a smaller band would have read aga
 which disagreements it would have sent to review, follows from each field's first-pass
 confidence. Prints field accuracy, silent error rate, review load and the share of fields
 read again for each band (and each damage level, the first folder of each file's path), and
-the wrong fields that would still go through unreviewed at the first band.
+the wrong fields that would still go through unreviewed at the first band; `--write` keeps the
+records as the first band would have left them, for `formscan eval`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pipeline.confidence import MODEL_PATH, form_signals, load_calibration, prob
 from pipeline.evaluate import label_outputs, load_gold_set, load_predictions
 from pipeline.export import form_of
 from pipeline.form_spec import load_template
+from pipeline.records import FieldResult, write_export
 
 
 def main() -> int:
@@ -33,11 +35,17 @@ def main() -> int:
     parser.add_argument("--calibration", type=Path, default=MODEL_PATH)
     parser.add_argument("--bands", default="0.995", help="comma-separated (default 0.995)")
     parser.add_argument("--by-level", action="store_true", help="figures per damage level")
+    parser.add_argument(
+        "--write",
+        type=Path,
+        help="write the records as the first band would have left them, for `formscan eval`",
+    )
     args = parser.parse_args()
 
     calibration = load_calibration(args.calibration)
     records = load_predictions(args.pred)
     first: dict[int, FirstPass] = {}
+    exported_fields: list[tuple[FieldResult, FirstPass]] = []
     for record in records:
         form = form_of(record)
         signals = form_signals(form, load_template(record.form_type).level1_of)
@@ -57,6 +65,7 @@ def main() -> int:
                 what=f"{record.source.file} {key} {reading.value!r} "
                 f"(second {evidence.second_reading!r}, p {p:.4f})",
             )
+            exported_fields.append((result, first[id(result)]))
     gold = load_gold_set(args.gold)
     labelled = [(first[id(got)], ok) for _, got, ok in label_outputs(gold, records)]
     bands = [float(b) for b in args.bands.split(",")]
@@ -76,6 +85,10 @@ def main() -> int:
                 f"{sum(ok for _, ok in items) / n:.4f} silent {silent / n:.4%} "
                 f"review {review / n:.4f} read again {again / n:.4f}"
             )
+    if args.write is not None:
+        for result, field in exported_fields:
+            result.review = field.sent(bands[0])
+        write_export(args.write, records)
     print(f"wrong and unreviewed at band {bands[0]}:")
     for field, ok in labelled:
         if not ok and not field.sent(bands[0]):
