@@ -422,8 +422,8 @@ def _frame(dark: np.ndarray, options: PrepareOptions) -> np.ndarray | None:
     left, right = _extreme_lines(down, axis=1)
     if top is None or bottom is None or left is None or right is None:
         return None
-    left, right = _open_sides(across, left, right, axis=1)
-    top, bottom = _open_sides(down, top, bottom, axis=0)
+    left, right = _open_sides(across, left, right, 1, options.min_frame_frac * w)
+    top, bottom = _open_sides(down, top, bottom, 0, 0.03 * h)
     corners = np.array(
         [_cross(top, left), _cross(top, right), _cross(bottom, right), _cross(bottom, left)],
         dtype=np.float32,
@@ -470,7 +470,9 @@ def _extreme_lines(mask: np.ndarray, axis: int) -> tuple[Line | None, Line | Non
 OPEN_SIDE_BEYOND = 0.02
 
 
-def _open_sides(across: np.ndarray, first: Line, last: Line, axis: int) -> tuple[Line, Line]:
+def _open_sides(
+    across: np.ndarray, first: Line, last: Line, axis: int, least_apart: float
+) -> tuple[Line, Line]:
     """The two sides of one direction, moved out where the table was printed unruled there.
 
     A sheet printed from a spreadsheet may leave the outer line of its last column unruled:
@@ -478,9 +480,14 @@ def _open_sides(across: np.ndarray, first: Line, last: Line, axis: int) -> tuple
     the column off. The lines across still end together where the frame would be, so a
     side is taken there when at least `OPEN_SIDE_LINES` of them end past it. `axis` 1: the
     left and right sides (vertical lines, `across` the horizontal mask); 0: top and bottom.
+    Only two sides at least `least_apart` apart are a frame to open: where one line stands
+    for both (a page on which only one long line was found), the lines across begin at an
+    inner column, and taking that for a side cut off every column before it (on seed 2000's
+    photos that took 98.15% of the fields read right down to 96.23%).
     """
+    middle = across.shape[axis] / 2
     count, _, stats, _ = cv2.connectedComponentsWithStats(across, connectivity=8)
-    if count < 2:
+    if count < 2 or _at(last, middle, axis) - _at(first, middle, axis) < least_apart:
         return first, last
     start, size = (
         (cv2.CC_STAT_LEFT, cv2.CC_STAT_WIDTH)
@@ -493,7 +500,6 @@ def _open_sides(across: np.ndarray, first: Line, last: Line, axis: int) -> tuple
     ends = begins + lines[:, size]
     beyond = OPEN_SIDE_BEYOND * across.shape[1 - axis]
     tolerance = FRAME_LINE_TOLERANCE * across.shape[1 - axis]
-    middle = across.shape[axis] / 2
     past_last = ends[ends > _at(last, middle, axis) + beyond]
     if (far := where_lines_end(past_last.tolist(), tolerance)) is not None:
         last = _straight(far, axis)

@@ -183,6 +183,17 @@ def test_a_side_printed_without_its_frame_line_is_where_the_lines_across_end(sid
     assert corners is not None and abs(corners[1][0] - 901) < 4, corners
 
 
+def test_a_page_with_one_long_line_along_opens_no_side() -> None:
+    # A photo of a continuation page: one long line along (the right side) stands for both
+    # sides, and the rows begin at an inner column, not at a frame line.
+    gray = np.full((1400, 1000), 250, np.uint8)
+    for y in range(200, 1201, 100):
+        gray[y : y + 3, 300:900] = 40
+    gray[200:1203, 897:900] = 40
+    gray[200:500, 300:303] = 40  # a short inner column line
+    assert _frame(depth(gray), PrepareOptions()) is None
+
+
 @pytest.mark.slow
 def test_a_table_without_its_right_line_keeps_its_last_column() -> None:
     [(image, printed)] = _pages("clean", 1)[:1]
