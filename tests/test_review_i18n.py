@@ -21,9 +21,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
+from test_review_web import PASSWORD, VERSIONS, _csrf, _field
 
 from pipeline.pages import FileResult
-from pipeline.readings import Evidence, FieldReading, FormReading
+from pipeline.readings import FormReading
 from pipeline.review import create_app
 from pipeline.review.auth import hash_password
 from pipeline.review.i18n import LANGUAGE_COOKIE, LANGUAGES
@@ -32,21 +33,7 @@ from pipeline.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
 LOCALE = REPO / "pipeline" / "review" / "locale"
-PASSWORD = "correct horse battery"
-VERSIONS = {"formscan": "0.1.0", "ocr": "o", "template": "t@1", "calibration": "c1"}
 FORMSCAN = Path(sys.executable).parent / "formscan"
-
-
-def _field(value: str, confidence: float, review: bool) -> FieldReading:
-    return FieldReading(
-        value=value,
-        raw=value,
-        page=1,
-        bbox=[10.0, 20.0, 110.0, 60.0],
-        evidence=Evidence(rec_score=confidence),
-        confidence=confidence,
-        review=review,
-    )
 
 
 @pytest.fixture
@@ -78,10 +65,7 @@ def store(tmp_path: Path) -> Store:
 
 def _signed_in(store: Store, name: str, language: str = "zh_CN") -> TestClient:
     client = TestClient(create_app(store, language=language), follow_redirects=False)
-    page = client.get("/signin").text
-    token = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert token
-    data = {"name": name, "password": PASSWORD, "csrf": token.group(1)}
+    data = {"name": name, "password": PASSWORD, "csrf": _csrf(client.get("/signin").text)}
     assert client.post("/signin", data=data).status_code == 303
     return client
 
