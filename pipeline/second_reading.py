@@ -13,7 +13,7 @@ again; only the fields whose confidence leaves doubt (`SecondReadingOptions.belo
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from pipeline.prepare import PAGE_WIDTH_MM
 from pipeline.readings import FieldReading, FormReading
 
 MODEL = "ch_PP-OCRv4_rec_infer.onnx"
+CellBox = tuple[int, int, int, int]  # x0, y0, x1, y1 on the prepared page
 # Marks at a line's ends that one cut keeps and the other trims: not a disagreement.
 END_MARKS = " .,:;'`·、。，：；·-_|"
 # A plain sign where the forms print the other one: `check` puts it right and records it.
@@ -75,6 +76,7 @@ class SecondReader:
     ) -> int:
         """Read each doubtful field of `forms` again; returns how many were read."""
         by_number = {page.number: page for page in pages}
+        cells_of: dict[int, dict[tuple[float, ...], CellBox]] = {}  # by page, made when needed
         chosen: list[tuple[FieldReading, int, int]] = []  # field, first crop, crop count
         crops: list[np.ndarray] = []
         for form in forms:
@@ -82,7 +84,11 @@ class SecondReader:
                 page = by_number.get(reading.page or 0)
                 if page is None or not _doubtful(reading, below):
                     continue
-                lines = _line_crops(page, reading)
+                if page.number not in cells_of:
+                    cells_of[page.number] = {
+                        tuple(source_box(page.prepared, c.cell.box)): c.cell.box for c in page.cells
+                    }
+                lines = _line_crops(page, reading, cells_of[page.number])
                 chosen.append((reading, len(crops), len(lines)))
                 crops.extend(lines)
         texts = [r.text for r in self.recognise([_input(c) for c in crops])] if crops else []
@@ -125,16 +131,18 @@ def _compared(text: str) -> str:
     return normalise_text(text).translate(SIGNS).strip(END_MARKS)
 
 
-def _line_crops(page: PageRead, reading: FieldReading) -> list[np.ndarray]:
+def _line_crops(
+    page: PageRead, reading: FieldReading, cells: Mapping[tuple[float, ...], CellBox]
+) -> list[np.ndarray]:
     """The field's text lines, cut another way than the first reading cut them.
 
     The first reading looks inside the cell's lines and a margin more, and cuts each line
     tight to its ink: a character touching the cell's edge can be left out. Here the cell
     is taken up to its ruling lines, and each line keeps `LINE_MARGIN_MM` of the cell beside
-    its ink.
+    its ink. `cells` are the page's cells by their boxes on the scan, as fields carry them.
     """
     prepared = page.prepared
-    box, is_cell = _region(page, reading)
+    box, is_cell = _region(page, reading, cells)
     if is_cell and page.grid is not None:
         inset = page.grid.line_px + 1
         box = (box[0] + inset, box[1] + inset, box[2] - inset, box[3] - inset)
@@ -155,12 +163,13 @@ def _line_crops(page: PageRead, reading: FieldReading) -> list[np.ndarray]:
     ]
 
 
-def _region(page: PageRead, reading: FieldReading) -> tuple[tuple[int, int, int, int], bool]:
+def _region(
+    page: PageRead, reading: FieldReading, cells: Mapping[tuple[float, ...], CellBox]
+) -> tuple[CellBox, bool]:
     """The field's box on the prepared page, and whether it is a cell's."""
     assert reading.bbox is not None
-    for cell in page.cells:
-        if source_box(page.prepared, cell.cell.box) == reading.bbox:
-            return cell.cell.box, True
+    if (cell := cells.get(tuple(reading.bbox))) is not None:
+        return cell, True
     x0, y0, x1, y1 = reading.bbox
     corners = np.array([[x0, y0, 1], [x1, y0, 1], [x1, y1, 1], [x0, y1, 1]], dtype=float).T
     mapped = page.prepared.transform @ corners
