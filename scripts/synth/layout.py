@@ -19,13 +19,15 @@ A4 = (210.0, 297.0)
 CELL_PAD_MM = 1.2  # printed text keeps about this much white from the ruling lines
 LINE_GAP = 1.25  # line pitch as a multiple of the font size
 NO_LINE_START = frozenset("）)，,。、：:；;%！？》」")
+APPROVAL_TITLE = "部门项目支出预算绩效批复表"
 
 
 @dataclass(frozen=True)
 class Style:
     """The look of one printed form, drawn at random once per form."""
 
-    columns: tuple[float, ...]  # A (绩效指标), B (一级), C (二级), D1, D2 (三级), E (指标值)
+    # Widths in mm; the approval form's: A (绩效指标), B (一级), C (二级), D1, D2 (三级), E (指标值)
+    columns: tuple[float, ...]
     font_mm: float
     title_mm: float
     row_mm: float
@@ -103,7 +105,7 @@ class PageLayout:
 
 
 @dataclass
-class _Row:
+class TableRow:
     """One table row before it is placed: the cells starting in it, by column range and span."""
 
     cells: list[tuple[int, int, int, str, str, str]]  # (col0, col1, rowspan, text, align, role)
@@ -136,21 +138,21 @@ def wrap(text: str, width_mm: float, size_mm: float, measure: Measure) -> tuple[
 def layout_sheet(sheet: Sheet, style: Style, measure: Measure) -> list[PageLayout]:
     """Lay one sheet out on as many A4 pages as its rows need."""
     rows = _table_rows(sheet, style)
-    _size_rows(rows, style, measure)
-    return _paginate(sheet, rows, style, measure)
+    size_rows(rows, style, measure)
+    return paginate(APPROVAL_TITLE, sheet.year, rows, style, measure)
 
 
-def _table_rows(sheet: Sheet, s: Style) -> list[_Row]:
+def _table_rows(sheet: Sheet, s: Style) -> list[TableRow]:
     label_end = 1 if s.label_span else 0
     value_align = "center" if s.values_centered else "left"
     rows = [
-        _Row(
+        TableRow(
             [
                 (0, label_end, 1, "项目名称", "center", "label:项目名称"),
                 (label_end + 1, 5, 1, sheet.project_name, value_align, "value:project_name"),
             ]
         ),
-        _Row(
+        TableRow(
             [
                 (0, label_end, 1, "主管部门及代码", "center", "label:主管部门及代码"),
                 (label_end + 1, 3, 1, sheet.department, value_align, "value:department"),
@@ -158,7 +160,7 @@ def _table_rows(sheet: Sheet, s: Style) -> list[_Row]:
                 (5, 5, 1, sheet.implementing_unit, value_align, "value:implementing_unit"),
             ]
         ),
-        _Row(
+        TableRow(
             [
                 (0, label_end, 1, "项目属性", "center", "label:项目属性"),
                 (
@@ -187,9 +189,9 @@ def _table_rows(sheet: Sheet, s: Style) -> list[_Row]:
         ]
         if i == 0:
             cells.insert(0, (0, 0, 3, "项目资金\n（万元）", "center", "label:项目资金"))
-        rows.append(_Row(cells, breakable_before=i == 0))
+        rows.append(TableRow(cells, breakable_before=i == 0))
     rows.append(
-        _Row(
+        TableRow(
             [
                 (0, label_end, 1, sheet.goal_label, "center", "label:年度总体目标"),
                 (label_end + 1, 5, 1, sheet.overall_goal, "left", "value:overall_goal"),
@@ -198,7 +200,7 @@ def _table_rows(sheet: Sheet, s: Style) -> list[_Row]:
     )
 
     indicator_rows = sum(len(b.lines) + b.filler for b in sheet.blocks)
-    header = _Row(
+    header = TableRow(
         [
             (0, 0, 1 + indicator_rows, "绩效指标", "center", "label:绩效指标"),
             (1, 1, 1, "一级指标", "center", "label:一级指标"),
@@ -243,10 +245,10 @@ def _table_rows(sheet: Sheet, s: Style) -> list[_Row]:
                 if b.level1 not in seen_level1:
                     seen_level1.add(b.level1)
                     cells.insert(0, (1, 1, level1_rows[b.level1], b.level1, "center", "level1"))
-            rows.append(_Row(cells, block_start=start))
+            rows.append(TableRow(cells, block_start=start))
         for j in range(b.filler):
             rows.append(
-                _Row(
+                TableRow(
                     [
                         (3, 4, 1, "....." if b.dots and j == 0 else "", "left", "ind:filler"),
                         (5, 5, 1, "", "center", "ind:filler"),
@@ -261,7 +263,8 @@ def _col_x(style: Style, col: int) -> float:
     return sum(style.columns[:col])
 
 
-def _size_rows(rows: list[_Row], s: Style, measure: Measure) -> None:
+def size_rows(rows: list[TableRow], s: Style, measure: Measure) -> None:
+    """Give every row the height its wrapped text needs, and mark where a page may end."""
     line_h = s.font_mm * LINE_GAP
     for row in rows:
         row.height = s.row_mm * (1.15 if row.is_header else 1.0)
@@ -296,7 +299,7 @@ def _need(text: str, s: Style, c0: int, c1: int, measure: Measure) -> float:
     )
 
 
-def _label_need(row: _Row, s: Style, measure: Measure) -> float:
+def _label_need(row: TableRow, s: Style, measure: Measure) -> float:
     """Height the tallest spanning label starting in `row` needs."""
     needs = [_need(text, s, c0, c1, measure) for c0, c1, span, text, _, _ in row.cells if span > 1]
     return max(needs, default=0.0)
@@ -306,7 +309,14 @@ def _inner_width(s: Style, c0: int, c1: int) -> float:
     return _col_x(s, c1 + 1) - _col_x(s, c0) - 2 * CELL_PAD_MM
 
 
-def _paginate(sheet: Sheet, rows: list[_Row], s: Style, measure: Measure) -> list[PageLayout]:
+def paginate(
+    title: str, year: str, rows: list[TableRow], s: Style, measure: Measure
+) -> list[PageLayout]:
+    """Place sized rows on A4 pages under `title` and its year line, cutting where allowed.
+
+    One row must be the column heads (`is_header`); a continuation page repeats them when the
+    style says so.
+    """
     width, height = A4
     left = (width - sum(s.columns)) / 2
     # Rows per page: a page ends where the next row would cross the bottom margin.
@@ -334,11 +344,9 @@ def _paginate(sheet: Sheet, rows: list[_Row], s: Style, measure: Measure) -> lis
         page = PageLayout(width, height)
         y = s.top_mm
         if page_no == 0:
+            page.texts.append(Text(width / 2, y, title, s.title_mm, bold=True))
             page.texts.append(
-                Text(width / 2, y, "部门项目支出预算绩效批复表", s.title_mm, bold=True)
-            )
-            page.texts.append(
-                Text(width / 2, y + s.title_mm * 1.6, f"（ {sheet.year} 年度）", s.font_mm * 1.1)
+                Text(width / 2, y + s.title_mm * 1.6, f"（ {year} 年度）", s.font_mm * 1.1)
             )
             y += title_h
         ys: dict[int, float] = {}
