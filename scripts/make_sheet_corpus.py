@@ -1,6 +1,12 @@
 """Generate scans of 部门项目支出预算绩效批复表 printed from spreadsheets, with truth files.
 
     python scripts/make_sheet_corpus.py --out corpus-sheet --seed 9300 --docs 20
+    python scripts/make_sheet_corpus.py --out corpus-sheet-eval --seed 9300 --docs 20 \
+        --form-types both
+
+`--form-types` picks what the documents hold: `approval` (the default, the same files as ever),
+`self_evaluation` (项目支出绩效自评表), or `both` (PDFs of a project's approval form followed by
+its self-evaluation, and single self-evaluations).
 
 Each form is typed into an .xlsx workbook (openpyxl), printed to PDF by LibreOffice headless,
 rasterised by poppler and damaged (seals, pen, folds, holes, bleed-through, faded rulings,
@@ -19,7 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-from sheetsynth.documents import write_corpus
+from sheetsynth.documents import FORM_TYPES, write_corpus
 from sheetsynth.levels import LEVELS
 from sheetsynth.office import OfficeError
 
@@ -36,10 +42,18 @@ def main() -> int:
         default=",".join(LEVELS),
         help=f"comma-separated damage levels (default {','.join(LEVELS)})",
     )
+    parser.add_argument(
+        "--form-types",
+        choices=FORM_TYPES,
+        default="approval",
+        help="what the documents hold (default approval)",
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     try:
-        n = write_corpus(args.out, args.seed, args.docs, tuple(args.levels.split(",")))
+        n = write_corpus(
+            args.out, args.seed, args.docs, tuple(args.levels.split(",")), args.form_types
+        )
     except (ValueError, OfficeError) as error:
         print(f"make_sheet_corpus: {error}", file=sys.stderr)
         return 2

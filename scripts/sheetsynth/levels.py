@@ -167,6 +167,7 @@ class PageContext:
     amounts: tuple[str, ...]
     values: tuple[str, ...]  # the 指标值 printed on the form
     dpi: int
+    title: str = "绩效批复表"  # the part of the form's title a seal aimed at the title finds
 
 
 def draw_dpi(level: str, rng: random.Random) -> int:
@@ -261,7 +262,7 @@ def _seal_centre(
     ctx: PageContext, target: str, shape: tuple[int, ...], rng: random.Random
 ) -> tuple[float, float]:
     wanted = {
-        "title": "绩效批复表",
+        "title": ctx.title,
         "year": "年度",
         "unit": ctx.unit,
         "department": ctx.department,
