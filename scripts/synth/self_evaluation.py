@@ -48,6 +48,7 @@ MEASURES = [
     "加快资金拨付进度，提高资金使用效益。",
     "进一步加强宣传，提升服务质量。",
 ]
+ON_TARGET = ["已按计划完成年度目标，无偏差。", "指标完成情况良好，达到预期。", "无偏差，"]
 ACHIEVED = ["已完成年度目标", "按计划完成", "达到预期目标", "已完成"]
 GOAL_ACTUAL = [
     "{name}已按计划实施完毕，资金执行率{rate}，",
@@ -317,7 +318,8 @@ def _scored_blocks(
     for level1, points in split.items():
         count = sum(len(lines) for level2, lines in kept if LEVEL1_OF[level2] == level1)
         weights[level1] = _split_points(points, count, rng)
-    all_blank = rng.random() < 0.2  # some units leave every deviation cell empty
+    # Some units leave every deviation cell empty; the long forms explain every row.
+    all_blank = not long and rng.random() < 0.2
     blocks = []
     for level2, lines in kept:
         rows = []
@@ -338,10 +340,11 @@ def _scored_blocks(
 def _split_points(points: int, count: int, rng: random.Random) -> list[int]:
     """`points` as `count` whole weights of at least 1, near even, a little uneven."""
     weights = [points // count + (1 if i < points % count else 0) for i in range(count)]
+    floor = 2 if points // count >= 4 else 1
     for _ in range(count):
         a, b = rng.randrange(count), rng.randrange(count)
         step = rng.choice([1, 2])
-        if a != b and weights[a] - step >= 1:
+        if a != b and weights[a] - step >= floor:
             weights[a] -= step
             weights[b] += step
     return weights
@@ -381,6 +384,8 @@ def _score(weight: int, met: bool, rng: random.Random) -> Decimal:
 
 
 def _deviation(short: bool, long: bool, rng: random.Random) -> str:
+    if not short and long:
+        return rng.choice(ON_TARGET) + rng.choice(MEASURES)
     if not short:
         return rng.choice(["", "", "", "", "无", "无偏差"])
     reasons = rng.sample(REASONS, 2 if long or rng.random() < 0.2 else 1)
