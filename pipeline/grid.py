@@ -154,6 +154,9 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         options.coverage,
         solid_xs=solid_xs,
         solid_ys=_solid(ys, horizontal, 1, merge, solid),
+        gray=page.ink,
+        px_per_mm=px_per_mm,
+        beside_text=rows_beside_text(page.ink, px_per_mm, options),
     )
     return Grid(
         xs=tuple(xs),
@@ -171,26 +174,52 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
 # looked for this far to either side (ruling lines are 0.1-0.5 mm thick).
 RIDGE_ALONG_MM = 1.5
 RIDGE_SIDE_MM = (0.6, 1.5)
+# Paper just beside a thin line, on the side its cell's text runs up to.
+RIDGE_GAP_MM = 0.3
 
 
 def ridges(
     gray: np.ndarray, px_per_mm: float, options: GridOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """Masks of the horizontal and the vertical ruling lines, worn ones included."""
+    contrast = options.ridge_contrast
+    across = _ridge(gray, px_per_mm, contrast, horizontal=True, beside_text=False)
+    down = _ridge(gray, px_per_mm, contrast, horizontal=False, beside_text=False)
+    return _open_along(across, px_per_mm, options, True), _open_along(
+        down, px_per_mm, options, False
+    )
+
+
+def rows_beside_text(gray: np.ndarray, px_per_mm: float, options: GridOptions) -> np.ndarray:
+    """A mask of the horizontal ruling lines, stretches that a cell's text runs up to included.
+
+    Glyph edges pass this test too (see `_ridge`), so it only confirms row lines where the
+    table's positions are already known (`fine_grid_to_cells`), never finds them.
+    """
+    ridge = _ridge(gray, px_per_mm, options.ridge_contrast, horizontal=True, beside_text=True)
+    return _open_along(ridge, px_per_mm, options, True)
+
+
+def _open_along(
+    ridge: np.ndarray, px_per_mm: float, options: GridOptions, horizontal: bool
+) -> np.ndarray:
+    """The stretches of a ridge mask longer than a glyph (`min_ridge_mm`)."""
     length = max(5, round(options.min_ridge_mm * px_per_mm))
-    found = []
-    for horizontal in (True, False):
-        ridge = _ridge(gray, px_per_mm, options.ridge_contrast, horizontal)
-        kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
-        found.append(cv2.morphologyEx(ridge, cv2.MORPH_OPEN, kernel))
-    return found[0], found[1]
+    kernel = np.ones((1, length) if horizontal else (length, 1), np.uint8)
+    opened: np.ndarray = cv2.morphologyEx(ridge, cv2.MORPH_OPEN, kernel)
+    return opened
 
 
-def _ridge(gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool) -> np.ndarray:
-    """Pixels on a thin line of one direction: darker by `contrast` than all the paper beside it.
+def _ridge(
+    gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool, beside_text: bool
+) -> np.ndarray:
+    """Pixels on a thin line of one direction: darker by `contrast` than the paper beside it.
 
     The darkest pixel of a band on each side stands for that side, so a single stroke beside
-    (the rest of a glyph) disqualifies it; for a ruling line both bands are paper.
+    (the rest of a glyph) disqualifies it; for a ruling line both bands are paper. With
+    `beside_text` one side may be text instead, where the line is still thin there: a
+    spreadsheet prints a cell's text up to its border, and paper shows just beside the line
+    (`RIDGE_GAP_MM`) though not a band's width away.
     """
     along = max(3, round(RIDGE_ALONG_MM * px_per_mm))
     near = max(2, round(RIDGE_SIDE_MM[0] * px_per_mm))
@@ -201,17 +230,34 @@ def _ridge(gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool
     )
     span = far - near + 1
     side = cv2.erode(total, np.ones((span, 1) if horizontal else (1, span), np.uint8))
-    # The paper beside a pixel is the darker of the two bands `offset` away on either side
-    # (the edge repeated past the page): an erosion by a kernel of just those two points.
     offset = (near + far) // 2
-    pair = np.zeros((2 * offset + 1, 1) if horizontal else (1, 2 * offset + 1), np.uint8)
-    pair.flat[0] = pair.flat[-1] = 1
-    paper = cv2.erode(side, pair, borderType=cv2.BORDER_REPLICATE)
-    # OpenCV compares with a scalar too, which its type stubs leave out.
-    ridge: np.ndarray = cv2.compare(  # type: ignore[call-overload]
-        cv2.subtract(paper, total), math.ceil(contrast * along), cv2.CMP_GE
+    threshold = math.ceil(contrast * along)
+    axis = 0 if horizontal else 1
+
+    def lighter(values: np.ndarray, by: int) -> np.ndarray:
+        """Where `values` `by` px across the line (the edge repeated) is lighter than the line."""
+        moved = _shifted(values, by, axis)
+        found: np.ndarray = cv2.compare(  # type: ignore[call-overload]
+            cv2.subtract(moved, total), threshold, cv2.CMP_GE
+        )
+        return found
+
+    band_before, band_after = lighter(side, -offset), lighter(side, offset)
+    if not beside_text:
+        return cv2.bitwise_and(band_before, band_after)
+    gap = max(2, round(RIDGE_GAP_MM * px_per_mm))
+    gap_before, gap_after = lighter(total, -gap), lighter(total, gap)
+    # Paper a band away on one side at least; on the other, paper a band away or just beside.
+    return cv2.bitwise_or(
+        cv2.bitwise_and(band_before, cv2.bitwise_or(band_after, gap_after)),
+        cv2.bitwise_and(band_after, gap_before),
     )
-    return ridge
+
+
+def _shifted(values: np.ndarray, by: int, axis: int) -> np.ndarray:
+    """values[p + by] along `axis` at each p, the edge repeated past the page."""
+    index = np.clip(np.arange(values.shape[axis]) + by, 0, values.shape[axis] - 1)
+    return np.take(values, index, axis=axis)
 
 
 def _table_box(
@@ -369,16 +415,33 @@ def fine_grid_to_cells(
     coverage: float,
     solid_xs: set[int] | None = None,
     solid_ys: set[int] | None = None,
+    gray: np.ndarray | None = None,
+    px_per_mm: float = 8.0,
+    beside_text: np.ndarray | None = None,
 ) -> list[Cell]:
     """Join fine-grid cells that no ruling line separates; each joined group is one cell.
 
     A line lost inside a joined cell is restored only at a solid position (`solid_xs`,
-    `solid_ys`), one that long stretches of line elsewhere on the page are found at.
+    `solid_ys`), one that long stretches of line elsewhere on the page are found at. Given
+    the page (`gray`), a thin column line that runs unbroken along a cell's whole edge
+    separates too, where text on both sides of it hid it from the masks (`_runs_through`);
+    given `rows_beside_text`, so does a row line that text runs up to (see there).
     """
     # apart_right[r][c]: a line between fine cells (r, c) and (r, c + 1);
     # apart_below[r][c]: a line between (r, c) and (r + 1, c).
     apart_right = _apart(down, xs[1:-1], ys, band, coverage, vertical=True)
     apart_below = _apart(across, ys[1:-1], xs, band, coverage, vertical=False).T.copy()
+    if gray is not None:
+        _add_thin_lines(apart_right, gray, xs[1:-1], ys, band, px_per_mm, vertical=True)
+    if beside_text is not None and gray is not None:
+        # Row lines: where a line of text runs along one, the edge of its glyphs can be as
+        # thin and dark as the line, with paper beyond. A row line that text hid is taken
+        # only at a solid position, where both tests find it.
+        solid_rows = [y in (solid_ys or ()) for y in ys[1:-1]]
+        end_to_end = _apart_end_to_end(beside_text, ys[1:-1], xs, band, vertical=False)
+        thin = np.zeros_like(end_to_end)
+        _add_thin_lines(thin, gray, ys[1:-1], xs, band, px_per_mm, vertical=False, only=solid_rows)
+        apart_below |= (end_to_end & thin).T
     groups = _join(apart_right, apart_below)
     restorable_right = np.array([x in (solid_xs or ()) for x in xs[1:-1]], dtype=bool)
     restorable_below = np.array([y in (solid_ys or ()) for y in ys[1:-1]], dtype=bool)
@@ -478,19 +541,114 @@ def _apart(
     return apart
 
 
+# A thin line seen along this share of a cell's edge, in one pixel column, separates.
+THIN_LINE_COVERAGE = 0.9
+THIN_LINE_CONTRAST = 24  # grey levels darker than the paper of its strip
+THIN_LINE_ALONG_MM = 0.5  # fills a dotted line's gaps, not the paper between text lines
+THIN_LINE_BESIDE = 0.6  # share of its length with paper just beside it, on one side
+
+
+def _add_thin_lines(
+    apart: np.ndarray,
+    gray: np.ndarray,
+    lines: Sequence[int],
+    spans: Sequence[int],
+    band: int,
+    px_per_mm: float,
+    vertical: bool,
+    only: Sequence[bool] | None = None,
+) -> None:
+    """Set apart[span][line] where a thin line runs through the span (`_runs_through`).
+
+    `only`: the lines to look at, by index; all where None.
+    """
+    along = max(2, round(THIN_LINE_ALONG_MM * px_per_mm))
+    for i, (start, end) in enumerate(pairwise(spans)):
+        for j, at in enumerate(lines):
+            if only is not None and not only[j]:
+                continue
+            if not apart[i, j] and _runs_through(gray, at, start, end, band, along, vertical):
+                apart[i, j] = True
+
+
+def _runs_through(
+    gray: np.ndarray, at: int, start: int, end: int, band: int, along: int, vertical: bool
+) -> bool:
+    """Whether a thin line runs in one pixel column (or row) near `at` along start..end.
+
+    Text on both sides of a line hides it from the masks, which look for paper a band away
+    beside it, but not from this: the line is ink along nearly all of the cell's edge, and
+    paper shows just beside it, on one side at least, along most of it. A glyph's strokes
+    do not run unbroken through a cell's whole height past the paper between text lines,
+    and where a line of text is dense enough to (along it), it is as dark just beside.
+    """
+    inset = max(1, (end - start) // 10)  # the corners, where crossing lines are
+    lo, hi = start + inset, end - inset
+    gap = along  # just beside: about a line's width and a half away
+    if hi - lo < along:
+        return False
+    if vertical:
+        strip = gray[lo:hi, max(0, at - band - gap) : at + band + gap + 1]
+    else:
+        strip = gray[max(0, at - band - gap) : at + band + gap + 1, lo:hi].T
+    if strip.shape[1] < 2 * gap + 2:
+        return False
+    smooth = cv2.blur(strip, (1, along)).astype(np.int16)
+    paper = float(np.percentile(strip, 95))
+    dark = smooth <= paper - THIN_LINE_CONTRAST
+    # a line one or two pixels wide falls in one column, or across two
+    line = np.minimum(smooth[:, :-1], smooth[:, 1:])
+    dark = dark[:, :-1] | dark[:, 1:]
+    for j in range(gap, dark.shape[1] - gap - 1):
+        if dark[:, j].mean() < THIN_LINE_COVERAGE:
+            continue
+        before = smooth[:, j - gap] - line[:, j] >= THIN_LINE_CONTRAST
+        after = smooth[:, j + 1 + gap] - line[:, j] >= THIN_LINE_CONTRAST
+        if max(before.mean(), after.mean()) >= THIN_LINE_BESIDE:
+            return True
+    return False
+
+
+# A line that text runs up to separates two cells only where it runs along most of their
+# edge and into the lines at both its ends: a glyph's stroke inside a merged cell stops short.
+END_TO_END_COVERAGE = 0.7
+END_REACH = 0.2
+
+
+def _apart_end_to_end(
+    mask: np.ndarray, lines: Sequence[int], spans: Sequence[int], band: int, vertical: bool
+) -> np.ndarray:
+    """[span][line]: whether a line at `lines[line]` runs from end to end of the span."""
+    apart = np.zeros((len(spans) - 1, len(lines)), dtype=bool)
+    for i, (start, end) in enumerate(pairwise(spans)):
+        for j, at in enumerate(lines):
+            hits = _hits(mask, at, start, end, band, vertical)
+            if len(hits) == 0:
+                continue
+            reach = max(1, round(len(hits) * END_REACH))
+            apart[i, j] = (
+                hits.mean() >= END_TO_END_COVERAGE
+                and bool(hits[:reach].any())
+                and bool(hits[-reach:].any())
+            )
+    return apart
+
+
 def _coverage(mask: np.ndarray, at: int, start: int, end: int, band: int, vertical: bool) -> float:
     """The share of start..end along which a ruling line runs at `at`."""
+    hits = _hits(mask, at, start, end, band, vertical)
+    return float(hits.mean()) if len(hits) else 1.0
+
+
+def _hits(mask: np.ndarray, at: int, start: int, end: int, band: int, vertical: bool) -> np.ndarray:
+    """Along start..end less its corners, whether the mask has line within `band` of `at`."""
     inset = max(1, (end - start) // 10)  # ignore the corners, where crossing lines are
     lo, hi = start + inset, end - inset
     if hi <= lo:
-        return 1.0
+        return np.zeros(0, dtype=bool)
     if vertical:
-        strip = mask[lo:hi, max(0, at - band) : at + band + 1]
-        hits = strip.any(axis=1)
-    else:
-        strip = mask[max(0, at - band) : at + band + 1, lo:hi]
-        hits = strip.any(axis=0)
-    return float(hits.mean())
+        return np.asarray(mask[lo:hi, max(0, at - band) : at + band + 1].any(axis=1))
+    return np.asarray(mask[max(0, at - band) : at + band + 1, lo:hi].any(axis=0))
 
 
 def _thickness(across: Components) -> int:

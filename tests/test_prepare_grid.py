@@ -7,6 +7,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 from synth.documents import make_document
 
 from pipeline.grid import (
@@ -277,6 +278,63 @@ def test_a_table_ruled_with_dashed_inner_lines_is_cut_into_its_cells(
     grid = find_grid(prepare_page(image))
     assert grid is not None
     assert (len(grid.xs), len(grid.ys), len(grid.cells)) == (4, 13, 36)
+
+
+CJK_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+
+
+def _write(page: np.ndarray, text: str, x: int, y: int, *, right: bool = False) -> None:
+    """Print `text` on the page at 10.5 pt (200 dpi), its left (or right) edge at x."""
+    font = ImageFont.truetype(CJK_FONT, 29, index=2)
+    image = Image.fromarray(page)
+    draw = ImageDraw.Draw(image)
+    box = draw.textbbox((0, 0), text, font=font)
+    left = x - (box[2] - box[0]) if right else x
+    draw.text((left - box[0], y - box[1]), text, font=font, fill=(25, 25, 25))
+    page[:] = np.asarray(image)
+
+
+def _dotted(page: np.ndarray, at: int, start: int, end: int, vertical: bool) -> None:
+    for p in range(start, end, 3):  # one-pixel dots, as a spreadsheet's dotted border prints
+        if vertical:
+            page[p, at] = 40
+        else:
+            page[at, p] = 40
+
+
+def test_a_dotted_column_line_with_text_up_to_it_on_both_sides_parts_the_cells() -> None:
+    # A spreadsheet's wrapped 二级 label runs up to the dotted line on its right, the 三级
+    # text starts right after it: no band of paper beside it, on either side.
+    page = np.full((2339, 1654, 3), 250, np.uint8)
+    cv2.rectangle(page, (150, 300), (1500, 700), (20, 20, 20), 3)
+    cv2.line(page, (150, 500), (1500, 500), (20, 20, 20), 2)
+    _dotted(page, 600, 300, 700, vertical=True)
+    for top in (300, 500):
+        _write(page, "可持续影响指", 599, top + 40, right=True)
+        _write(page, "标（选填）", 599, top + 95, right=True)
+        _write(page, "指标1：提高义务教育学生积极性", 603, top + 8)
+        _write(page, "满意度", 603, top + 130)
+    image = PageImage(ScanFile(None, "wrapped.png"), 1, page, 200.0)  # type: ignore[arg-type]
+    grid = find_grid(prepare_page(image))
+    assert grid is not None
+    assert len(grid.cells) == 4, [c.box for c in grid.cells]
+
+
+def test_a_dotted_row_line_with_text_hanging_from_it_parts_the_cells() -> None:
+    # Text set at the top of its cell starts right under the dotted line above it, and the
+    # text above stands clear of the line: paper a band away on one side only.
+    page = np.full((2339, 1654, 3), 250, np.uint8)
+    cv2.rectangle(page, (150, 300), (1500, 800), (20, 20, 20), 3)
+    cv2.line(page, (400, 300), (400, 800), (20, 20, 20), 2)
+    for y in (400, 500, 600, 700):
+        _dotted(page, y, 150, 1500, vertical=False)
+        _write(page, "主管部门及代码", 160, y - 70)
+    for y in (300, 400, 500, 600, 700):
+        _write(page, "中宁县卫生健康局办公室（含应急物资储备）资金", 404, y + 3)
+    image = PageImage(ScanFile(None, "hanging.png"), 1, page, 200.0)  # type: ignore[arg-type]
+    grid = find_grid(prepare_page(image))
+    assert grid is not None
+    assert len(grid.cells) == 10, [c.box for c in grid.cells]
 
 
 def test_a_worn_line_shows_as_a_ridge_and_a_row_of_glyphs_does_not() -> None:
