@@ -285,3 +285,39 @@ def test_two_readings_agree_when_they_differ_only_where_the_spec_does_not_look()
     assert not same_text("免费开放资金", "费开放资金")
     assert not same_text("≥90%", "≥98%")
     assert not same_text("群众满意度", "群众满度")
+
+
+@pytest.mark.slow
+def test_a_grid_that_begins_low_leaves_the_rows_above_it_to_detection() -> None:
+    # Faded rulings: the grid found only the indicator table, and the form's header rows lay
+    # above it as plain ink. The line search ran each row's label and value (and a seal over
+    # them) into one block, the title went unread, and the page was taken for a continuation
+    # of the form before it.
+    import dataclasses
+
+    from synth.documents import make_document
+
+    from pipeline.grid import find_grid
+    from pipeline.ingest import PageImage, ScanFile
+    from pipeline.mapping.anchors import anchor_score, clean
+    from pipeline.ocr.cells import ROWS_LOST_ABOVE_MM, read_above_table
+    from pipeline.prepare import PAGE_WIDTH_MM, prepare_page
+    from pipeline.run import Reader
+
+    doc = make_document(77, "clean", 0)
+    page = doc.pages[0]
+    image = PageImage(ScanFile(None, doc.name), 1, page.image, float(page.dpi))  # type: ignore[arg-type]
+    prepared = prepare_page(image)
+    grid = find_grid(prepared)
+    assert grid is not None
+    mm = prepared.gray.shape[1] / PAGE_WIDTH_MM
+    lost = next(i for i, y in enumerate(grid.ys) if y > (ROWS_LOST_ABOVE_MM + 10) * mm)
+    lower = dataclasses.replace(grid, ys=grid.ys[lost:])
+    reader = Reader(RunOptions())
+    lines, boxes = read_above_table(prepared, lower, reader.engine)
+    assert len(lines) == len(boxes)
+    title = reader.template.title
+    assert any(anchor_score(line, title) >= 90 for line in lines), lines
+    # Each label a line of its own, not run into its value.
+    assert "项目名称" in {clean(line) for line in lines}, lines
+    assert all(box[3] <= lower.frame[1] for box in boxes)

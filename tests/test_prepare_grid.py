@@ -435,3 +435,37 @@ def test_a_seals_ring_and_star_strokes_are_its_own_and_a_long_line_under_it_is_n
     assert not seal.covers((420, 380, 420, 620))  # a column line under the seal: long, inside
     assert not seal.covers((300, 380, 300, 620))  # a line off the disc
     assert not seal.covers((340, 500, 900, 500))  # a row line running on past it
+
+
+def _fax(image: np.ndarray, paper: int, noise: float, rng: np.random.Generator) -> np.ndarray:
+    """A page as a scanner's photo mode stores it in 1 bit: grey paper dithered into salt.
+
+    `noise`: the share of the rulings' pixels knocked out, as a worn print and the
+    threshold leave them.
+    """
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    toned = gray * (paper / 255.0)
+    knocked = (rng.random(gray.shape) < noise) & (gray < 128)
+    toned[knocked] = paper
+    bits = Image.fromarray(toned.clip(0, 255).astype(np.uint8)).convert("1")  # Floyd–Steinberg
+    return np.asarray(bits.convert("RGB"))
+
+
+@pytest.mark.slow
+def test_an_upside_down_dithered_fax_page_comes_out_upright_and_whole() -> None:
+    # A fax of grey paper: the dither's salt is ink to every stage; upside down, the vote on
+    # text lines ran through salt, and the frame, its outer lines broken into pieces, was
+    # taken at inner lines and cut the label column and the title off.
+    doc = make_document(SEED, "clean", 0)
+    page = doc.pages[0]
+    dpi = float(page.dpi)
+    upright = find_grid(prepare_page(PageImage(ScanFile(None, doc.name), 1, page.image, dpi)))  # type: ignore[arg-type]
+    assert upright is not None
+    rng = np.random.default_rng(5)
+    fax = _fax(page.image[::-1, ::-1], paper=230, noise=0.35, rng=rng)
+    assert set(np.unique(fax)) <= {0, 255}
+    prepared = prepare_page(PageImage(ScanFile(None, doc.name), 1, fax, dpi))  # type: ignore[arg-type]
+    assert prepared.turned == 2
+    grid = find_grid(prepared)
+    assert grid is not None
+    assert len(grid.xs) == len(upright.xs), (grid.xs, upright.xs)

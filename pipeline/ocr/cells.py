@@ -23,6 +23,9 @@ INK_LEVEL = 150  # on the evened page, paper is ~255 and print well under this
 MIN_LINE_MM = 1.2  # a run of ink rows thinner than this is a speck or the edge of a line
 MIN_INK_MM2 = 0.6  # less ink than this in a cell is noise, not text
 SEAL_SHARE = 0.03  # share of a cell under red ink above which it is read both ways
+# A table's first rows begin no lower on a prepared page (the frame is placed at most 40 mm
+# down); a grid that begins lower lost the rows above it.
+ROWS_LOST_ABOVE_MM = 50.0
 LINE_PAD_MM = 0.6  # white kept round a text line crop, as the recogniser was trained with
 
 
@@ -249,9 +252,20 @@ def read_above_table(
     bottom = grid.frame[1] if grid is not None else page.gray.shape[0] // 4
     if bottom < 4 * mm:
         return [], []
+    if bottom > ROWS_LOST_ABOVE_MM * mm:
+        # The grid begins far down the page: the rows above it (their rulings faded) are
+        # ink, not cells, and the line search runs their labels, values and a seal into
+        # blocks it cannot read. Detection finds the title among them.
+        lines = engine.read(page.ink[:bottom])
+        return [line.text for line in lines], [_int_box(line.bbox) for line in lines]
     mask = text_ink(page.ink[:bottom], page.ink_depth[:bottom], mm)
     boxes = text_line_boxes(mask, (0, 0, mask.shape[1], bottom), mm)
     if not boxes:
         return [], []
     lines = engine.recognize([crop_line(page.ink, box, mm) for box in boxes])
     return [line.text for line in lines], boxes
+
+
+def _int_box(bbox: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = bbox
+    return round(x0), round(y0), round(x1), round(y1)
