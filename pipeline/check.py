@@ -44,13 +44,17 @@ def check_form(template: Template, form: FormReading) -> None:
         if spec.kind == "amount":
             _amount(reading, spec.unit or "")
         if spec.required and not reading.value:
+            # No rightly read form has it empty: a blank here is a value lost (its text run
+            # into a neighbour's cell, or out of the cell), however sure the empty cell looks.
             reading.evidence.rule_failures.append("a field every form fills read empty")
+            reading.evidence.contradicted = True
         if spec.pattern and reading.value and not re.fullmatch(spec.pattern, reading.value):
             reading.evidence.rule_failures.append(f"not like a {spec.key}")
     if "year" in form.fields:
         _normalise(form.fields["year"])
         if not form.fields["year"].value:
             form.fields["year"].evidence.rule_failures.append("no year read above the table")
+            form.fields["year"].evidence.contradicted = True
     for row in form.indicators:
         for reading in row.values():
             _tidy(reading, template)

@@ -71,7 +71,8 @@ NO_FORM_SIGNALS = FormSignals()
 # most this share of them.
 UNSURE_LINE = 0.9
 WHOLE_UNSURE = 0.1
-# The most a field with no cell behind it, or read two ways that differ, may be trusted.
+# The most a field with no cell behind it, read two ways that differ, or read on a page whose
+# grid has more columns than the form prints, may be trusted.
 NO_EVIDENCE = 0.5
 
 
@@ -267,7 +268,7 @@ def score_form(
     for key, reading in form.all_fields():
         evidence = reading.evidence
         confidence = probability(calibration, key, reading, signals)
-        if unsupported(evidence) or evidence.second_disagrees:
+        if unsupported(evidence) or evidence.second_disagrees or evidence.grid_doubtful:
             confidence = min(confidence, NO_EVIDENCE)
         reading.confidence = round(confidence, 4)
         # A broken sum says one of its fields is wrong, however sure each reading looks; so
@@ -276,8 +277,25 @@ def score_form(
             reading.confidence < threshold
             or evidence.contradicted
             or evidence.second_disagrees
+            or evidence.grid_doubtful
             or unsupported(evidence)
         )
+    for row in form.indicators:
+        _doubt_nameless_row(row)
+
+
+def _doubt_nameless_row(row: dict[str, FieldReading]) -> None:
+    """Send a whole row to review when its name is in doubt and its value is blank.
+
+    Such a row may be no row at all: a pen's stroke or specks on an empty 指标N line, read
+    as a name. Its place in the table (一级, 二级, the printed number) and its blank value are
+    read surely, and would go through as a row the form does not have.
+    """
+    name, value = row.get("name"), row.get("value")
+    if name is None or value is None or not name.review or value.value:
+        return
+    for reading in row.values():
+        reading.review = True
 
 
 def unsupported(evidence: Evidence) -> bool:

@@ -126,6 +126,12 @@ class Template(BaseModel):
         description="Plain signs a worn copy reads where the form prints another (`>` for "
         "`≥`); the checker puts the printed one back and records it.",
     )
+    most_columns: int | None = Field(
+        default=None,
+        description="The most column lines a page of the form prints. A grid that finds more "
+        "took a seal's or a pen's strokes for rulings and cut cells where the form has none: "
+        "nothing read on that page is taken as read.",
+    )
     year: YearSpec
     fields: list[FieldSpec]
     indicators: IndicatorSpec

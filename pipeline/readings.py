@@ -35,6 +35,11 @@ class Evidence(BaseModel):
         default=False,
         description="Most rows of its page found no cell in its column: the column was lost.",
     )
+    grid_doubtful: bool = Field(
+        default=False,
+        description="Its page's grid found more column lines than the form prints: strokes "
+        "taken for rulings, cells cut where the form has none.",
+    )
     photo: bool = Field(
         default=False, description="Read from a phone photo (the sheet found on a background)."
     )

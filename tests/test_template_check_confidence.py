@@ -495,3 +495,52 @@ def test_a_1st_or_2nd_level_name_read_as_a_3rd_level_name_flags_the_row() -> Non
         "三级指标 holds a 一级 or 二级 name" in r.evidence.rule_failures
         for r in form.indicators[0].values()
     )
+
+
+def _row(name: FieldReading, value: FieldReading) -> dict[str, FieldReading]:
+    sure = Evidence(vocab_score=1.0)
+    return {
+        "level1": FieldReading(value="效益指标", raw="效益指标", evidence=sure.model_copy()),
+        "level2": FieldReading(
+            value="生态效益指标",
+            raw="生态效益指标",
+            evidence=sure.model_copy(),
+        ),
+        "seq": FieldReading(value="2", raw="指标2", evidence=Evidence()),
+        "name": name,
+        "value": value,
+    }
+
+
+def test_a_doubtful_name_over_a_blank_value_sends_its_whole_row_to_review() -> None:
+    # A pen's stroke on an empty 指标2 line, read as a name: the row is likely not there at
+    # all, and its sure 一级, 二级, number and blank would go through as a row the form lacks.
+    calibration = UNFITTED.model_copy(update={"threshold": 0.0})  # each field passes alone
+    doubtful = Evidence(second_reading="最综", second_disagrees=True)
+    for value, whole in (("", True), ("≥90%", False)):
+        name = FieldReading(value="最综合", raw="最综合", evidence=doubtful.model_copy())
+        cell = FieldReading(value=value, raw=value, evidence=Evidence(blank=not value))
+        form = FormReading(file="f", form_type="t", indicators=[_row(name, cell)])
+        score_form(form, TEMPLATE.level1_of, calibration)
+        row = form.indicators[0]
+        assert row["name"].review
+        assert row["level2"].review is whole and row["seq"].review is whole, value
+    sure_name = FieldReading(value="无", raw="无", evidence=Evidence())
+    blank = FieldReading(value="", raw="", evidence=Evidence(blank=True))
+    form = FormReading(file="f", form_type="t", indicators=[_row(sure_name, blank)])
+    score_form(form, TEMPLATE.level1_of, calibration)
+    assert not any(reading.review for reading in form.indicators[0].values())
+
+
+def test_a_field_every_form_fills_read_empty_goes_to_review_however_sure_the_blank() -> None:
+    # The project name's text ran out of its cell: the empty cell is found and surely blank.
+    trusting = UNFITTED.model_copy(update={"threshold": 0.0})
+    form = _form("3", "3", "")
+    blank = Evidence(blank=True, lines=0)
+    form.fields["project_name"] = FieldReading(value="", raw="", evidence=blank.model_copy())
+    form.fields["year"] = FieldReading(value="", raw="", evidence=Evidence(found=True))
+    check_form(TEMPLATE, form)
+    score_form(form, TEMPLATE.level1_of, trusting)
+    assert form.fields["project_name"].review
+    assert form.fields["year"].review
+    assert not form.fields["funds_other"].review, "an empty 其他资金 is a common, right blank"

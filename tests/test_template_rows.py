@@ -452,3 +452,55 @@ def test_a_year_not_read_above_the_table_is_taken_from_the_project_name_for_revi
 
     fields = _scalars([(0, 0, 0, 0, "项目名称"), (0, 0, 1, 3, "全区团支部书记岗位津贴")])
     assert fields["year"].value == "" and not fields["year"].evidence.found
+
+
+def test_one_value_cell_beside_rows_of_their_own_sends_each_of_its_values_to_review() -> None:
+    # The lines between three values wore away: the one cell holds all three, and each row
+    # beside it took the lot (`明显增强良好有效提高`), sure of every character.
+    rows, form = _rows(
+        [
+            (1, 3, 0, 0, "效益指标"),
+            (1, 3, 1, 1, "社会效益指标"),
+            (1, 1, 2, 2, "指标1:提升工作质量"),
+            (2, 2, 2, 2, "指标2:保障稳定运行"),
+            (3, 3, 2, 2, "指标3:提高积极性"),
+            (1, 3, 3, 3, "明显增强良好有效提高"),
+            (4, 4, 0, 0, "满意度指标"),
+            (4, 4, 1, 1, "服务对象满意度指标"),
+            (4, 4, 2, 2, "指标1:群众满意度"),
+            (4, 4, 3, 3, "≥95%"),
+        ]
+    )
+    assert [r[3] for r in rows] == ["提升工作质量", "保障稳定运行", "提高积极性", "群众满意度"]
+    shared = [row["value"].evidence.contradicted for row in form.indicators]
+    assert shared == [True, True, True, False]
+    assert any("read from one cell for 3 rows" in issue for issue in form.issues)
+
+
+def test_every_field_on_a_page_ruled_with_more_columns_than_the_form_prints_goes_to_review() -> (
+    None
+):
+    # A seal's ring and a pen's strokes taken for column lines cut the page's cells where the
+    # form has none: what each piece reads is sure of itself, and the page is not the form.
+    from pipeline.confidence import UNFITTED, score_form
+    from pipeline.mapping.forms import read_forms
+
+    trusting = UNFITTED.model_copy(update={"threshold": 0.0})
+    cells = [
+        *HEADER,
+        (1, 1, 0, 0, "满意度指标"),
+        (1, 1, 1, 1, "服务对象满意度指标"),
+        (1, 1, 2, 2, "指标1:群众满意度"),
+        (1, 1, 3, 3, "≥95%"),
+    ]
+    assert TEMPLATE.most_columns is not None
+    for extra, doubted in ((0, False), (TEMPLATE.most_columns, True)):
+        page = _page(cells)
+        xs = tuple(sorted({*XS, *range(450, 450 + extra)}))  # strokes in the 指标值 column
+        page = replace(page, grid=replace(page.grid, xs=xs))
+        (form,) = read_forms(TEMPLATE, "hand-made.png", [page])
+        score_form(form, TEMPLATE.level1_of, trusting)
+        row = form.indicators[0]
+        assert row["value"].value == "≥95%"
+        assert all(reading.review is doubted for reading in row.values()), extra
+        assert any("more column lines" in issue for issue in form.issues) is doubted

@@ -54,4 +54,32 @@ def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list
         map_indicators(template, page, form, state)
     for form in forms:
         place_blocks(template, form)
+    _doubt_overruled_pages(template, pages, forms)
     return forms
+
+
+def _doubt_overruled_pages(
+    template: Template, pages: Sequence[PageRead], forms: list[FormReading]
+) -> None:
+    """Mark every field read on a page whose grid has more columns than the form prints.
+
+    A seal's ring, a pen's stroke or a fold taken for rulings cut the page's cells where the
+    form has none: a value split there loses its end (`2024年` for a project name) or takes
+    its neighbour's, and each piece reads sure of itself.
+    """
+    if template.most_columns is None:
+        return
+    doubtful = {
+        page.number
+        for page in pages
+        if page.grid is not None and len(page.grid.xs) > template.most_columns
+    }
+    for form in forms:
+        for number in sorted(doubtful.intersection(form.pages)):
+            form.issues.append(
+                f"page {number}: more column lines than the form prints: every field on it "
+                "to review"
+            )
+        for _, reading in form.all_fields():
+            if reading.page in doubtful:
+                reading.evidence.grid_doubtful = True

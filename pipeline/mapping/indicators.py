@@ -10,7 +10,7 @@ is no row.
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -73,6 +73,7 @@ def map_indicators(
     _mark_lost_values(
         form.indicators[first_row:], form, page.number, template.indicators.columns["value"]
     )
+    _mark_shared_values(form.indicators[first_row:], form, page.number)
 
 
 def _table(
@@ -254,6 +255,31 @@ def _mark_lost_values(
     form.issues.append(
         f"page {page}: no {header} cell beside {unfound} of {len(rows)} rows: column lost"
     )
+
+
+def _mark_shared_values(
+    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int
+) -> None:
+    """Send to review each value that one cell gave several rows.
+
+    Where the lines between values wore away, one cell holds the values of several rows
+    (`明显增强良好有效提高`), and each row beside it would take all of them, sure of each
+    character.
+    """
+    by_cell: dict[tuple[float, ...], list[FieldReading]] = defaultdict(list)
+    for row in rows:
+        value = row["value"]
+        if value.value and value.bbox is not None and value.evidence.found:
+            by_cell[tuple(value.bbox)].append(value)
+    for values in by_cell.values():
+        if len(values) < 2:
+            continue
+        for value in values:
+            value.evidence.contradicted = True
+            value.evidence.rule_failures.append(f"one value cell beside {len(values)} rows")
+        form.issues.append(
+            f"page {page}: value {values[0].value!r} read from one cell for {len(values)} rows"
+        )
 
 
 def _label_lines(cell: CellText, label: str) -> list[tuple[str, float | None]]:
