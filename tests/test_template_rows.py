@@ -504,3 +504,23 @@ def test_every_field_on_a_page_ruled_with_more_columns_than_the_form_prints_goes
         assert row["value"].value == "≥95%"
         assert all(reading.review is doubted for reading in row.values()), extra
         assert any("more column lines" in issue for issue in form.issues) is doubted
+
+
+def test_a_page_whose_title_and_first_label_are_under_a_seal_still_starts_a_form() -> None:
+    # A seal over the title and 项目名称: missed, the page joined the form before it, and
+    # every later form of the file shifted onto the wrong record, each field read sure.
+    from pipeline.mapping.forms import is_first_page
+
+    header_rows = [
+        (1, 1, 0, 0, "项■"),  # the first label, under the seal
+        (1, 1, 1, 3, "2024年社区工作者工资"),
+        (2, 2, 0, 0, "实施单位"),
+        (2, 2, 1, 3, "西夏区北塬街道办事处"),
+        (3, 3, 0, 0, "项目属性"),
+        (3, 3, 1, 3, "经常性项目"),
+    ]
+    rows = [(4, 4, 0, 0, "产出指标"), (4, 4, 1, 1, "数量指标"), (4, 4, 2, 2, "指标1:人数")]
+    assert is_first_page(TEMPLATE, _page([*HEADER, *header_rows, *rows]))
+    one_label = [header_rows[0], header_rows[1], header_rows[2], header_rows[3]]
+    assert not is_first_page(TEMPLATE, _page([*HEADER, *one_label, *rows])), "one label alone"
+    assert not is_first_page(TEMPLATE, _page([*HEADER, *rows])), "a continuation page"

@@ -12,9 +12,15 @@ from pipeline.mapping.scalars import map_scalar_fields
 from pipeline.pages import PageRead
 from pipeline.readings import Evidence, FieldReading, FormReading
 
+# Field labels that make a page a form's first without its title or first anchor; a
+# continuation page prints none.
+FIRST_PAGE_LABELS = 2
+
 
 def is_first_page(template: Template, page: PageRead) -> bool:
-    """Whether the page starts a form: it shows the form's title or its first-page anchor.
+    """Whether the page starts a form: it shows its title, first-page anchor or field labels.
+
+    Field labels count from `FIRST_PAGE_LABELS` of them.
 
     The title above the table is the surer sign: a worn grid can merge the anchor's cell
     with its neighbours, and a form whose first page is missed shifts every later form of
@@ -22,7 +28,11 @@ def is_first_page(template: Template, page: PageRead) -> bool:
     """
     if any(anchor_score(line, template.title) >= MIN_ANCHOR_SCORE for line in page.above):
         return True
-    return best_anchor(page.cells, [template.first_page_anchor])[0] is not None
+    if best_anchor(page.cells, [template.first_page_anchor])[0] is not None:
+        return True
+    # A seal pressed over the title and the first rows: the other field labels still say it.
+    labelled = sum(best_anchor(page.cells, spec.anchors)[0] is not None for spec in template.fields)
+    return labelled >= FIRST_PAGE_LABELS
 
 
 def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list[FormReading]:
