@@ -268,23 +268,20 @@ def score_form(
     for key, reading in form.all_fields():
         evidence = reading.evidence
         confidence = probability(calibration, key, reading, signals)
-        if unsupported(evidence) or evidence.second_disagrees or evidence.grid_doubtful:
+        # Nothing on the page vouches for the value, or the page says its cell may not be
+        # its own: never taken as read.
+        doubted = unsupported(evidence) or evidence.second_disagrees or evidence.grid_doubtful
+        if doubted:
             confidence = min(confidence, NO_EVIDENCE)
         reading.confidence = round(confidence, 4)
         # A broken sum says one of its fields is wrong, however sure each reading looks; so
         # does a second reading that differs from the first.
-        reading.review = (
-            reading.confidence < threshold
-            or evidence.contradicted
-            or evidence.second_disagrees
-            or evidence.grid_doubtful
-            or unsupported(evidence)
-        )
+        reading.review = reading.confidence < threshold or evidence.contradicted or doubted
     for row in form.indicators:
-        _doubt_nameless_row(row)
+        _doubt_row_of_doubtful_name(row)
 
 
-def _doubt_nameless_row(row: dict[str, FieldReading]) -> None:
+def _doubt_row_of_doubtful_name(row: dict[str, FieldReading]) -> None:
     """Send a whole row to review when its name is in doubt and its value is blank.
 
     Such a row may be no row at all: a pen's stroke or specks on an empty 指标N line, read

@@ -10,7 +10,7 @@ is no row.
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -73,7 +73,9 @@ def map_indicators(
     _mark_lost_values(
         form.indicators[first_row:], form, page.number, template.indicators.columns["value"]
     )
-    _mark_shared_values(form.indicators[first_row:], form, page.number)
+    _mark_shared_values(
+        form.indicators[first_row:], form, page.number, template.indicators.line_label
+    )
 
 
 def _table(
@@ -138,12 +140,10 @@ def _map_name_cell(
     label = template.indicators.line_label
     pieces = _label_lines(cell, label) if value is not cell else [(cell.text, None)]
     several = len(pieces) > 1
-    shared = Counter(id(_value_at(table.values, y)) for _, y in pieces if y is not None and several)
     for piece, line_y in pieces:
         if line_y is not None and several:
             value = _value_at(table.values, line_y)
-        sharing = shared[id(value)] if value is not None else 0
-        _map_line(template, table, form, state, cell, piece, value, sharing)
+        _map_line(template, table, form, state, cell, piece, value)
 
 
 def _map_line(
@@ -154,11 +154,10 @@ def _map_line(
     cell: CellText,
     piece: str,
     value: CellText | None,
-    sharing: int,
 ) -> None:
     """One 指标N line of the 三级 `cell`, with its value cell, as a row of the form.
 
-    `piece` is the line's text; `sharing`, how many lines of the cell share `value`.
+    `piece` is the line's text.
     """
     spec, page = template.indicators, table.page
     text, value_text = piece, None
@@ -187,10 +186,6 @@ def _map_line(
     name = _value_out_of_name(spec, name, name_reading, value_reading)
     if name in spec.columns.values():
         return  # a header cell read again under the header row
-    if sharing > 1:
-        value_reading.evidence.rule_failures.append(
-            f"value cell beside {sharing} {spec.line_label}N lines"
-        )
     if not _is_name(spec, name):
         # A filled row always names its indicator (the spec drops lines with neither name
         # nor value, and no form has a value without a name): a line whose name is no
@@ -258,28 +253,30 @@ def _mark_lost_values(
 
 
 def _mark_shared_values(
-    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int
+    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int, label: str
 ) -> None:
-    """Send to review each value that one cell gave several rows.
+    """Flag each value that one cell gave several rows, and send a filled one to review.
 
     Where the lines between values wore away, one cell holds the values of several rows
-    (`明显增强良好有效提高`), and each row beside it would take all of them, sure of each
-    character.
+    (`明显增强良好有效提高`), and each row beside it, of one 三级 cell or of its own, would
+    take all of them, sure of each character.
     """
     by_cell: dict[tuple[float, ...], list[FieldReading]] = defaultdict(list)
     for row in rows:
         value = row["value"]
-        if value.value and value.bbox is not None and value.evidence.found:
+        if value.bbox is not None and value.evidence.found:
             by_cell[tuple(value.bbox)].append(value)
     for values in by_cell.values():
         if len(values) < 2:
             continue
         for value in values:
-            value.evidence.contradicted = True
-            value.evidence.rule_failures.append(f"one value cell beside {len(values)} rows")
-        form.issues.append(
-            f"page {page}: value {values[0].value!r} read from one cell for {len(values)} rows"
-        )
+            value.evidence.rule_failures.append(f"value cell beside {len(values)} {label}N lines")
+            if value.value:
+                value.evidence.contradicted = True
+        if values[0].value:
+            form.issues.append(
+                f"page {page}: value {values[0].value!r} read from one cell for {len(values)} rows"
+            )
 
 
 def _label_lines(cell: CellText, label: str) -> list[tuple[str, float | None]]:
