@@ -28,8 +28,8 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.confidence import group_of
 from pipeline.evaluate import values_match
+from pipeline.form_spec import field_group, is_numeric
 from pipeline.readings import AuditDraw, FieldReading, FormReading, field_path
 
 DEFAULT_RATE = 0.01  # one straight-through field in a hundred: ~0.5 per form of 55 fields
@@ -50,8 +50,8 @@ class Stratum(NamedTuple):
 
 
 def stratum_of(form_type: str, key: str, row: int | None) -> Stratum:
-    """A field's stratum: its kind is the confidence model's group (`group_of`)."""
-    return Stratum(form_type, group_of(key if row is None else f"indicators.{key}"))
+    """A field's stratum: its kind is the confidence model's group (`Template.group_of`)."""
+    return Stratum(form_type, field_group(form_type, key if row is None else f"indicators.{key}"))
 
 
 def draw(sha256: str, seq: int, path: str) -> float:
@@ -84,12 +84,15 @@ def audit_fields(
     return drawn
 
 
-def is_silent_error(key: str, ocr_value: str, reviewer_value: str) -> bool:
+def is_silent_error(
+    form_type: str, key: str, row: int | None, ocr_value: str, reviewer_value: str
+) -> bool:
     """Whether a reviewer's value for an audited field says the reading was wrong.
 
     By the scorer's rule (`values_match`), so a spelling it ignores is no error.
     """
-    return not values_match(key, reviewer_value, ocr_value)
+    numeric = is_numeric(form_type, key if row is None else f"indicators.{key}")
+    return not values_match(reviewer_value, ocr_value, numeric)
 
 
 @dataclass(frozen=True)

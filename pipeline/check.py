@@ -14,12 +14,24 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from pipeline.form_spec import Template
+from pipeline.form_spec import (
+    NUMERIC_KINDS,
+    ColumnTotalRule,
+    CostRule,
+    RatioRule,
+    RowAtMostRule,
+    SumRule,
+    Template,
+    UnitRule,
+)
 from pipeline.readings import FieldReading, FormReading
 
 AMOUNT_RE = re.compile(r"^\d+(\.\d+)?$")
+RATE_RE = re.compile(r"^\d+(\.\d+)?%$")
 BARE_NUMBER_RE = re.compile(r"^[≥≤]?\d+(\.\d+)?$")
 # These forms print no thousands separators, and nothing after a `%`: a comma between digits
 # is a decimal point misread, a digit after `%` a speck.
@@ -41,8 +53,8 @@ def check_form(template: Template, form: FormReading) -> None:
         if reading is None:
             continue
         _tidy(reading, template)
-        if spec.kind == "amount":
-            _amount(reading, spec.unit or "")
+        if spec.kind in NUMERIC_KINDS:
+            _number(reading, spec.unit or "", rate=spec.kind == "rate")
         if spec.required and not reading.value:
             # No rightly read form has it empty: a blank here is a value lost (its text run
             # into a neighbour's cell, or out of the cell), however sure the empty cell looks.
@@ -58,15 +70,17 @@ def check_form(template: Template, form: FormReading) -> None:
     for row in form.indicators:
         for reading in row.values():
             _tidy(reading, template)
-    _sum_rule(template, form)
-    _cost_rule(template, form)
-    _sequence_rule(form)
+        for key in template.indicators.keys_of("number"):
+            if key in row:
+                _number(row[key], "")
+    for rule in template.rules:
+        RULES[rule.kind](template, form, rule)
+    if template.indicators.line_label is not None:
+        _sequence_rule(template, form)
     _vocabulary_rule(template, form)
     _comparison_sign_rule(template, form)
     _label_in_value_rule(template, form)
-    _nameless_row_rule(form)
-    if template.rules.number_needs_unit:
-        _unit_rule(form)
+    _nameless_row_rule(template, form)
     _misread_number_rule(form)
     _value_in_name_rule(template, form)
 
@@ -114,13 +128,14 @@ def _drop_seal_remnant(reading: FieldReading) -> None:
         reading.value = ""
 
 
-def _amount(reading: FieldReading, unit: str) -> None:
+def _number(reading: FieldReading, unit: str, rate: bool = False) -> None:
+    """An amount without its unit, a number, or a rate with its `%`; anything else contradicted."""
     value = reading.value
     if unit and value.endswith(unit):
         value = value[: -len(unit)]
     reading.value = value
-    if value and not AMOUNT_RE.match(value):
-        # No rightly read amount breaks this (a seal's or a pen's scrap glued to it: `名286`).
+    if value and not (RATE_RE if rate else AMOUNT_RE).match(value):
+        # No rightly read number breaks this (a seal's or a pen's scrap glued to it: `名286`).
         reading.evidence.rule_failures.append("not a number")
         reading.evidence.contradicted = True
 
@@ -135,10 +150,7 @@ def decimal_of(text: str) -> Decimal | None:
         return None
 
 
-def _sum_rule(template: Template, form: FormReading) -> None:
-    rule = template.rules.sum
-    if rule is None:
-        return
+def _sum_rule(template: Template, form: FormReading, rule: SumRule) -> None:
     total_field = form.fields.get(rule.total)
     parts = [form.fields.get(p) for p in rule.parts]
     if total_field is None or any(p is None for p in parts):
@@ -154,52 +166,123 @@ def _sum_rule(template: Template, form: FormReading) -> None:
                 reading.evidence.contradicted = True
 
 
-def _cost_rule(template: Template, form: FormReading) -> None:
-    rule = template.rules.cost_within_total
-    if rule is None or rule.total not in form.fields:
+def _cost_rule(template: Template, form: FormReading, rule: CostRule) -> None:
+    level2, value = template.indicators.key_of("level2"), template.indicators.key_of("value")
+    if rule.total not in form.fields or level2 is None or value is None:
         return
     total = decimal_of(form.fields[rule.total].value)
     if total is None:
         return
     for row in form.indicators:
-        if row["level2"].value != rule.level2:
+        if row[level2].value != rule.level2:
             continue
-        match = re.search(r"(\d+(?:\.\d+)?)" + re.escape(rule.unit), row["value"].value)
+        match = re.search(r"(\d+(?:\.\d+)?)" + re.escape(rule.unit), row[value].value)
         if match and Decimal(match.group(1)) > total:
-            row["value"].evidence.rule_failures.append(f"{rule.level2} above {rule.total}")
+            row[value].evidence.rule_failures.append(f"{rule.level2} above {rule.total}")
             form.fields[rule.total].evidence.rule_failures.append(
                 f"{rule.level2} above {rule.total}"
             )
 
 
-def _sequence_rule(form: FormReading) -> None:
-    """指标N numbers run 1, 2, 3 … inside each 二级指标."""
+def _contradict(readings: list[FieldReading], failure: str) -> None:
+    """A rule that holds on every rightly printed form broke: each field it ties to review."""
+    for reading in readings:
+        reading.evidence.rule_failures.append(failure)
+        reading.evidence.contradicted = True
+
+
+def _ratio_rule(template: Template, form: FormReading, rule: RatioRule) -> None:
+    """执行率 = 全年执行数 / 全年预算数, as a percentage to the places it is printed with."""
+    fields = [form.fields.get(k) for k in (rule.result, rule.numerator, rule.denominator)]
+    if any(f is None or not f.value for f in fields):
+        return
+    result, numerator, denominator = (f for f in fields if f is not None)
+    rate = decimal_of(result.value.removesuffix("%"))
+    top, bottom = decimal_of(numerator.value), decimal_of(denominator.value)
+    if rate is None or top is None or not bottom:
+        return
+    exponent = rate.as_tuple().exponent
+    places = max(0, -exponent) if isinstance(exponent, int) else 0
+    # A printer rounds or cuts the rate at its places: either is as printed.
+    exact = top / bottom * 100
+    step = Decimal(1).scaleb(-places)
+    if abs(exact - rate) >= step:
+        _contradict(
+            [result, numerator, denominator],
+            f"{rule.result} ≠ {rule.numerator} / {rule.denominator}",
+        )
+
+
+def _row_at_most_rule(template: Template, form: FormReading, rule: RowAtMostRule) -> None:
+    """Each row's 得分 is not above its 分值."""
+    for row in form.indicators:
+        value, limit = row.get(rule.column), row.get(rule.limit)
+        if value is None or limit is None:
+            continue
+        got, most = decimal_of(value.value), decimal_of(limit.value)
+        if got is not None and most is not None and got > most:
+            _contradict([value, limit], f"{rule.column} above {rule.limit}")
+
+
+def _column_total_rule(template: Template, form: FormReading, rule: ColumnTotalRule) -> None:
+    """The rows' weights (or scores) and the scalars beside them add up to the total's."""
+    total = form.fields.get(rule.total)
+    plus = [form.fields[k] for k in rule.plus if k in form.fields]
+    column = [row[rule.column] for row in form.indicators if rule.column in row]
+    if total is None or decimal_of(total.value) is None or not column:
+        return
+    parts = [decimal_of(r.value) if r.value else Decimal(0) for r in (*plus, *column)]
+    if any(p is None for p in parts):
+        return  # a part that is no number is contradicted already
+    if sum(p for p in parts if p is not None) != decimal_of(total.value):
+        _contradict(
+            [total, *plus, *column],
+            f"{rule.column} of the rows{''.join(' + ' + k for k in rule.plus)} ≠ {rule.total}",
+        )
+
+
+def _sequence_rule(template: Template, form: FormReading) -> None:
+    """Printed 指标N numbers run 1, 2, 3 … inside each 二级指标."""
+    level2, name = _level2_key(template), template.indicators.key_of("name") or ""
     seen: dict[str, list[tuple[int, dict[str, FieldReading]]]] = defaultdict(list)
     for row in form.indicators:
         if row["seq"].value.isdigit():
-            seen[row["level2"].value].append((int(row["seq"].value), row))
+            block = row[level2].value if level2 in row else ""
+            seen[block].append((int(row["seq"].value), row))
     for rows in seen.values():
         expected = 1
         for number, row in rows:
-            if number != expected and not (row["name"].value == "" and number > expected):
+            if number != expected and not (row[name].value == "" and number > expected):
                 row["seq"].evidence.rule_failures.append("指标N out of order")
             expected = number + 1
 
 
+def _level2_key(template: Template) -> str:
+    return template.indicators.key_of("level2") or ""
+
+
 def _vocabulary_rule(template: Template, form: FormReading) -> None:
+    spec = template.indicators
+    level1_key, level2_key, name_key = (
+        spec.key_of("level1"),
+        spec.key_of("level2"),
+        spec.key_of("name"),
+    )
+    if level2_key is None:
+        return
     level1_of = template.level1_of
     names = {*level1_of, *level1_of.values()}
     for row in form.indicators:
-        if "name" in row and row["name"].value in names:
+        if name_key in row and row[name_key].value in names:
             # A 一级 or 二级 name in the 三级 column: the columns were placed wrongly.
             for reading in row.values():
                 reading.evidence.rule_failures.append("三级指标 holds a 一级 or 二级 name")
-        level2 = row["level2"].value
+        level2 = row[level2_key].value
         if level2 not in level1_of:
-            row["level2"].evidence.rule_failures.append("二级指标 not in vocabulary")
-        elif level1_of[level2] != row["level1"].value:
-            row["level1"].evidence.rule_failures.append("一级指标 does not own this 二级指标")
-            row["level2"].evidence.rule_failures.append("一级指标 does not own this 二级指标")
+            row[level2_key].evidence.rule_failures.append("二级指标 not in vocabulary")
+        elif level1_key is not None and level1_of[level2] != row[level1_key].value:
+            row[level1_key].evidence.rule_failures.append("一级指标 does not own this 二级指标")
+            row[level2_key].evidence.rule_failures.append("一级指标 does not own this 二级指标")
 
 
 def _comparison_sign_rule(template: Template, form: FormReading) -> None:
@@ -208,12 +291,14 @@ def _comparison_sign_rule(template: Template, form: FormReading) -> None:
     The sign is put back and the failure recorded, so the field still counts as doubtful.
     """
     for row in form.indicators:
-        reading = row["value"]
-        read = reading.value
-        for plain, printed in template.misread_signs.items():
-            reading.value = reading.value.replace(plain, printed)
-        if reading.value != read:
-            reading.evidence.rule_failures.append(f"sign read as {read!r}; these forms print ≥, ≤")
+        for reading in (row[k] for k in template.indicators.keys_of("value") if k in row):
+            read = reading.value
+            for plain, printed in template.misread_signs.items():
+                reading.value = reading.value.replace(plain, printed)
+            if reading.value != read:
+                reading.evidence.rule_failures.append(
+                    f"sign read as {read!r}; these forms print ≥, ≤"
+                )
 
 
 def _label_in_value_rule(template: Template, form: FormReading) -> None:
@@ -225,25 +310,26 @@ def _label_in_value_rule(template: Template, form: FormReading) -> None:
             reading.evidence.rule_failures.append(f"value holds the label {held}")
 
 
-def _nameless_row_rule(form: FormReading) -> None:
+def _nameless_row_rule(template: Template, form: FormReading) -> None:
     """A row with no indicator name came from stray marks or a split cell, all its values too.
 
     Filled rows always name their indicator: the spec drops lines with neither name nor value.
     """
+    name = template.indicators.key_of("name") or ""
     for row in form.indicators:
-        if "name" in row and not row["name"].value:
+        if name in row and not row[name].value:
             for reading in row.values():
                 reading.evidence.rule_failures.append("indicator row without a name")
 
 
-def _unit_rule(form: FormReading) -> None:
+def _unit_rule(template: Template, form: FormReading, rule: UnitRule) -> None:
     """A 指标值 that is a number carries its unit (`≥95%`, `30个`).
 
     A bare `≥958` is a `%` the recogniser read as a digit, or a unit it lost.
     """
     for row in form.indicators:
-        if "value" in row and BARE_NUMBER_RE.match(row["value"].value):
-            row["value"].evidence.rule_failures.append("a number without its unit")
+        if rule.column in row and BARE_NUMBER_RE.match(row[rule.column].value):
+            row[rule.column].evidence.rule_failures.append("a number without its unit")
 
 
 def _misread_number_rule(form: FormReading) -> None:
@@ -259,11 +345,23 @@ def _value_in_name_rule(template: Template, form: FormReading) -> None:
     The name (`满意度≥80%`) holds its value cell's text too; the value (`坡≥80%`) a
     neighbour's ink.
     """
-    pattern = template.indicators.value_at_end
+    spec = template.indicators
+    pattern, name = spec.value_at_end, spec.key_of("name") or ""
     if not pattern:
         return
     for row in form.indicators:
-        if "name" in row and re.search(pattern, row["name"].value):
-            row["name"].evidence.rule_failures.append("name ends like a value")
-        if "value" in row and re.fullmatch(STRAY_BEFORE_NUMBER + pattern, row["value"].value):
-            row["value"].evidence.rule_failures.append("a stray character before the number")
+        if name in row and re.search(pattern, row[name].value):
+            row[name].evidence.rule_failures.append("name ends like a value")
+        for key in spec.keys_of("value"):
+            if key in row and re.fullmatch(STRAY_BEFORE_NUMBER + pattern, row[key].value):
+                row[key].evidence.rule_failures.append("a stray character before the number")
+
+
+RULES: dict[str, Callable[[Template, FormReading, Any], None]] = {
+    "sum": _sum_rule,
+    "cost_within_total": _cost_rule,
+    "number_needs_unit": _unit_rule,
+    "ratio": _ratio_rule,
+    "row_at_most": _row_at_most_rule,
+    "column_total": _column_total_rule,
+}

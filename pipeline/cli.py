@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--db", metavar="URL", help="store URL (default: sqlite in DIR/formscan.db)")
     run.add_argument("--engine", choices=["onnx", "paddle"], default="onnx", help="OCR engine")
     run.add_argument(
+        "--form-type",
+        metavar="TYPE",
+        help="read every page as this form type (default: each page's own, of every known "
+        "type; a page of none is listed, not read)",
+    )
+    run.add_argument(
         "--review-below",
         type=float,
         metavar="P",
@@ -203,8 +209,15 @@ def _run(args: argparse.Namespace) -> int:
     if not 0 <= audit_rate <= 1:
         print(f"formscan run: --audit-rate is a share, 0 to 1, not {audit_rate}", file=sys.stderr)
         return 2
+    from pipeline.form_spec import known_form_types
+
+    if args.form_type is not None and args.form_type not in known_form_types():
+        known = ", ".join(known_form_types())
+        print(f"formscan run: no form type {args.form_type!r}; known: {known}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     options = RunOptions(
+        form_type=args.form_type,
         ocr=OcrOptions(kind=args.engine),
         debug_dir=args.debug,
         review_below=args.review_below,
@@ -248,6 +261,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     for reason in report.errors.values():
         print(f"  not read: {reason}")
+    for page in report.unrecognised:
+        print(f"  no known form type: {page}")
     print(f"  records: {args.out / 'records.jsonl'} ({report.forms_in_store} forms in the store)")
     print(f"  report: {args.out / 'runs' / (report.run_id + '.html')}")
     return 0
@@ -265,6 +280,7 @@ def _status(args: argparse.Namespace) -> int:
         counts = store.counts()
         runs = store.runs()
         failed = store.documents(["failed"])
+        unrecognised = store.unrecognised_pages()
         figures = store_figures(store)
         url = store.url
     finally:
@@ -275,6 +291,9 @@ def _status(args: argparse.Namespace) -> int:
             "counts": counts,
             "runs": {"count": len(runs), "last": runs[-1]["id"] if runs else None},
             "quarantined": {d.name: d.reason for d in failed},
+            "unrecognised_pages": [
+                {"file": name, "page": page, "why": why} for name, page, why in unrecognised
+            ],
             **figures.model_dump(mode="json"),
         }
         print(json.dumps(given, ensure_ascii=False, indent=2))
@@ -293,6 +312,10 @@ def _status(args: argparse.Namespace) -> int:
         print(f"quarantined ({len(failed)}; read again when changed or with --retry-failed):")
         for document in failed:
             print(f"  {document.name}: {document.reason}")
+    if unrecognised:
+        print(f"pages of no known form type, not read ({len(unrecognised)}; for a person):")
+        for name, page, why in unrecognised:
+            print(f"  {name}, page {page}: {why}")
     return 0
 
 
@@ -313,11 +336,20 @@ def _export(args: argparse.Namespace) -> int:
         if args.format == "xlsx":
             written = write_xlsx(store, output)
             count, cut = written.forms, written.cut
+        elif args.format == "csv":
+            tables = write_csv(store, output)
+            count = sum(tables.values())
         else:
-            count = {"jsonl": write_jsonl, "csv": write_csv}[args.format](store, output)
+            count = write_jsonl(store, output)
     finally:
         store.close()
-    print(f"formscan export: {count} forms to {output}")
+    if args.format == "csv":
+        for path, forms in tables.items():
+            print(f"formscan export: {forms} forms to {path}")
+        if not tables:
+            print("formscan export: no forms in the store, no table written")
+    else:
+        print(f"formscan export: {count} forms to {output}")
     if cut:
         print(
             f"  {cut} values longer than a cell's {XLSX_CELL_CHARS:,} characters were cut: "

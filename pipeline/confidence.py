@@ -3,17 +3,16 @@
 A logistic model per field group over the evidence the reading stages gathered (recognition
 and character scores, anchor and vocabulary matches, seal disagreement, failed rules, …).
 Its weights and the review threshold are fitted by `scripts/fit_calibration.py` on generated
-pages whose seeds are kept apart from those reported on, and stored in
-`models/calibration.json`. A field goes to review when its confidence is below the threshold,
-when a rule that no rightly read form breaks (the funds sum) failed on it, or when no cell
-was found for it (`unsupported`).
+pages whose seeds are kept apart from those reported on, and stored per form type in
+`models/calibration/FORM_TYPE.json`. A field goes to review when its confidence is below the
+threshold, when a rule that no rightly read form breaks (the funds sum) failed on it, or when
+no cell was found for it (`unsupported`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -21,9 +20,18 @@ from typing import NamedTuple
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.form_spec import Template
 from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
 
-MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "calibration.json"
+CALIBRATION_DIR = Path(__file__).resolve().parent.parent / "models" / "calibration"
+# The form type whose models score a type that has none of its own yet; records say so.
+FALLBACK_FORM_TYPE = "budget_performance_approval"
+
+
+def calibration_path(form_type: str) -> Path:
+    """Where a form type's fitted calibration is kept."""
+    return CALIBRATION_DIR / f"{form_type}.json"
+
 
 FEATURES: tuple[str, ...] = (
     "bias",
@@ -76,15 +84,6 @@ WHOLE_UNSURE = 0.1
 NO_EVIDENCE = 0.5
 
 
-def group_of(key: str) -> str:
-    """The field group a key's model belongs to."""
-    if key in ("funds_total", "funds_fiscal", "funds_other"):
-        return "amount"
-    if key.startswith("indicators."):
-        return key
-    return "text" if key != "year" else "year"
-
-
 def condition_of(form: FormSignals) -> str:
     """`whole` for a form that came out entire and legible, else `damaged`; `-photo` added.
 
@@ -103,14 +102,13 @@ def condition_of(form: FormSignals) -> str:
     return ("whole" if whole else "damaged") + ("-photo" if form.photo else "")
 
 
-def model_names(key: str, form: FormSignals) -> tuple[str, ...]:
-    """The models that may score a field, most specific first.
+def model_names(group: str, form: FormSignals) -> tuple[str, ...]:
+    """The models that may score a field of `group` (`Template.group_of`), most specific first.
 
     A field group on forms of one condition; all groups on forms of that condition (whole
     forms have too few wrong fields per group to fit on); the same two without telling
     photos from scans; the group; everything.
     """
-    group = group_of(key)
     condition = condition_of(form)
     names = [f"{group}|{condition}", condition]
     if form.photo:
@@ -124,8 +122,8 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def form_signals(form: FormReading, blocks: Collection[str]) -> FormSignals:
-    """How whole and how legible a form came out; `blocks` are the 二级 names it should show.
+def form_signals(form: FormReading, template: Template) -> FormSignals:
+    """How whole and how legible a form came out, against what its type prints.
 
     Shares of its 二级 blocks and scalar fields not found, and of its indicator rows with a
     failed check or an unsure 二级 name. A page whose grid or OCR failed loses or garbles
@@ -134,17 +132,19 @@ def form_signals(form: FormReading, blocks: Collection[str]) -> FormSignals:
     form: a worn or noisy scan lowers them all, so their mean and the share of unsure ones
     tell a clean page from a damaged one, whatever one field's own score says.
     """
-    rows = form.indicators
-    level2_values = {row["level2"].value for row in rows if "level2" in row}
+    rows, spec = form.indicators, template.indicators
+    blocks = template.level2_names
+    level2, name, value = spec.key_of("level2") or "", spec.key_of("name"), spec.key_of("value")
+    level2_values = {row[level2].value for row in rows if level2 in row}
     found = [r.evidence.found for r in form.fields.values()]
     doubtful = sum(
         any(r.evidence.rule_failures for r in row.values())
-        or ("level2" in row and row["level2"].evidence.vocab_score < SURE_VOCAB)
+        or (level2 in row and row[level2].evidence.vocab_score < SURE_VOCAB)
         for row in rows
     )
     # Filled forms leave few 指标值 blank beyond the `指标1: 无` lines; a lost value column
     # leaves them all blank.
-    named = [row for row in rows if "value" in row and "name" in row]
+    named = [row for row in rows if value in row and name in row]
     scores = [
         e.rec_score
         for _, r in form.all_fields()
@@ -154,7 +154,7 @@ def form_signals(form: FormReading, blocks: Collection[str]) -> FormSignals:
         blocks_missing=len(set(blocks) - level2_values) / max(1, len(blocks)),
         fields_missing=sum(not f for f in found) / max(1, len(found)),
         rows_doubtful=doubtful / max(1, len(rows)),
-        values_blank=sum(row["value"].evidence.blank for row in named) / max(1, len(named)),
+        values_blank=sum(row[value or ""].evidence.blank for row in named) / max(1, len(named)),
         rec_doubt=float(np.mean([1.0 - s for s in scores])) if scores else 0.0,
         rec_low=sum(s < UNSURE_LINE for s in scores) / max(1, len(scores)),
         photo=any(r.evidence.photo for _, r in form.all_fields()),
@@ -235,9 +235,21 @@ UNFITTED = Calibration(
 )
 
 
+def load_calibration(form_type: str = FALLBACK_FORM_TYPE) -> Calibration:
+    """A form type's fitted calibration; a type with none is scored by the fallback type's.
+
+    The version then names both, so every record says which models scored it.
+    """
+    own = calibration_path(form_type)
+    if own.is_file():
+        return read_calibration(own)
+    fallback = read_calibration(calibration_path(FALLBACK_FORM_TYPE))
+    return fallback.model_copy(update={"version": f"{fallback.version}@{FALLBACK_FORM_TYPE}"})
+
+
 @cache
-def load_calibration(path: Path = MODEL_PATH) -> Calibration:
-    """The fitted calibration, or the unfitted fallback when none is stored."""
+def read_calibration(path: Path) -> Calibration:
+    """A fitted calibration file, or the unfitted fallback when there is none."""
     if not path.is_file():
         return UNFITTED
     calibration = Calibration.model_validate(json.loads(path.read_text(encoding="utf-8")))
@@ -247,11 +259,17 @@ def load_calibration(path: Path = MODEL_PATH) -> Calibration:
 
 
 def probability(
-    calibration: Calibration, key: str, reading: FieldReading, form: FormSignals = NO_FORM_SIGNALS
+    calibration: Calibration,
+    group: str,
+    reading: FieldReading,
+    form: FormSignals = NO_FORM_SIGNALS,
 ) -> float:
-    """Calibrated P(value exactly right) of one field; `form` is `form_signals` of its form."""
+    """Calibrated P(value exactly right) of one field of `group` (`Template.group_of`).
+
+    `form` is `form_signals` of its form.
+    """
     model = next(
-        (calibration.groups[n] for n in model_names(key, form) if n in calibration.groups),
+        (calibration.groups[n] for n in model_names(group, form) if n in calibration.groups),
         next(iter(calibration.groups.values())),
     )
     z = float(np.dot(model.weights, features(reading.evidence, reading.value, form)))
@@ -259,15 +277,15 @@ def probability(
 
 
 def score_form(
-    form: FormReading, blocks: Collection[str], calibration: Calibration | None = None
+    form: FormReading, template: Template, calibration: Calibration | None = None
 ) -> None:
-    """Set each field's confidence and review flag in place; `blocks` are the 二级 names."""
-    calibration = calibration or load_calibration()
-    signals = form_signals(form, blocks)
+    """Set each field's confidence and review flag in place; `template` is the form's type."""
+    calibration = calibration or load_calibration(template.form_type)
+    signals = form_signals(form, template)
     threshold = calibration.threshold_of(signals)
     for key, reading in form.all_fields():
         evidence = reading.evidence
-        confidence = probability(calibration, key, reading, signals)
+        confidence = probability(calibration, template.group_of(key), reading, signals)
         # Nothing on the page vouches for the value, or the page says its cell may not be
         # its own: never taken as read.
         doubted = unsupported(evidence) or evidence.second_disagrees or evidence.grid_doubtful
@@ -277,18 +295,37 @@ def score_form(
         # A broken sum says one of its fields is wrong, however sure each reading looks; so
         # does a second reading that differs from the first.
         reading.review = reading.confidence < threshold or evidence.contradicted or doubted
+    spec = template.indicators
+    name, value, level2 = spec.key_of("name"), spec.key_of("value"), spec.key_of("level2")
     for row in form.indicators:
-        _doubt_row_of_doubtful_name(row)
+        _doubt_row_of_doubtful_name(row, name or "", value or "")
+        if spec.line_label is None and level2 is not None and level2 in row:
+            _doubt_row_of_doubtful_block(row, row[level2])
 
 
-def _doubt_row_of_doubtful_name(row: dict[str, FieldReading]) -> None:
+def _doubt_row_of_doubtful_block(row: dict[str, FieldReading], level2: FieldReading) -> None:
+    """Send a row to review whole when its 二级 block is in doubt, on a form that numbers none.
+
+    Such a row is known by its block and its place in it: in another block it is another
+    row of the record, each of its values beside the wrong name, however surely read.
+    """
+    if not level2.review:
+        return
+    for reading in row.values():
+        reading.review = True
+    row["seq"].confidence = min(row["seq"].confidence, level2.confidence)
+
+
+def _doubt_row_of_doubtful_name(
+    row: dict[str, FieldReading], name_key: str, value_key: str
+) -> None:
     """Send a whole row to review when its name is in doubt and its value is blank.
 
     Such a row may be no row at all: a pen's stroke or specks on an empty 指标N line, read
     as a name. Its place in the table (一级, 二级, the printed number) and its blank value are
     read surely, and would go through as a row the form does not have.
     """
-    name, value = row.get("name"), row.get("value")
+    name, value = row.get(name_key), row.get(value_key)
     if name is None or value is None or not name.review or value.value:
         return
     for reading in row.values():

@@ -25,16 +25,13 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from itertools import zip_longest
 from pathlib import Path, PurePosixPath
 from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.form_spec import is_numeric, known_form_types, load_template
 from pipeline.records import (
-    DECIMAL_KEYS,
-    INDICATOR_KEYS,
-    SCALAR_KEYS,
     ExportRecord,
     FieldResult,
     GoldRecord,
@@ -49,7 +46,16 @@ INDICATOR_PREFIX = "indicators."
 CALIBRATION_BINS = 10
 
 _SYMBOL_FOLDS = str.maketrans({"≧": "≥", "≦": "≤"})
-_KEY_ORDER: tuple[str, ...] = (*SCALAR_KEYS, *(INDICATOR_PREFIX + k for k in INDICATOR_KEYS))
+
+
+def _key_order() -> list[str]:
+    """Every known form type's keys, in their records' order: how per-field figures are listed."""
+    order: dict[str, None] = {}
+    for form_type in known_form_types():
+        template = load_template(form_type)
+        order.update(dict.fromkeys(template.scalar_keys))
+        order.update(dict.fromkeys(INDICATOR_PREFIX + k for k in template.indicators.keys))
+    return list(order)
 
 
 class EvalInputError(Exception):
@@ -94,6 +100,18 @@ class EvalCounts(BaseModel):
     output_files_without_truth: int
 
 
+class TypeFigures(BaseModel):
+    """The headline figures of the forms of one type (their truth's type, or their own)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    truth_forms: int
+    output_forms: int
+    field_accuracy: float
+    silent_error_rate: float
+    review_load: float
+
+
 class EvalReport(BaseModel):
     """The scores of one export against one truth set; every rate is in [0, 1]."""
 
@@ -105,6 +123,7 @@ class EvalReport(BaseModel):
     silent_error_rate: float
     calibration_error: float
     per_field: dict[str, float]
+    per_form_type: dict[str, TypeFigures]
     counts: EvalCounts
     wrong_fields: list[WrongField]
 
@@ -112,6 +131,7 @@ class EvalReport(BaseModel):
 @dataclass(frozen=True)
 class _ScoredField:
     file: str
+    form_type: str
     form_index: int
     key: str
     row: int | None
@@ -135,6 +155,7 @@ class _ScoredField:
 
 @dataclass(frozen=True)
 class _ScoredForm:
+    form_type: str
     has_truth: bool
     has_output: bool
     fields: tuple[_ScoredField, ...]
@@ -155,25 +176,28 @@ def normalize_text(text: str) -> str:
     return "".join(folded.split())
 
 
-def values_match(key: str, expected: str, got: str) -> bool:
-    """Tell whether an output value equals its truth value for the field `key`.
+def values_match(expected: str, got: str, numeric: bool = False) -> bool:
+    """Tell whether an output value equals its truth value.
 
     Args:
-        key: The field's key; `funds_*` keys compare as decimal numbers.
         expected: The truth value.
         got: The output value.
+        numeric: The field compares as a decimal number (its form type says which:
+            `Template.numeric_keys`); a rate keeps its `%`, which both sides must have.
 
     Returns:
-        True when the normalised values are equal, or for a decimal key when both are
+        True when the normalised values are equal, or for a numeric field when both are
         numbers of equal value. A value that is not a number compares as text, so `""`
         equals only `""`.
 
     """
-    if key in DECIMAL_KEYS:
-        expected_number, got_number = _as_decimal(expected), _as_decimal(got)
+    expected, got = normalize_text(expected), normalize_text(got)
+    if numeric and expected.endswith("%") == got.endswith("%"):
+        expected_number = _as_decimal(expected.removesuffix("%"))
+        got_number = _as_decimal(got.removesuffix("%"))
         if expected_number is not None and got_number is not None:
             return expected_number == got_number
-    return normalize_text(expected) == normalize_text(got)
+    return expected == got
 
 
 def load_gold_set(gold_dir: Path) -> dict[str, list[GoldRecord]]:
@@ -258,6 +282,7 @@ def evaluate(
             (got.confidence, f.correct) for f, got in output_results
         ),
         per_field=_per_field_accuracy(truth_fields),
+        per_form_type=_per_form_type(forms),
         counts=EvalCounts(
             documents=len(gold),
             truth_forms=len(truth_forms),
@@ -302,15 +327,15 @@ def output_truths(
     """
     found: list[OutputTruth] = []
     for document, records in _group_by_document(export).items():
-        truths = gold.get(document, ())
-        for index, record in enumerate(records):
-            truth = truths[index] if index < len(truths) else None
+        for _, truth, record in _paired_forms(gold.get(document, ()), records):
+            if record is None:
+                continue
             scalars = truth.fields if truth else {}
             found += [
                 OutputTruth(record, f"fields.{k}", got, scalars.get(k))
                 for k, got in record.fields.items()
             ]
-            rows = [row.model_dump() for row in truth.indicators] if truth else []
+            rows = truth.indicators if truth else []
             for truth_index, output_index in _pair_rows(rows, record.indicators):
                 if output_index is None:
                     continue
@@ -328,10 +353,29 @@ def _scored_forms(
     return [
         _score_form(document, form_index, truth, output)
         for document in [*gold, *sorted(set(outputs) - set(gold))]
-        for form_index, (truth, output) in enumerate(
-            zip_longest(gold.get(document, ()), outputs.get(document, ()))
+        for form_index, truth, output in _paired_forms(
+            gold.get(document, ()), outputs.get(document, ())
         )
     ]
+
+
+def _paired_forms(
+    truths: Sequence[GoldRecord], outputs: Sequence[ExportRecord]
+) -> list[tuple[int, GoldRecord | None, ExportRecord | None]]:
+    """A file's truth forms paired with its output forms of the same type, in order.
+
+    Each with its index: the truth form's, or for an extra output form, its own. A form
+    read as the wrong type is a missing form and an extra one.
+    """
+    waiting: dict[str, deque[int]] = defaultdict(deque)
+    for index, output in enumerate(outputs):
+        waiting[output.form_type].append(index)
+    pairs: list[tuple[int, GoldRecord | None, ExportRecord | None]] = []
+    for index, truth in enumerate(truths):
+        queue = waiting[truth.form_type]
+        pairs.append((index, truth, outputs[queue.popleft()] if queue else None))
+    extra = sorted(i for queue in waiting.values() for i in queue)
+    return pairs + [(index, None, outputs[index]) for index in extra]
 
 
 def calibration_error(scored: Iterable[tuple[float, bool]]) -> float:
@@ -368,6 +412,13 @@ def format_report(report: EvalReport) -> str:
     width = max(map(len, [*metrics, *report.per_field, *EvalCounts.model_fields]))
     lines = [f"{name:<{width}}  {value:.4f}" for name, value in metrics.items()]
     lines += ["", *(f"{n:<{width}}  {v}" for n, v in report.counts.model_dump().items())]
+    if len(report.per_form_type) > 1:
+        lines += ["", "per form type: truth forms, output forms, accuracy, silent, review"]
+        lines += [
+            f"  {name}  {t.truth_forms}  {t.output_forms}  {t.field_accuracy:.4f}  "
+            f"{t.silent_error_rate:.4f}  {t.review_load:.4f}"
+            for name, t in report.per_form_type.items()
+        ]
     lines += ["", "per-field accuracy"]
     lines += [f"  {key:<{width - 2}}  {value:.4f}" for key, value in report.per_field.items()]
     if report.wrong_fields:
@@ -402,26 +453,30 @@ def _in_page_order(records: list[ExportRecord]) -> list[ExportRecord]:
 def _score_form(
     document: str, form_index: int, truth: GoldRecord | None, output: ExportRecord | None
 ) -> _ScoredForm:
-    truth_rows = [row.model_dump() for row in truth.indicators] if truth else []
+    """Score one form by the keys of its type: its truth's, or an extra form's own."""
+    form_type = truth.form_type if truth else output.form_type if output else ""
+    truth_rows = truth.indicators if truth else []
     output_rows = output.indicators if output else []
     truth_scalars = truth.fields if truth else {}
     fields = _score_leaves(
-        document, form_index, "", None, truth_scalars, output.fields if output else {}
+        document, form_type, form_index, "", None, truth_scalars, output.fields if output else {}
     )
     for truth_index, output_index in _pair_rows(truth_rows, output_rows):
         fields += _score_leaves(
             document,
+            form_type,
             form_index,
             INDICATOR_PREFIX,
             truth_index if truth_index is not None else output_index,
             truth_rows[truth_index] if truth_index is not None else {},
             output_rows[output_index] if output_index is not None else {},
         )
-    return _ScoredForm(truth is not None, output is not None, tuple(fields))
+    return _ScoredForm(form_type, truth is not None, output is not None, tuple(fields))
 
 
 def _score_leaves(
     document: str,
+    form_type: str,
     form_index: int,
     prefix: str,
     row: int | None,
@@ -434,13 +489,20 @@ def _score_leaves(
     ]
     pairs += [(prefix + key, None, got) for key, got in output.items() if key not in truth]
     return [
-        _ScoredField(document, form_index, key, row, expected, got, _matches(key, expected, got))
+        _ScoredField(
+            document,
+            form_type,
+            form_index,
+            key,
+            row,
+            expected,
+            got,
+            expected is not None
+            and got is not None
+            and values_match(expected, got.value, is_numeric(form_type, key)),
+        )
         for key, expected, got in pairs
     ]
-
-
-def _matches(key: str, expected: str | None, got: FieldResult | None) -> bool:
-    return expected is not None and got is not None and values_match(key, expected, got.value)
 
 
 def _pair_rows(
@@ -473,11 +535,27 @@ def _per_field_accuracy(truth_fields: Sequence[_ScoredField]) -> dict[str, float
     tallies: dict[str, list[bool]] = defaultdict(list)
     for scored in truth_fields:
         tallies[scored.key].append(scored.correct)
-    ordered = sorted(
-        tallies,
-        key=lambda k: (_KEY_ORDER.index(k) if k in _KEY_ORDER else len(_KEY_ORDER), k),
-    )
+    order = _key_order()
+    ordered = sorted(tallies, key=lambda k: (order.index(k) if k in order else len(order), k))
     return {key: _mean(tallies[key]) for key in ordered}
+
+
+def _per_form_type(forms: Sequence[_ScoredForm]) -> dict[str, TypeFigures]:
+    """Each form type's figures, its forms scored by their truth's type (an extra by its own)."""
+    out: dict[str, TypeFigures] = {}
+    for form_type in sorted({form.form_type for form in forms}):
+        own = [form for form in forms if form.form_type == form_type]
+        fields = [f for form in own for f in form.fields]
+        truth = [f for f in fields if f.expected is not None]
+        got = [(f, f.got) for f in fields if f.got is not None]
+        out[form_type] = TypeFigures(
+            truth_forms=sum(form.has_truth for form in own),
+            output_forms=sum(form.has_output for form in own),
+            field_accuracy=_field_accuracy(truth, len(got)),
+            silent_error_rate=_ratio(sum(not f.correct and not g.review for f, g in got), len(got)),
+            review_load=_ratio(sum(g.review for _, g in got), len(got)),
+        )
+    return out
 
 
 def _ratio(numerator: int, denominator: int) -> float:

@@ -1,8 +1,11 @@
-"""Export as tables for spreadsheet users: one row per form and one per indicator row.
+"""Export as tables for spreadsheet users: one table per form type, rows of forms and indicators.
 
-CSV is one table, its `row` column saying `form` or `indicator`; it is UTF-8 with a BOM,
-which is how Excel knows the Chinese text is UTF-8. XLSX has the same rows on two sheets,
-`forms` and `indicators`. Values are the corrected ones, as in every export.
+Each form type has its own columns (its record keys, from its template), so each has its own
+table. CSV is one file per form type (`NAME.csv` becomes `NAME.TYPE.csv`, TYPE the form
+type's `export_name`), its `row` column saying `form` or `indicator`; it is UTF-8 with a BOM,
+which is how Excel knows the Chinese text is UTF-8. XLSX has two sheets per form type, `TYPE`
+with its forms and `TYPE indicators` with their rows. Values are the corrected ones, as in
+every export.
 
 An XLSX cell holds at most 32,767 characters. A longer value is cut there, never silently:
 its cell ends with `CUT_MARK`, the row's `notes` column names the field and its length, and
@@ -12,26 +15,61 @@ the export counts it. CSV and JSONL hold every value whole.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from pipeline.export import stored_records
-from pipeline.records import INDICATOR_KEYS, SCALAR_KEYS, ExportRecord, FieldResult
+from pipeline.form_spec import load_template
+from pipeline.records import ExportRecord, FieldResult
 from pipeline.store import Store
 
-FORM_HEAD = ["file", "form", "pages", *SCALAR_KEYS, "to_review", "least_confidence"]
-INDICATOR_HEAD = ["file", "form", "row", *INDICATOR_KEYS, "to_review", "least_confidence"]
-CSV_HEAD = ["row", "file", "form", "pages", "indicator", *SCALAR_KEYS, *INDICATOR_KEYS]
-CSV_HEAD += ["to_review", "least_confidence"]
 # Excel runs a cell starting with one of these as a formula (CSV injection).
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 XLSX_CELL_CHARS = 32_767  # the most an Excel cell holds; openpyxl cuts longer text silently
 CUT_MARK = " […cut: see notes]"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """One form type's table: its name and its scalar and indicator keys."""
+
+    name: str
+    scalars: list[str]
+    indicators: list[str]
+
+    @classmethod
+    def of(cls, form_type: str, records: Sequence[ExportRecord]) -> Columns:
+        """The form type's columns; of a type this version lacks, the keys its records hold."""
+        try:
+            template = load_template(form_type)
+        except FileNotFoundError:
+            scalars = dict.fromkeys(k for r in records for k in r.fields)
+            rows = dict.fromkeys(k for r in records for row in r.indicators for k in row)
+            return cls(form_type[:20], list(scalars), list(rows))
+        return cls(template.export_name, template.scalar_keys, template.indicators.keys)
+
+    @property
+    def form_head(self) -> list[str]:
+        """The forms table's columns."""
+        return ["file", "form", "pages", *self.scalars, "to_review", "least_confidence"]
+
+    @property
+    def indicator_head(self) -> list[str]:
+        """The indicator rows' table's columns."""
+        return ["file", "form", "row", *self.indicators, "to_review", "least_confidence"]
+
+    @property
+    def csv_head(self) -> list[str]:
+        """The CSV table's columns: both kinds of row in one table."""
+        head = ["row", "file", "form", "pages", "indicator", *self.scalars, *self.indicators]
+        return [*head, "to_review", "least_confidence"]
 
 
 @dataclass(frozen=True)
@@ -49,17 +87,17 @@ def _review(fields: dict[str, FieldResult]) -> tuple[str, float]:
     return waiting, round(least, 4)
 
 
-def form_rows(seq: int, record: ExportRecord) -> list[object]:
+def form_rows(columns: Columns, seq: int, record: ExportRecord) -> list[object]:
     """A form's row: file, form number, pages, the scalar values, review state."""
-    values = [record.fields[k].value if k in record.fields else "" for k in SCALAR_KEYS]
+    values = [record.fields[k].value if k in record.fields else "" for k in columns.scalars]
     pages = " ".join(str(p) for p in record.source.pages)
     return [record.source.file, seq + 1, pages, *values, *_review(record.fields)]
 
 
-def indicator_rows(seq: int, record: ExportRecord) -> Iterator[list[object]]:
+def indicator_rows(columns: Columns, seq: int, record: ExportRecord) -> Iterator[list[object]]:
     """Each indicator row of a form: file, form number, row number, its values, review."""
     for number, row in enumerate(record.indicators, start=1):
-        values = [row[k].value if k in row else "" for k in INDICATOR_KEYS]
+        values = [row[k].value if k in row else "" for k in columns.indicators]
         yield [record.source.file, seq + 1, number, *values, *_review(row)]
 
 
@@ -69,47 +107,69 @@ def _safe(value: object) -> object:
     return value
 
 
-def write_csv(store: Store, path: Path) -> int:
-    """Write the store's records as one CSV table; returns how many forms it holds."""
-    blank_scalars = [""] * len(SCALAR_KEYS)
-    blank_indicators = [""] * len(INDICATOR_KEYS)
-    count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_HEAD)
+def csv_path(path: Path, columns: Columns) -> Path:
+    """Where a form type's CSV table goes: `NAME.csv` → `NAME.TYPE.csv`."""
+    return path.with_name(f"{path.stem}.{columns.name}{path.suffix or '.csv'}")
+
+
+def write_csv(store: Store, path: Path) -> dict[Path, int]:
+    """Write the store's records as one CSV table per form type; returns forms by file.
+
+    The records stream from the store; each type's file opens at its first form.
+    """
+    tables: dict[str, tuple[Columns, Any, Path]] = {}
+    written: dict[Path, int] = {}
+    with ExitStack() as files:
         for stored, record in stored_records(store):
-            count += 1
-            file, form, pages, *rest = form_rows(stored.seq, record)
-            scalars, review = rest[: len(SCALAR_KEYS)], rest[len(SCALAR_KEYS) :]
+            if record.form_type not in tables:
+                columns = Columns.of(record.form_type, [record])
+                target = csv_path(path, columns)
+                handle = files.enter_context(target.open("w", encoding="utf-8-sig", newline=""))
+                tables[record.form_type] = (columns, csv.writer(handle), target)
+                tables[record.form_type][1].writerow(columns.csv_head)
+                written[target] = 0
+            columns, writer, target = tables[record.form_type]
+            written[target] += 1
+            file, form, pages, *rest = form_rows(columns, stored.seq, record)
+            scalars, review = rest[: len(columns.scalars)], rest[len(columns.scalars) :]
+            blank_indicators = [""] * len(columns.indicators)
             row = ["form", file, form, pages, "", *scalars, *blank_indicators, *review]
             writer.writerow([_safe(v) for v in row])
-            for file, form, number, *rest in indicator_rows(stored.seq, record):
-                values, review = rest[: len(INDICATOR_KEYS)], rest[len(INDICATOR_KEYS) :]
+            blank_scalars = [""] * len(columns.scalars)
+            for file, form, number, *rest in indicator_rows(columns, stored.seq, record):
+                values, review = rest[: len(columns.indicators)], rest[len(columns.indicators) :]
                 row = ["indicator", file, form, pages, number, *blank_scalars, *values, *review]
                 writer.writerow([_safe(v) for v in row])
-    return count
+    return written
 
 
 def write_xlsx(store: Store, path: Path) -> XlsxWritten:
-    """Write the store's records as a workbook of two sheets; returns what it wrote."""
+    """Write the store's records as a workbook of two sheets per form type."""
     # Write-only mode streams rows to the file instead of keeping every cell in memory.
     book = Workbook(write_only=True)
-    forms = book.create_sheet("forms")
-    indicators = book.create_sheet("indicators")
-    for sheet in (forms, indicators):
-        sheet.freeze_panes = "A2"
-    forms.append([*FORM_HEAD, "notes"])
-    indicators.append([*INDICATOR_HEAD, "notes"])
+    sheets: dict[str, tuple[Columns, WriteOnlyWorksheet, WriteOnlyWorksheet]] = {}
     count = cut = 0
     for stored, record in stored_records(store):
+        if record.form_type not in sheets:
+            columns = Columns.of(record.form_type, [record])
+            forms = book.create_sheet(columns.name)
+            indicators = book.create_sheet(f"{columns.name} indicators")
+            for sheet in (forms, indicators):
+                sheet.freeze_panes = "A2"
+            forms.append([*columns.form_head, "notes"])
+            indicators.append([*columns.indicator_head, "notes"])
+            sheets[record.form_type] = (columns, forms, indicators)
+        columns, forms, indicators = sheets[record.form_type]
         count += 1
-        row, notes = _fitted(FORM_HEAD, form_rows(stored.seq, record))
+        row, notes = _fitted(columns.form_head, form_rows(columns, stored.seq, record))
         forms.append(_text_cells(forms, [*row, "; ".join(notes)]))
         cut += len(notes)
-        for values in indicator_rows(stored.seq, record):
-            row, notes = _fitted(INDICATOR_HEAD, values)
+        for values in indicator_rows(columns, stored.seq, record):
+            row, notes = _fitted(columns.indicator_head, values)
             indicators.append(_text_cells(indicators, [*row, "; ".join(notes)]))
             cut += len(notes)
+    if not sheets:
+        book.create_sheet("forms").append(["no forms in the store"])
     book.save(path)
     return XlsxWritten(forms=count, cut=cut)
 

@@ -1,30 +1,47 @@
 """A form type: its labels, fields, indicator table and rules, as data checked when loaded.
 
-The form type is data (`pipeline/templates/*.yaml`), parsed into strict models that fail at
-load time when wrong; everything the code knows about a form comes from its file.
+The form type is data (`pipeline/templates/*.yaml`, and the folders named in
+`FORMSCAN_FORM_TYPES`), parsed into strict models that fail at load time when wrong;
+everything the code knows about a form comes from its file: its record keys, how each is
+read, checked, scored and exported, its confidence groups and its reviewers' labels.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
+FORM_TYPES_ENV = "FORMSCAN_FORM_TYPES"
+
+
+# What a scalar value is: text; an amount in a unit the record drops (`286` of `286万元`); a
+# number as printed (a score, `9.5`); a rate with its `%`. The last three compare as decimals.
+FieldKind = Literal["text", "amount", "number", "rate"]
+NUMERIC_KINDS: frozenset[str] = frozenset({"amount", "number", "rate"})
 
 
 class FieldSpec(BaseModel):
-    """A scalar field: the labels that may stand left of its value, and its kind."""
+    """A scalar field: the label left of its value, or the row and column heads it sits under.
+
+    `anchors` name the labels that may stand left of the value (`项目名称 | value`); `row` and
+    `column` those of a block of figures (`年度资金总额` × `全年预算数`): the value is the cell
+    on the row label's row under the nearest column head above it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     key: str
-    anchors: list[str] = Field(min_length=1)
-    kind: Literal["text", "amount"] = "text"
+    anchors: list[str] = Field(default_factory=list)
+    row: list[str] = Field(default_factory=list)
+    column: list[str] = Field(default_factory=list)
+    kind: FieldKind = "text"
     unit: str | None = None
     required: bool = Field(default=False, description="Every form fills it: empty is a misread.")
     pattern: str | None = Field(
@@ -32,6 +49,24 @@ class FieldSpec(BaseModel):
         description="What a whole value looks like, after normalising (a regular expression); "
         "a value read otherwise is flagged, never changed.",
     )
+
+    @model_validator(mode="after")
+    def _one_address(self) -> FieldSpec:
+        if bool(self.anchors) == bool(self.row and self.column) or bool(self.row) != bool(
+            self.column
+        ):
+            raise ValueError(f"field {self.key}: give either anchors, or both row and column")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The label a reviewer finds it under on the form."""
+        return self.anchors[0] if self.anchors else f"{self.row[0]} · {self.column[0]}"
+
+    @property
+    def labels(self) -> list[str]:
+        """Every label that addresses it."""
+        return [*self.anchors, *self.row, *self.column]
 
 
 class YearSpec(BaseModel):
@@ -49,15 +84,40 @@ class YearSpec(BaseModel):
     )
 
 
-class IndicatorSpec(BaseModel):
-    """The indicator table: its column headers, line label, note pattern and vocabularies."""
+# What an indicator column holds, and so how it is read, checked and scored: the 一级 and
+# 二级 names of the vocabulary (`level1`, `level2`); the row's own name (`name`, one per
+# table); a 指标值 as printed, sign and unit and all (`value`); a number as printed (a
+# weight or a score), compared as a decimal (`number`); free text (`text`).
+ColumnKind = Literal["level1", "level2", "name", "value", "number", "text"]
+
+
+class ColumnSpec(BaseModel):
+    """One column of the indicator table: its record key, printed header and kind."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    columns: dict[Literal["level1", "level2", "name", "value"], str]
-    line_label: str
-    note_pattern: str
-    vocabulary: dict[str, list[str]]
+    key: str
+    header: str
+    kind: ColumnKind
+
+
+class IndicatorSpec(BaseModel):
+    """The indicator table: its columns, how its rows are numbered, its vocabularies."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    columns: list[ColumnSpec] = Field(min_length=1)
+    line_label: str | None = Field(
+        default=None,
+        description="The label each line prints with its number (`指标1:`); None where the "
+        "form prints none, and a row's `seq` is its place among its 二级 block's rows.",
+    )
+    end_row: str | None = Field(
+        default=None,
+        description="The label of a row that closes the table (总分): no indicator row.",
+    )
+    note_pattern: str = "$^"
+    vocabulary: dict[str, list[str]] = Field(default_factory=dict)
     name_pattern: str = Field(
         default=".",
         description="What every 三级 name holds somewhere; a line without it is specks, no row.",
@@ -75,36 +135,141 @@ class IndicatorSpec(BaseModel):
         "its lines from 1; a row's block is then read from the order of the rows too.",
     )
 
+    @model_validator(mode="after")
+    def _one_name_column(self) -> IndicatorSpec:
+        kinds = [c.kind for c in self.columns]
+        keys = [c.key for c in self.columns]
+        if kinds.count("name") != 1 or any(kinds.count(k) > 1 for k in ("level1", "level2")):
+            raise ValueError("the indicator table needs one name column, at most one of each level")
+        if len(set(keys)) != len(keys) or "seq" in keys:
+            raise ValueError(f"indicator column keys must be distinct and not seq: {keys}")
+        if self.blocks_in_order and not (
+            self.line_label and "level1" in kinds and "level2" in kinds
+        ):
+            raise ValueError("blocks_in_order needs printed line labels and both level columns")
+        if self.line_label and "value" not in kinds:
+            raise ValueError("a table that prints line labels needs a value column")
+        return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Column key → printed header, left to right."""
+        return {c.key: c.header for c in self.columns}
+
+    @property
+    def keys(self) -> list[str]:
+        """A row's record keys: its levels, its number, its name, then the other columns."""
+        levels = [c.key for c in self.columns if c.kind in ("level1", "level2")]
+        rest = [c.key for c in self.columns if c.kind not in ("level1", "level2")]
+        return [*levels, "seq", *rest]
+
+    def key_of(self, kind: ColumnKind) -> str | None:
+        """The key of the first column of `kind`; None where the table has none."""
+        return next((c.key for c in self.columns if c.kind == kind), None)
+
+    def keys_of(self, kind: ColumnKind) -> list[str]:
+        """The keys of every column of `kind`."""
+        return [c.key for c in self.columns if c.kind == kind]
+
+    def kind_of(self, key: str) -> str:
+        """A row key's kind; `seq` is its own."""
+        return next((c.kind for c in self.columns if c.key == key), key)
+
+
+# Typed cross-field rules. A rule flags, never changes: each field it ties gets the failure,
+# and a rule that holds on every rightly printed form contradicts them (to review).
+
 
 class SumRule(BaseModel):
-    """`total` equals the sum of `parts` where they are printed."""
+    """Scalar `total` is the sum of `parts` (a blank one 0), where it and the first are printed."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["sum"] = "sum"
     total: str
-    parts: list[str]
+    parts: list[str] = Field(min_length=1)
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """The scalar keys and the indicator column keys the rule ties."""
+        return [self.total, *self.parts], []
 
 
 class CostRule(BaseModel):
-    """A `level2` indicator value in `unit` is not above field `total`."""
+    """A `level2` row's value in `unit` is not above scalar `total`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    kind: Literal["cost_within_total"] = "cost_within_total"
     level2: str
     unit: str
     total: str
 
+    def names(self) -> tuple[list[str], list[str]]:
+        """The scalar keys and the indicator column keys the rule ties."""
+        return [self.total], []
 
-class Rules(BaseModel):
-    """Cross-field checks of the form type."""
+
+class UnitRule(BaseModel):
+    """A row's `column` value that is a number always carries its unit."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    sum: SumRule | None = None
-    cost_within_total: CostRule | None = None
-    number_needs_unit: bool = Field(
-        default=False, description="A 指标值 that is a number always carries its unit."
-    )
+    kind: Literal["number_needs_unit"] = "number_needs_unit"
+    column: str
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """The scalar keys and the indicator column keys the rule ties."""
+        return [], [self.column]
+
+
+class RatioRule(BaseModel):
+    """Scalar `result` (a rate, `99.97%`) is `numerator` / `denominator`, to its printed places."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["ratio"] = "ratio"
+    result: str
+    numerator: str
+    denominator: str
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """The scalar keys and the indicator column keys the rule ties."""
+        return [self.result, self.numerator, self.denominator], []
+
+
+class RowAtMostRule(BaseModel):
+    """Each row's `column` is not above its `limit` column (得分 ≤ 分值)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["row_at_most"] = "row_at_most"
+    column: str
+    limit: str
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """The scalar keys and the indicator column keys the rule ties."""
+        return [], [self.column, self.limit]
+
+
+class ColumnTotalRule(BaseModel):
+    """The rows' `column`, plus scalars `plus`, add up to scalar `total` (weights to 100)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["column_total"] = "column_total"
+    column: str
+    plus: list[str] = Field(default_factory=list)
+    total: str
+
+    def names(self) -> tuple[list[str], list[str]]:
+        """The scalar keys and the indicator column keys the rule ties."""
+        return [*self.plus, self.total], [self.column]
+
+
+Rule = Annotated[
+    SumRule | CostRule | UnitRule | RatioRule | RowAtMostRule | ColumnTotalRule,
+    Field(discriminator="kind"),
+]
 
 
 class Template(BaseModel):
@@ -114,7 +279,17 @@ class Template(BaseModel):
 
     form_type: str
     version: str
-    title: str
+    export_name: str = Field(
+        max_length=20,
+        pattern=r"^[a-z0-9_]+$",
+        description="Its tables' name in CSV files and XLSX sheets (a sheet name holds 31 "
+        "characters).",
+    )
+    titles: list[str] = Field(
+        min_length=1,
+        description="The titles printed above its table, the usual one first; a page "
+        "titled so is a page of this type.",
+    )
     first_page_anchor: str
     stray_marks: str = Field(
         default="",
@@ -135,14 +310,55 @@ class Template(BaseModel):
     year: YearSpec
     fields: list[FieldSpec]
     indicators: IndicatorSpec
-    rules: Rules = Rules()
+    rules: list[Rule] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rules_name_known_fields(self) -> Template:
+        scalars = set(self.scalar_keys)
+        columns = set(self.indicators.headers)
+        for rule in self.rules:
+            named = rule.names()
+            unknown = [k for k in named[0] if k not in scalars] + [
+                k for k in named[1] if k not in columns
+            ]
+            if unknown:
+                raise ValueError(f"rule {rule.kind} names unknown fields {unknown}")
+        return self
+
+    @property
+    def title(self) -> str:
+        """The title most of its forms print."""
+        return self.titles[0]
+
+    @property
+    def scalar_keys(self) -> list[str]:
+        """A record's scalar keys, in the spec's order: the year, then the fields."""
+        return ["year", *(spec.key for spec in self.fields)]
+
+    @property
+    def numeric_keys(self) -> frozenset[str]:
+        """Scalar keys and row keys (`indicators.KEY`) that compare as decimals."""
+        return frozenset(
+            [spec.key for spec in self.fields if spec.kind in NUMERIC_KINDS]
+            + [f"indicators.{k}" for k in self.indicators.keys_of("number")]
+        )
+
+    def group_of(self, key: str) -> str:
+        """A field's kind, as the confidence models group fields: `year`, `text`, `amount`.
+
+        Row keys (`indicators.KEY`) by their column's kind: `indicators.value`, and so on.
+        """
+        if key.startswith("indicators."):
+            return "indicators." + self.indicators.kind_of(key.removeprefix("indicators."))
+        spec = next((s for s in self.fields if s.key == key), None)
+        return spec.kind if spec is not None else "year" if key == "year" else "text"
 
     @property
     def labels(self) -> list[str]:
-        """Every label the form prints: the fields' anchors and the indicator column headers."""
+        """Every label the form prints: the fields' labels and the indicator column headers."""
         return [
-            *(a for spec in self.fields for a in spec.anchors),
-            *self.indicators.columns.values(),
+            *(a for spec in self.fields for a in spec.labels),
+            *self.indicators.headers.values(),
         ]
 
     @property
@@ -156,18 +372,73 @@ class Template(BaseModel):
         return list(self.level1_of)
 
 
+def template_dirs() -> list[Path]:
+    """Where form types are read from: the built-in folder, then `FORMSCAN_FORM_TYPES`.
+
+    An archive adds a form type as a file in a folder of its own, named in that variable
+    (folders separated as in PATH); a file there of a built-in type's name takes its place.
+    """
+    extra = os.environ.get(FORM_TYPES_ENV, "")
+    return [TEMPLATE_DIR, *(Path(p) for p in extra.split(os.pathsep) if p)]
+
+
+def _template_files() -> dict[str, Path]:
+    return _files_in(tuple(template_dirs()))
+
+
 @cache
+def _files_in(folders: tuple[Path, ...]) -> dict[str, Path]:
+    return {p.stem: p for folder in folders for p in sorted(folder.glob("*.yaml"))}
+
+
+def known_form_types() -> list[str]:
+    """Every form type with a file in `template_dirs()`."""
+    return sorted(_template_files())
+
+
 def load_template(form_type: str) -> Template:
     """Load and check a template by form type; a broken template fails here, loudly."""
-    path = TEMPLATE_DIR / f"{form_type}.yaml"
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml")))
+    path = _template_files().get(form_type)
+    if path is None:
+        known = ", ".join(known_form_types())
         raise FileNotFoundError(f"no template for form type {form_type!r}; known: {known}")
-    template = Template.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    re.compile(template.year.pattern)
-    re.compile(template.indicators.note_pattern)
-    re.compile(template.indicators.name_pattern)
-    re.compile(template.indicators.value_at_end)
-    for spec in template.fields:
-        re.compile(spec.pattern or "")
+    return read_template(path)
+
+
+def field_group(form_type: str, key: str) -> str:
+    """A field's kind (`Template.group_of`); for a type this version does not know, `text`.
+
+    `key` is a scalar key or `indicators.KEY`.
+    """
+    try:
+        return load_template(form_type).group_of(key)
+    except FileNotFoundError:  # a store read with a form type this version lacks
+        return "text"
+
+
+def is_numeric(form_type: str, key: str) -> bool:
+    """Whether a field (`KEY` or `indicators.KEY`) compares as a decimal number."""
+    try:
+        return key in load_template(form_type).numeric_keys
+    except FileNotFoundError:
+        return False
+
+
+@cache
+def read_template(path: Path) -> Template:
+    """Parse and check one form type's file; the name of the file is the form type's."""
+    try:
+        template = Template.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        if template.form_type != path.stem:
+            raise ValueError(f"form_type {template.form_type!r} is not the file's name")
+        for pattern in (
+            template.year.pattern,
+            template.indicators.note_pattern,
+            template.indicators.name_pattern,
+            template.indicators.value_at_end,
+            *(spec.pattern or "" for spec in template.fields),
+        ):
+            re.compile(pattern)
+    except (ValueError, re.error, yaml.YAMLError) as error:
+        raise ValueError(f"{path}: {error}") from error
     return template

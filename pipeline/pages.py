@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from pipeline.prepare import PreparedPage
 
 
+# How a page of no known form type is recorded (the store's `pages.error`, the report).
+UNRECOGNISED = "no known form type"
+
+
 @dataclass(frozen=True)
 class PageRead:
     """One page after OCR: its geometry and what every cell says."""
@@ -58,6 +62,8 @@ class FileResult:
     forms: list[FormReading] = field(default_factory=list)
     error: str | None = None
     page_errors: list[str] = field(default_factory=list)
+    # Pages of no known form type, by number, with why: read as no form, listed for a person.
+    unrecognised: dict[int, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     page_seconds: list[float] = field(default_factory=list)
     # PNG of each review field, by (form order, field path): cut while the pages are at hand.

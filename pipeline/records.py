@@ -2,7 +2,8 @@
 
 Truth files (`NAME.gold.jsonl`) hold one `GoldRecord` per form, every leaf a plain string.
 The pipeline's export holds one `ExportRecord` per form, every leaf a `FieldResult`.
-The key names here are the spec's and must not be renamed.
+The keys of a form's fields and rows are its form type's (`pipeline.form_spec.Template`:
+`scalar_keys`, `indicators.keys`), which are the spec's and must not be renamed.
 """
 
 from __future__ import annotations
@@ -13,47 +14,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORM_TYPE = "budget_performance_approval"
-
-SCALAR_KEYS: tuple[str, ...] = (
-    "year",
-    "project_name",
-    "department",
-    "implementing_unit",
-    "project_attribute",
-    "project_period",
-    "funds_total",
-    "funds_fiscal",
-    "funds_other",
-    "overall_goal",
-)
-INDICATOR_KEYS: tuple[str, ...] = ("level1", "level2", "seq", "name", "value")
-DECIMAL_KEYS: frozenset[str] = frozenset({"funds_total", "funds_fiscal", "funds_other"})
-
-LEVEL1_NAMES: tuple[str, ...] = ("产出指标", "效益指标", "满意度指标")
-LEVEL2_NAMES: tuple[str, ...] = (
-    "数量指标",
-    "质量指标",
-    "时效指标",
-    "成本指标",
-    "经济效益指标",
-    "社会效益指标",
-    "生态效益指标",
-    "可持续影响指标",
-    "服务对象满意度指标",
-)
-
-
-class GoldIndicator(BaseModel):
-    """One filled 三级指标 line of the truth."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    level1: str
-    level2: str
-    seq: str
-    name: str
-    value: str
+FORM_TYPE = "budget_performance_approval"  # the form type a record without one is of
 
 
 class GoldRecord(BaseModel):
@@ -63,7 +24,9 @@ class GoldRecord(BaseModel):
 
     form_type: str = FORM_TYPE
     fields: dict[str, str]
-    indicators: list[GoldIndicator] = Field(default_factory=list)
+    indicators: list[dict[str, str]] = Field(
+        default_factory=list, description="One filled indicator row each, keyed as its type's."
+    )
 
 
 class FieldResult(BaseModel):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
-from pipeline.confidence import group_of
+from pipeline.form_spec import field_group
 from pipeline.svg_charts import Bar, Box, bars, boxes, columns
 
 if TYPE_CHECKING:
@@ -107,6 +107,10 @@ class RunReport(BaseModel):
     forms_in_store: int = 0
     errors: dict[str, str] = Field(default_factory=dict, description="Files not read, why.")
     page_errors: list[str] = Field(default_factory=list)
+    unrecognised: list[str] = Field(
+        default_factory=list,
+        description="Pages of no known form type, read as no form: `FILE, page N: why`.",
+    )
     slowest: list[SlowPage] = Field(default_factory=list)
     workers: dict[str, WorkerMemory] = Field(default_factory=dict, description="By pid.")
     workers_started: int = 0
@@ -121,7 +125,7 @@ class RunReport(BaseModel):
     confidence_by_kind: dict[str, list[int]] = Field(
         default_factory=dict,
         description=f"Fields by confidence, in {CONFIDENCE_BINS} bins of equal width, by field "
-        "kind (`confidence.group_of`: year, text, amount, indicators.KEY).",
+        "kind (`Template.group_of`: year, text, amount, indicators.KIND).",
     )
     review_by_field: dict[str, FieldLoad] = Field(
         default_factory=dict, description="By field key (`indicators.KEY` for a table's)."
@@ -133,16 +137,17 @@ class RunReport(BaseModel):
         self.read += 1
         self.pages += result.pages
         self.forms += len(result.forms)
-        keyed = [(key, f) for form in result.forms for key, f in form.all_fields()]
-        fields = [f for _, f in keyed]
+        keyed = [(form.form_type, key, f) for form in result.forms for key, f in form.all_fields()]
+        fields = [f for _, _, f in keyed]
         self.fields += len(fields)
         self.review += sum(f.review for f in fields)
         self.audit += len(result.audits)
-        for key, f in keyed:
+        for form_type, key, f in keyed:
             load = self.review_by_field.setdefault(key, FieldLoad())
             load.fields += 1
             load.review += f.review
-            counts = self.confidence_by_kind.setdefault(group_of(key), [0] * CONFIDENCE_BINS)
+            kind = field_group(form_type, key)
+            counts = self.confidence_by_kind.setdefault(kind, [0] * CONFIDENCE_BINS)
             counts[min(max(int(f.confidence * CONFIDENCE_BINS), 0), CONFIDENCE_BINS - 1)] += 1
         at = time.monotonic() - self._clock if at_seconds is None else at_seconds
         self.files_done.append(
@@ -151,6 +156,9 @@ class RunReport(BaseModel):
         if result.error:
             self.errors[result.name] = result.error
         self.page_errors.extend(result.page_errors)
+        self.unrecognised.extend(
+            f"{result.name}, page {number}: {why}" for number, why in result.unrecognised.items()
+        )
 
     def finish(self) -> None:
         """Stamp the end time; work out the pages-per-minute series."""
@@ -186,6 +194,7 @@ class RunReport(BaseModel):
             "forms_in_store": self.forms_in_store,
             "errors": self.errors,
             "page_errors": self.page_errors,
+            "unrecognised_pages": self.unrecognised,
             "seconds": self.seconds,
             "versions": self.versions,
         }
@@ -340,6 +349,8 @@ def report_html(report: RunReport) -> str:
         _table(["file", "reason"], [[k, v] for k, v in sorted(report.errors.items())]),
         f"<h2>Page errors ({len(report.page_errors)})</h2>",
         _table(["error"], [[p] for p in report.page_errors]),
+        f"<h2>Pages of no known form type, not read ({len(report.unrecognised)})</h2>",
+        _table(["page"], [[p] for p in report.unrecognised]),
         "<h2>Slowest pages</h2>",
         _table(["file", "page", "seconds"], [[p.file, p.page, p.seconds] for p in report.slowest]),
         "<h2>Time by stage (seconds)</h2>",

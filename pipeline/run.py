@@ -25,7 +25,7 @@ from pipeline.audit import DEFAULT_RATE, audit_fields
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
 from pipeline.crops import page_views, review_crops
-from pipeline.form_spec import Template, load_template
+from pipeline.form_spec import Template, known_form_types, load_template
 from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
 from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, read_pages
 from pipeline.mapping.forms import read_forms
@@ -34,6 +34,7 @@ from pipeline.ocr.cells import read_above_table, read_cells
 from pipeline.ocr.registry import load_engine
 from pipeline.pages import FileResult, PageRead
 from pipeline.prepare import PreparedPage, PrepareOptions, draw_prepared, prepare_page
+from pipeline.readings import FormReading
 from pipeline.second_reading import SecondReader, SecondReadingOptions
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,11 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    form_type: str = "budget_performance_approval"
+    form_type: str | None = Field(
+        default=None,
+        description="Read every page as this form type; None: each page as the known type "
+        "its title and labels say, and a page of none as no form.",
+    )
     ingest: IngestOptions = Field(default_factory=IngestOptions)
     prepare: PrepareOptions = Field(default_factory=PrepareOptions)
     grid: GridOptions = Field(default_factory=GridOptions)
@@ -75,19 +80,29 @@ class Reader:
     def __init__(self, options: RunOptions | None = None, engine: OcrEngine | None = None) -> None:
         """Load the template, the calibration and the OCR engine."""
         self.options = options or RunOptions()
-        self.template: Template = load_template(self.options.form_type)
-        self.calibration: Calibration = load_calibration()
-        if (below := self.options.review_below) is not None:
-            self.calibration = self.calibration.model_copy(
-                update={
-                    "threshold": below,
-                    "thresholds": {},
-                    "version": f"{self.calibration.version}+review<{below}",
-                }
-            )
+        forced = self.options.form_type
+        self.templates: dict[str, Template] = {
+            name: load_template(name)
+            for name in ([forced] if forced is not None else known_form_types())
+        }
+        self.calibrations: dict[str, Calibration] = {
+            name: self._calibration(name) for name in self.templates
+        }
         self.engine = engine or load_engine(self.options.ocr)
         self.second = (
             SecondReader(self.options.ocr.threads) if self.options.second_reading.enabled else None
+        )
+
+    def _calibration(self, form_type: str) -> Calibration:
+        calibration = load_calibration(form_type)
+        if (below := self.options.review_below) is None:
+            return calibration
+        return calibration.model_copy(
+            update={
+                "threshold": below,
+                "thresholds": {},
+                "version": f"{calibration.version}+review<{below}",
+            }
         )
 
     @property
@@ -100,8 +115,10 @@ class Reader:
         return {
             "formscan": __version__,
             "ocr": ocr,
-            "template": f"{self.template.form_type}@{self.template.version}",
-            "calibration": self.calibration.version,
+            "template": ", ".join(f"{t.form_type}@{t.version}" for t in self.templates.values()),
+            "calibration": ", ".join(
+                f"{name}: {c.version}" for name, c in self.calibrations.items()
+            ),
         }
 
     def read_file(self, scan: ScanFile) -> FileResult:
@@ -126,18 +143,20 @@ class Reader:
             if not pages:
                 return result
         with _timed(result.seconds, "template"):
-            forms = read_forms(self.template, scan.name, pages)
+            forms, result.unrecognised = read_forms(list(self.templates.values()), scan.name, pages)
+        for number, why in result.unrecognised.items():
+            log.warning("%s, page %d: no known form type (%s): not read", scan.name, number, why)
         for form in forms:
             form.issues.extend(result.page_errors)
             with _timed(result.seconds, "check"):
-                check_form(self.template, form)
+                check_form(self.templates[form.form_type], form)
             with _timed(result.seconds, "confidence"):
-                score_form(form, self.template.level1_of, self.calibration)
+                self._score(form)
         if self.second is not None and forms:
             with _timed(result.seconds, "second reading"):
                 if self.second.read_again(forms, pages, self.options.second_reading.below):
                     for form in forms:  # a disagreement sends its field to review
-                        score_form(form, self.template.level1_of, self.calibration)
+                        self._score(form)
         if scan.sha256 is not None:  # a batch run's file: audited by its content's hash
             result.audits = audit_fields(forms, scan.sha256, self.options.audit_rate)
         with _timed(result.seconds, "crops"):
@@ -145,6 +164,9 @@ class Reader:
             result.page_views = page_views(pages)
         result.forms = forms
         return result
+
+    def _score(self, form: FormReading) -> None:
+        score_form(form, self.templates[form.form_type], self.calibrations[form.form_type])
 
     def read_page(self, image: PageImage, seconds: dict[str, float]) -> PageRead:
         """Run the page stages on one page: prepare, grid, OCR."""

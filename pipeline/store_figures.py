@@ -66,7 +66,7 @@ def store_figures(store: Store) -> StoreFigures:
     states: Counter[str] = Counter()
     for task in store.audit_tasks():
         if task.state == "done" and task.corrected is not None:
-            error = is_silent_error(task.key, task.value, task.corrected)
+            error = is_silent_error(task.form_type, task.key, task.row, task.value, task.corrected)
             stratum = stratum_of(task.form_type, task.key, task.row)
             answers.append(AuditAnswer(stratum, task.rate, error))
             states["errors"] += error

@@ -7,7 +7,9 @@
 
 Each exported field carries its evidence, so fitting needs no second pass over the scans.
 The fitting set's seeds must be kept apart from the seeds of any set that is reported on.
-Writes models/calibration.json and prints what the fitted model does on the fitting set.
+Fits one form type's models (`--form-type`, by default the approval form's) on the records of
+that type, and writes models/calibration/FORM_TYPE.json; prints what the fitted model does on
+the fitting set.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.confidence import (
+    FALLBACK_FORM_TYPE,
     FEATURES,
-    MODEL_PATH,
     Calibration,
     FormSignals,
     GroupModel,
+    calibration_path,
     condition_of,
     features,
     fit_logistic,
@@ -37,7 +40,7 @@ from pipeline.confidence import (
 )
 from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
 from pipeline.export import form_of
-from pipeline.form_spec import load_template
+from pipeline.form_spec import Template, load_template
 from pipeline.readings import FieldReading
 from pipeline.records import ExportRecord, GoldRecord
 
@@ -63,7 +66,12 @@ def main() -> int:
         required=True,
         help="records.jsonl of a run over the --gold at the same place",
     )
-    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--form-type", default=FALLBACK_FORM_TYPE, help="whose forms to fit on, and for"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="where to write (default: models/calibration/FORM_TYPE.json)"
+    )
     parser.add_argument(
         "--target-silent",
         type=float,
@@ -92,7 +100,12 @@ def main() -> int:
     # Each set is labelled against its own truth: their files may share names.
     fields: list[Field] = []
     for index, (gold, pred) in enumerate(zip(args.gold, args.pred, strict=True)):
-        fields += _fields(load_gold_set(gold), load_predictions(pred), index)
+        records = [r for r in load_predictions(pred) if r.form_type == args.form_type]
+        truth = {
+            document: [r for r in forms if r.form_type == args.form_type]
+            for document, forms in load_gold_set(gold).items()
+        }
+        fields += _fields(truth, records, index)
     documents = sorted({f.document for f in fields})
     fold_of = {document: i % args.folds for i, document in enumerate(documents)}
 
@@ -129,7 +142,9 @@ def main() -> int:
         f"thresholds on {args.folds}-fold held-out scores, target silent error "
         f"{args.target_silent} at its upper bound (z {args.z})",
     )
-    args.out.write_text(
+    out = args.out or calibration_path(args.form_type)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(calibration.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8"
     )
 
@@ -145,7 +160,7 @@ def main() -> int:
         f"{review / n:.4f}, silent error {silent / n:.4f}, calibration error "
         f"{calibration_error(held_out):.4f}"
     )
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
     return 0
 
 
@@ -166,23 +181,23 @@ def _fields(
     """The fields of one fitting set's records, labelled against its truth."""
     # Each exported field read back with its form's signals, keyed by the exported object
     # that `label_outputs` hands out with its verdict.
-    read_back: dict[int, tuple[FieldReading, FormSignals, str]] = {}
+    read_back: dict[int, tuple[FieldReading, FormSignals, str, Template]] = {}
     for record in records:
         form = form_of(record)
-        signals = form_signals(form, load_template(record.form_type).level1_of)
+        template = load_template(record.form_type)
+        signals = form_signals(form, template)
         exported = [
             *record.fields.values(),
             *(f for row in record.indicators for f in row.values()),
         ]
         for result, (_, reading) in zip(exported, form.all_fields(), strict=True):
-            read_back[id(result)] = (reading, signals, record.source.file)
+            read_back[id(result)] = (reading, signals, record.source.file, template)
     fields = []
     for key, got, correct in label_outputs(gold, records):
-        reading, signals, file = read_back[id(got)]
+        reading, signals, file, template = read_back[id(got)]
         x = features(reading.evidence, reading.value, signals)
-        fields.append(
-            Field(model_names(key, signals), condition_of(signals), x, correct, (index, file))
-        )
+        names = model_names(template.group_of(key), signals)
+        fields.append(Field(names, condition_of(signals), x, correct, (index, file)))
     return fields
 
 

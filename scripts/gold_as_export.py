@@ -61,8 +61,7 @@ def as_export(record: GoldRecord, source_file: str) -> ExportRecord:
         form_type=record.form_type,
         fields={key: certain(value) for key, value in record.fields.items()},
         indicators=[
-            {key: certain(value) for key, value in row.model_dump().items()}
-            for row in record.indicators
+            {key: certain(value) for key, value in row.items()} for row in record.indicators
         ],
     )
 

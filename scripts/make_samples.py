@@ -3,7 +3,8 @@
     python scripts/make_samples.py --out samples
 
 For each damage level one single-page scan; a clean multi-form PDF; a light and a heavy form
-whose indicator rows continue on a second page; and the seven real seed forms as one clean
+whose indicator rows continue on a second page; a light PDF of a project's approval form and
+then its self-evaluation (项目支出绩效自评表), in grey; and the seven real seed forms as one clean
 PDF. Documents are drawn from the corpus generator with seed 20241; the first of each wanted
 kind and format is kept.
 """
@@ -19,19 +20,27 @@ from synth.degrade import LEVELS
 from synth.documents import Document, make_document, seed_document, write_document
 
 SAMPLES_SEED = 20241
-# (level, kind, formats accepted): JPG and PDF keep the set small.
-WANTED = [(level, "single", ("jpg", "png")) for level in LEVELS] + [
-    ("clean", "multi", ("pdf",)),
-    ("light", "continued", ("pdf", "tif")),
-    ("heavy", "continued", ("pdf",)),
+# (level, kind, formats accepted, form types): JPG and PDF keep the set small.
+WANTED = [(level, "single", ("jpg", "png"), "approval") for level in LEVELS] + [
+    ("clean", "multi", ("pdf",), "approval"),
+    ("light", "continued", ("pdf", "tif"), "approval"),
+    ("heavy", "continued", ("pdf",), "approval"),
+    ("light", "pair", ("pdf",), "both"),
 ]
 MAX_TRIES = 60
+MOST_DPI = 200  # a sample of both form types at no more than this keeps the set under 10 MB
 
 
-def find(level: str, kind: str, formats: tuple[str, ...]) -> Document:
+def find(level: str, kind: str, formats: tuple[str, ...], form_types: str) -> Document:
     for index in range(MAX_TRIES):
-        doc = make_document(SAMPLES_SEED, level, index)
+        doc = make_document(SAMPLES_SEED, level, index, form_types)
         if doc.notes["kind"] == kind and doc.ext in formats:
+            if form_types != "approval":
+                if doc.pages[0].dpi > MOST_DPI:
+                    continue
+                doc.name = doc.name.replace("-", "-both-", 1)  # apart from the approval names
+                for page in doc.pages:
+                    page.gray = True  # three pages in colour would take a tenth of the budget
             return doc
     raise SystemExit(f"make_samples: no {kind} {level} document in {MAX_TRIES} tries")
 
@@ -45,10 +54,9 @@ def main() -> int:
     for level in LEVELS:
         shutil.rmtree(args.out / level, ignore_errors=True)
     entries = []
-    for level, kind, formats in WANTED:
-        entries.append(
-            {"level": level, **write_document(find(level, kind, formats), args.out / level)}
-        )
+    for level, kind, formats, form_types in WANTED:
+        doc = find(level, kind, formats, form_types)
+        entries.append({"level": level, **write_document(doc, args.out / level)})
     seeds = seed_document("clean", SAMPLES_SEED)
     for page in seeds.pages:
         page.gray = True  # seven pages in colour would take a third of the size budget

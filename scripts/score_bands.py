@@ -1,7 +1,7 @@
 """Score a run made with `--read-again-below 1` as if it had read again only below each band.
 
     python scripts/score_bands.py --gold corpus/report --pred out/report/records.jsonl \
-        [--calibration models/calibration.json] [--bands 0.99,0.995,0.999] [--by-level]
+        [--calibration models/calibration/budget_performance_approval.json] [--bands 0.99,0.995,0.999] [--by-level]
 
 With every field that passed review read a second time, the run holds what a second reading
 says wherever one could be made; which fields a smaller band would have read again, and so
@@ -19,7 +19,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.confidence import MODEL_PATH, form_signals, load_calibration, probability, unsupported
+from pipeline.confidence import (
+    calibration_path,
+    form_signals,
+    probability,
+    read_calibration,
+    unsupported,
+)
 from pipeline.evaluate import label_outputs, load_gold_set, load_predictions
 from pipeline.export import form_of
 from pipeline.form_spec import load_template
@@ -32,7 +38,12 @@ def main() -> int:
     )
     parser.add_argument("--gold", type=Path, required=True)
     parser.add_argument("--pred", type=Path, required=True)
-    parser.add_argument("--calibration", type=Path, default=MODEL_PATH)
+    parser.add_argument(
+        "--calibration",
+        type=Path,
+        default=calibration_path("budget_performance_approval"),
+        help="the calibration the bands are drawn under (its form type's records only)",
+    )
     parser.add_argument("--bands", default="0.995", help="comma-separated (default 0.995)")
     parser.add_argument("--by-level", action="store_true", help="figures per damage level")
     parser.add_argument(
@@ -42,13 +53,14 @@ def main() -> int:
     )
     args = parser.parse_args()
 
-    calibration = load_calibration(args.calibration)
+    calibration = read_calibration(args.calibration)
     records = load_predictions(args.pred)
     first: dict[int, FirstPass] = {}
     exported_fields: list[tuple[FieldResult, FirstPass]] = []
     for record in records:
         form = form_of(record)
-        signals = form_signals(form, load_template(record.form_type).level1_of)
+        template = load_template(record.form_type)
+        signals = form_signals(form, template)
         threshold = calibration.threshold_of(signals)
         exported = [
             *record.fields.values(),
@@ -56,7 +68,7 @@ def main() -> int:
         ]
         for result, (key, reading) in zip(exported, form.all_fields(), strict=True):
             evidence = reading.evidence
-            p = probability(calibration, key, reading, signals)
+            p = probability(calibration, template.group_of(key), reading, signals)
             first[id(result)] = FirstPass(
                 confidence=p,
                 reviewed=p < threshold or evidence.contradicted or unsupported(evidence),

@@ -27,7 +27,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pipeline.audit import is_silent_error
 from pipeline.evaluate import evaluate, load_gold_set, load_predictions, output_truths, values_match
+from pipeline.form_spec import is_numeric
 from pipeline.store import Store, store_url
 from pipeline.store_figures import store_figures
 
@@ -50,11 +52,20 @@ def _truths(corpus: Path, records: Path) -> tuple[dict[tuple[str, int, str], str
     found = output_truths(load_gold_set(corpus), export)
     straight = [f for f in found if not f.got.review]
     wrong = sum(
-        f.expected is None or not values_match(f.path.split(".")[-1], f.expected, f.got.value)
+        f.expected is None
+        or not values_match(
+            f.expected, f.got.value, is_numeric(f.record.form_type, _key_of(f.path))
+        )
         for f in straight
     )
     truths = {(f.record.source.file, seq[id(f.record)], f.path): f.expected for f in found}
     return truths, len(straight), wrong
+
+
+def _key_of(path: str) -> str:
+    """`fields.KEY` → KEY; `indicators.ROW.KEY` → `indicators.KEY`."""
+    parts = path.split(".")
+    return parts[1] if parts[0] == "fields" else f"indicators.{parts[2]}"
 
 
 def review_from_truth(
@@ -78,7 +89,7 @@ def review_from_truth(
                 "path": task.path,
                 "read": task.value,
                 "answer": answer,
-                "changed": not values_match(task.key, answer, task.value),
+                "changed": is_silent_error(task.form_type, task.key, task.row, task.value, answer),
             }
         )
     return answered

@@ -1,10 +1,9 @@
 """Truth files of both form types, as `shared/spec/record-format.md` defines them.
 
-`pipeline.records.GoldRecord` holds only the approval form (its indicator rows forbid the
-self-evaluation's keys), so the corpus generators write the second type's truth with the
-models below. Both types go through one writer, which writes an approval record exactly as
-`pipeline.records.write_gold` does, so existing corpora stay byte-for-byte the same. When
-`pipeline.records` learns the second type, these models can give way to its own.
+`pipeline.records.GoldRecord` reads the truth of any form type, its keys its type's; the
+models below keep what the generators write of the second type to exactly the spec's keys.
+Both types go through one writer, which writes an approval record exactly as
+`pipeline.records.write_gold` does, so existing corpora stay byte-for-byte the same.
 """
 
 from __future__ import annotations

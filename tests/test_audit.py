@@ -90,10 +90,12 @@ def test_strata_are_form_type_and_field_kind() -> None:
 
 
 def test_a_changed_value_is_a_silent_error_and_a_spelling_the_scorer_ignores_is_not() -> None:
-    assert is_silent_error("name", "人夭", "人大")
-    assert not is_silent_error("name", "人大", "人大")
-    assert not is_silent_error("value", "≥90%", "≧ 90%")  # the scorer folds these
-    assert not is_silent_error("funds_total", "646.3", "646.30")  # equal as numbers
+    approval = "budget_performance_approval"
+    assert is_silent_error(approval, "name", 0, "人夭", "人大")
+    assert not is_silent_error(approval, "name", 0, "人大", "人大")
+    assert not is_silent_error(approval, "value", 0, "≥90%", "≧ 90%")  # the scorer folds these
+    assert not is_silent_error(approval, "funds_total", None, "646.3", "646.30")  # as numbers
+    assert is_silent_error(approval, "project_name", None, "646.3", "646.30")  # text
 
 
 def test_clopper_pearson_matches_its_closed_forms_and_the_binomial_tails() -> None:

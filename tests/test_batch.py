@@ -424,13 +424,14 @@ def test_a_correction_shows_in_all_three_export_formats(reference: Path, tmp_pat
     assert field.reviewed_by == "reviewer-1" and (field.model_extra or {})["raw"] == task.raw
 
     assert formscan("export", "--out", out, "--format", "csv").returncode == 0
-    rows = list(csv.DictReader((out / "records.csv").read_text("utf-8-sig").splitlines()))
+    table = (out / "records.approval.csv").read_text("utf-8-sig")
+    rows = list(csv.DictReader(table.splitlines()))
     [row] = [r for r in rows if r["file"] == task.file and r["row"] == "form"]
     assert row[task.key] == "已核对的值"
     assert len(rows) == 3 + sum(len(r.indicators) for r in read_export(tmp_path / "r.jsonl"))
 
     assert formscan("export", "--out", out, "--format", "xlsx").returncode == 0
-    sheet = list(load_workbook(out / "records.xlsx")["forms"].iter_rows(values_only=True))
+    sheet = list(load_workbook(out / "records.xlsx")["approval"].iter_rows(values_only=True))
     [line] = [r for r in sheet[1:] if r[0] == task.file]
     assert line[sheet[0].index(task.key)] == "已核对的值"
 

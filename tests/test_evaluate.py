@@ -23,7 +23,8 @@ from pipeline.evaluate import (
     output_truths,
     values_match,
 )
-from pipeline.records import ExportRecord, FieldResult, GoldIndicator, GoldRecord, Source
+from pipeline.form_spec import is_numeric
+from pipeline.records import ExportRecord, FieldResult, GoldRecord, Source
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD_AS_EXPORT = REPO / "scripts" / "gold_as_export.py"
@@ -58,7 +59,7 @@ def gold_form(
 ) -> GoldRecord:
     return GoldRecord(
         fields=FIELDS if fields is None else fields,
-        indicators=[GoldIndicator(**row) for row in ([ROW_COUNT] if rows is None else rows)],
+        indicators=[dict(row) for row in ([ROW_COUNT] if rows is None else rows)],
     )
 
 
@@ -72,8 +73,7 @@ def perfect(truth: GoldRecord, file: str = "a.pdf", pages: list[int] | None = No
         source=Source(file=file, pages=pages or []),
         fields={key: read_as(value) for key, value in truth.fields.items()},
         indicators=[
-            {key: read_as(value) for key, value in row.model_dump().items()}
-            for row in truth.indicators
+            {key: read_as(value) for key, value in row.items()} for row in truth.indicators
         ],
     )
 
@@ -92,16 +92,31 @@ def test_normalize_text_folds_width_whitespace_and_inequality_signs() -> None:
     assert normalize_text("≦1.254万元") == "≤1.254万元"
 
 
-def test_values_match_decimal_keys_as_numbers_other_keys_as_text() -> None:
-    assert values_match("funds_total", "1.40", "1.4")  # same number
-    assert values_match("funds_total", "286", "286.0")  # same number
-    assert values_match("funds_fiscal", "1.254", "１.２５４")  # NFKC first, then a number
-    assert not values_match("funds_other", "", "0")  # "" equals only ""
-    assert values_match("funds_other", "", " ")  # whitespace is removed: "" == ""
-    assert not values_match("funds_total", "约1.4", "约1.40")  # not numbers: text differs
-    assert values_match("funds_total", "NaN", "NaN")  # NaN is no amount: text, equal
-    assert not values_match("project_name", "1.40", "1.4")  # not a decimal key: text
-    assert values_match("indicators.value", "≥90%", "≧ 90％")
+def test_values_match_numeric_fields_as_numbers_other_fields_as_text() -> None:
+    assert values_match("1.40", "1.4", numeric=True)  # same number
+    assert values_match("286", "286.0", numeric=True)  # same number
+    assert values_match("1.254", "１.２５４", numeric=True)  # NFKC first, then a number
+    assert not values_match("", "0", numeric=True)  # "" equals only ""
+    assert values_match("", " ", numeric=True)  # whitespace is removed: "" == ""
+    assert not values_match("约1.4", "约1.40", numeric=True)  # not numbers: text differs
+    assert values_match("NaN", "NaN", numeric=True)  # NaN is no amount: text, equal
+    assert not values_match("1.40", "1.4")  # not a numeric field: text
+    assert values_match("≥90%", "≧ 90％")
+    # A rate keeps its %, which both sides must have.
+    assert values_match("99.970%", "99.97%", numeric=True)
+    assert not values_match("99.97", "99.97%", numeric=True)
+
+
+def test_which_fields_are_numeric_comes_from_each_form_type() -> None:
+    approval, evaluation = "budget_performance_approval", "performance_self_evaluation"
+    assert is_numeric(approval, "funds_total") and not is_numeric(approval, "project_name")
+    assert not is_numeric(approval, "indicators.value")  # a 指标值 is text as printed
+    assert is_numeric(evaluation, "funds_rate") and is_numeric(evaluation, "total_score")
+    assert is_numeric(evaluation, "indicators.weight") and is_numeric(
+        evaluation, "indicators.score"
+    )
+    assert not is_numeric(evaluation, "indicators.target")
+    assert not is_numeric("no_such_form", "funds_total")
 
 
 # --- whole forms ------------------------------------------------------------------------
@@ -415,7 +430,16 @@ def test_each_output_field_gets_the_truth_value_it_is_scored_against() -> None:
     assert ("indicators.2.name", None) in found  # nothing in the truth stands for it
     assert len(found) == 5 + 5 + 5 + 1
     wrong = sum(
-        f.expected is None or not values_match(f.path.split(".")[-1], f.expected, f.got.value)
+        f.expected is None
+        or not values_match(
+            f.expected, f.got.value, is_numeric("budget_performance_approval", _key_of(f.path))
+        )
         for f in output_truths({"a": [truth]}, [output])
     )
     assert wrong == evaluate({"a": [truth]}, [output]).counts.wrong_silent_fields == 2
+
+
+def _key_of(path: str) -> str:
+    """`fields.KEY` → KEY; `indicators.ROW.KEY` → `indicators.KEY`."""
+    parts = path.split(".")
+    return parts[1] if parts[0] == "fields" else f"indicators.{parts[2]}"

@@ -137,4 +137,4 @@ def test_corpus_forms_with_text_up_to_their_rulings_read_row_by_row(
     for key in ("project_name", "department", "project_attribute", "project_period"):
         assert normalise_text(form.fields[key].value) == normalise_text(truth.fields[key])
     read = [(row["level2"].value, normalise_text(row["name"].value)) for row in form.indicators]
-    assert read == [(g.level2, normalise_text(g.name)) for g in truth.indicators]
+    assert read == [(g["level2"], normalise_text(g["name"])) for g in truth.indicators]

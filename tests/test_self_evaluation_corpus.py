@@ -29,7 +29,13 @@ from synth.self_evaluation import SLIPS, SelfEvaluation, invent_self_evaluation,
 from synth.self_evaluation_layout import evaluation_style, layout_self_evaluation
 from truth_files import SELF_EVALUATION_INDICATOR_KEYS, SELF_EVALUATION_SCALAR_KEYS
 
-from pipeline.records import FORM_TYPE, LEVEL1_NAMES, LEVEL2_NAMES, SCALAR_KEYS
+from pipeline.form_spec import load_template
+from pipeline.records import FORM_TYPE
+
+APPROVAL = load_template(FORM_TYPE)
+SCALAR_KEYS = tuple(APPROVAL.scalar_keys)
+LEVEL1_NAMES = tuple(APPROVAL.indicators.vocabulary)
+LEVEL2_NAMES = tuple(APPROVAL.level2_names)
 
 SELF_EVALUATION = "performance_self_evaluation"
 needs_poppler = pytest.mark.skipif(
@@ -128,7 +134,7 @@ def test_self_evaluation_is_of_the_approved_project() -> None:
     for key in ("year", "project_name", "department", "implementing_unit"):
         assert evaluated.fields[key] == approved.fields[key]
     assert evaluated.fields["funds_total_initial"] != ""
-    targets = {(r.level2, r.name, r.value) for r in approved.indicators}
+    targets = {(r["level2"], r["name"], r["value"]) for r in approved.indicators}
     assert {(r.level2, r.name, r.target) for r in evaluated.indicators} <= targets
 
 

@@ -148,7 +148,7 @@ def test_every_cell_prints_what_the_truth_says(printed: Printed) -> None:
                     assert _normal(line.value) in cells
                 if line.name or line.value:
                     row = next(rows)
-                    assert (row.level2, row.seq, row.name, row.value) == (
+                    assert (row["level2"], row["seq"], row["name"], row["value"]) == (
                         block.level2,
                         str(line.seq),
                         line.name,

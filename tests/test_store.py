@@ -340,8 +340,8 @@ def test_a_correction_sits_beside_the_ocr_value_and_every_export_uses_it(
     assert store.review_queue()[0].key == "overall_goal"
     assert store.counts()["corrections"] == 2
 
-    write_csv(store, tmp_path / "r.csv")
-    raw = (tmp_path / "r.csv").read_bytes()
+    assert write_csv(store, tmp_path / "r.csv") == {tmp_path / "r.approval.csv": 1}
+    raw = (tmp_path / "r.approval.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
     assert [r["row"] for r in rows] == ["form", "indicator"]
@@ -349,11 +349,12 @@ def test_a_correction_sits_beside_the_ocr_value_and_every_export_uses_it(
     assert rows[0]["funds_total"] == "'=1+1" and rows[1]["value"] == "≥95%"
     write_xlsx(store, tmp_path / "r.xlsx")
     book = load_workbook(tmp_path / "r.xlsx")
-    forms = list(book["forms"].iter_rows(values_only=True))
+    assert book.sheetnames == ["approval", "approval indicators"]
+    forms = list(book["approval"].iter_rows(values_only=True))
     head = forms[0]
     assert forms[1][head.index("funds_total")] == "=1+1"
-    assert book["forms"].cell(2, head.index("funds_total") + 1).data_type == "s"
-    indicators = list(book["indicators"].iter_rows(values_only=True))
+    assert book["approval"].cell(2, head.index("funds_total") + 1).data_type == "s"
+    indicators = list(book["approval indicators"].iter_rows(values_only=True))
     assert indicators[1][indicators[0].index("value")] == "≥95%"
     store.close()
 
@@ -454,7 +455,7 @@ def test_xlsx_marks_and_counts_a_value_too_long_for_a_cell_and_csv_keeps_it_whol
 
     written = write_xlsx(store, tmp_path / "r.xlsx")
     assert (written.forms, written.cut) == (1, 1)
-    sheet = load_workbook(tmp_path / "r.xlsx")["forms"]
+    sheet = load_workbook(tmp_path / "r.xlsx")["approval"]
     head = [c.value for c in sheet[1]]
     cell = sheet.cell(2, head.index("overall_goal") + 1).value
     assert isinstance(cell, str) and len(cell) <= XLSX_CELL_CHARS and cell != long[: len(cell)]
@@ -463,6 +464,7 @@ def test_xlsx_marks_and_counts_a_value_too_long_for_a_cell_and_csv_keeps_it_whol
 
     write_csv(store, tmp_path / "r.csv")
     csv.field_size_limit(len(long) + 1)
-    rows = list(csv.DictReader((tmp_path / "r.csv").read_text("utf-8-sig").splitlines()))
+    table = (tmp_path / "r.approval.csv").read_text("utf-8-sig")
+    rows = list(csv.DictReader(table.splitlines()))
     assert rows[0]["overall_goal"] == long
     store.close()

@@ -19,7 +19,13 @@ from synth.documents import make_document, write_document
 from synth.layout import CELL_PAD_MM, PageLayout, Style, layout_sheet
 from synth.render import Ink
 
-from pipeline.records import LEVEL1_NAMES, LEVEL2_NAMES, SCALAR_KEYS, read_gold
+from pipeline.form_spec import load_template
+from pipeline.records import read_gold
+
+TEMPLATE = load_template("budget_performance_approval")
+SCALAR_KEYS = tuple(TEMPLATE.scalar_keys)
+LEVEL1_NAMES = tuple(TEMPLATE.indicators.vocabulary)
+LEVEL2_NAMES = tuple(TEMPLATE.level2_names)
 
 REPO = Path(__file__).resolve().parents[1]
 MAKE_CORPUS = REPO / "scripts" / "make_corpus.py"
@@ -41,11 +47,11 @@ def test_invented_truth_is_well_formed(seed: int) -> None:
     assert f["year"].isdigit() and len(f["year"]) == 4
     seen = set()
     for row in gold.indicators:
-        assert row.level1 in LEVEL1_NAMES and row.level2 in LEVEL2_NAMES
-        assert row.name or row.value, "a line with name and value blank is not a row"
-        assert (row.level2, row.seq) not in seen
-        seen.add((row.level2, row.seq))
-    assert {r.level2 for r in gold.indicators} == set(LEVEL2_NAMES)
+        assert row["level1"] in LEVEL1_NAMES and row["level2"] in LEVEL2_NAMES
+        assert row["name"] or row["value"], "a line with name and value blank is not a row"
+        assert (row["level2"], row["seq"]) not in seen
+        seen.add((row["level2"], row["seq"]))
+    assert {r["level2"] for r in gold.indicators} == set(LEVEL2_NAMES)
 
 
 def _printed(pages: list[PageLayout], role: str) -> list[str]:
@@ -83,13 +89,13 @@ def test_layout_prints_every_truth_value_inside_its_cell(seed: int) -> None:
 
     lines = _printed(pages, "ind:name")
     for row in gold.indicators:
-        if row.name:
+        if row["name"]:
             assert any(
-                line.strip().startswith(f"指标{row.seq}") and line.endswith(row.name)
+                line.strip().startswith(f"指标{row['seq']}") and line.endswith(row["name"])
                 for line in lines
             ), row
     assert sorted(_printed(pages, "ind:value")) == sorted(
-        r.value for r in gold.indicators if r.value
+        r["value"] for r in gold.indicators if r["value"]
     )
 
     for page in pages:

@@ -23,18 +23,35 @@ from pipeline.confidence import (
 from pipeline.export import form_of, to_record
 from pipeline.form_spec import Template, load_template
 from pipeline.mapping.anchors import anchor_score
-from pipeline.mapping.forms import is_first_page
 from pipeline.mapping.indicators import _split_line
+from pipeline.mapping.page_types import is_first_page
 from pipeline.pages import PageRead
 from pipeline.readings import Evidence, FieldReading, FormReading
-from pipeline.records import SCALAR_KEYS
 
 TEMPLATE = load_template("budget_performance_approval")
+# The spec's keys of the approval form (shared/spec/record-format.md), in its order.
+SCALAR_KEYS = (
+    "year",
+    "project_name",
+    "department",
+    "implementing_unit",
+    "project_attribute",
+    "project_period",
+    "funds_total",
+    "funds_fiscal",
+    "funds_other",
+    "overall_goal",
+)
+# The approval form with no 二级 blocks expected: for forms of scalars alone.
+NO_BLOCKS = TEMPLATE.model_copy(
+    update={"indicators": TEMPLATE.indicators.model_copy(update={"vocabulary": {}})}
+)
 
 
 def test_template_declares_every_spec_field() -> None:
     # The year is read from the line under the title, the rest from anchored cells.
-    assert ["year", *(f.key for f in TEMPLATE.fields)] == list(SCALAR_KEYS)
+    assert TEMPLATE.scalar_keys == list(SCALAR_KEYS)
+    assert TEMPLATE.indicators.keys == ["level1", "level2", "seq", "name", "value"]
     assert TEMPLATE.level1_of["服务对象满意度指标"] == "满意度指标"
 
 
@@ -136,7 +153,7 @@ def test_a_broken_sum_sends_its_fields_to_review_however_sure_they_read() -> Non
     for total, flagged in (("2.5", False), ("25", True)):  # a decimal point lost
         form = _form(total, "2.5", "")
         check_form(TEMPLATE, form)
-        score_form(form, TEMPLATE.level1_of, trusting)
+        score_form(form, TEMPLATE, trusting)
         funds = [form.fields[k] for k in ("funds_total", "funds_fiscal", "funds_other")]
         assert [f.review for f in funds] == [flagged] * 3, total
 
@@ -163,13 +180,13 @@ def test_a_field_whose_cell_was_not_found_is_never_taken_as_read() -> None:
                 for key in SCALAR_KEYS
             }
             form = FormReading(file="f", form_type="t", fields=fields, indicators=[row])
-            score_form(form, TEMPLATE.level1_of, calibration)
+            score_form(form, TEMPLATE, calibration)
             for key, reading in form.all_fields():
                 assert reading.review, (key, value, evidence)
                 assert reading.confidence <= 0.5, (key, value, evidence)
     found = FieldReading(value="", raw="", evidence=Evidence(blank=True))  # a cell, empty
     form = FormReading(file="f", form_type="t", indicators=[{"value": found}])
-    score_form(form, (), calibration)
+    score_form(form, NO_BLOCKS, calibration)
     assert found.confidence > 0.5, "a blank cell that was found is evidence of a blank"
 
 
@@ -177,7 +194,7 @@ def test_an_amount_with_a_scrap_glued_to_it_goes_to_review_however_sure_it_reads
     trusting = UNFITTED.model_copy(update={"threshold": 0.0})
     form = _form("名286", "286", "")
     check_form(TEMPLATE, form)
-    score_form(form, TEMPLATE.level1_of, trusting)
+    score_form(form, TEMPLATE, trusting)
     total, fiscal = form.fields["funds_total"], form.fields["funds_fiscal"]
     assert total.value == "名286" and "not a number" in total.evidence.rule_failures
     assert total.review and not fiscal.review
@@ -229,7 +246,7 @@ def test_scoring_sends_doubtful_fields_to_review() -> None:
     form = FormReading(
         file="f", form_type="t", fields={"project_name": sure, "department": doubtful}
     )
-    score_form(form, (), UNFITTED)  # a form of scalars alone: no blocks expected
+    score_form(form, NO_BLOCKS, UNFITTED)  # a form of scalars alone: no blocks expected
     assert not sure.review and sure.confidence > UNFITTED.threshold
     assert doubtful.review and doubtful.confidence < UNFITTED.threshold
 
@@ -297,8 +314,8 @@ def test_whole_and_damaged_forms_are_scored_by_their_own_models() -> None:
             "department": FieldReading(value="", raw="", evidence=Evidence(found=False)),
         },
     )
-    score_form(whole, (), calibration)
-    score_form(damaged, (), calibration)
+    score_form(whole, NO_BLOCKS, calibration)
+    score_form(damaged, NO_BLOCKS, calibration)
     assert not whole.fields["project_name"].review
     assert damaged.fields["project_name"].review
     assert model_names("indicators.value", NO_FORM_SIGNALS) == (
@@ -320,8 +337,8 @@ def test_a_damaged_form_has_its_own_stricter_review_threshold() -> None:
     whole = FormReading(file="f", form_type="t", fields={"project_name": _reading("项目")})
     damaged = whole.model_copy(deep=True)
     damaged.fields["department"] = FieldReading(value="", raw="", evidence=Evidence(found=False))
-    score_form(whole, (), calibration)
-    score_form(damaged, (), calibration)
+    score_form(whole, NO_BLOCKS, calibration)
+    score_form(damaged, NO_BLOCKS, calibration)
     name, damaged_name = whole.fields["project_name"], damaged.fields["project_name"]
     assert name.confidence == damaged_name.confidence == pytest.approx(0.924, abs=1e-3)
     assert not name.review and damaged_name.review
@@ -331,7 +348,7 @@ def test_a_form_read_from_photos_is_scored_by_photo_models_first() -> None:
     photo = _form("3", "3", "")
     for _, reading in photo.all_fields():
         reading.evidence.photo = True
-    signals = form_signals(photo, ())
+    signals = form_signals(photo, NO_BLOCKS)
     assert signals.photo and condition_of(signals) == "whole-photo"
     assert model_names("text", signals) == (
         "text|whole-photo",
@@ -341,19 +358,19 @@ def test_a_form_read_from_photos_is_scored_by_photo_models_first() -> None:
         "text",
         "default",
     )
-    assert not form_signals(_form("3", "3", ""), ()).photo
+    assert not form_signals(_form("3", "3", ""), NO_BLOCKS).photo
 
 
 def test_an_export_scored_again_gets_the_confidences_of_a_live_run() -> None:
     calibration = _whole_and_damaged()
     form = _form("3", "2", "0.5")  # a failed sum: rule features as well as plain ones
     check_form(TEMPLATE, form)
-    score_form(form, TEMPLATE.level1_of, calibration)
+    score_form(form, TEMPLATE, calibration)
     record = to_record(form, {})
     for field in record.fields.values():
         field.confidence, field.review = 0.5, True
     again = form_of(record)
-    score_form(again, TEMPLATE.level1_of, calibration)
+    score_form(again, TEMPLATE, calibration)
     assert {k: f.confidence for k, f in again.fields.items()} == {
         k: r.confidence for k, r in form.fields.items()
     }
@@ -521,14 +538,14 @@ def test_a_doubtful_name_over_a_blank_value_sends_its_whole_row_to_review() -> N
         name = FieldReading(value="最综合", raw="最综合", evidence=doubtful.model_copy())
         cell = FieldReading(value=value, raw=value, evidence=Evidence(blank=not value))
         form = FormReading(file="f", form_type="t", indicators=[_row(name, cell)])
-        score_form(form, TEMPLATE.level1_of, calibration)
+        score_form(form, TEMPLATE, calibration)
         row = form.indicators[0]
         assert row["name"].review
         assert row["level2"].review is whole and row["seq"].review is whole, value
     sure_name = FieldReading(value="无", raw="无", evidence=Evidence())
     blank = FieldReading(value="", raw="", evidence=Evidence(blank=True))
     form = FormReading(file="f", form_type="t", indicators=[_row(sure_name, blank)])
-    score_form(form, TEMPLATE.level1_of, calibration)
+    score_form(form, TEMPLATE, calibration)
     assert not any(reading.review for reading in form.indicators[0].values())
 
 
@@ -540,7 +557,7 @@ def test_a_field_every_form_fills_read_empty_goes_to_review_however_sure_the_bla
     form.fields["project_name"] = FieldReading(value="", raw="", evidence=blank.model_copy())
     form.fields["year"] = FieldReading(value="", raw="", evidence=Evidence(found=True))
     check_form(TEMPLATE, form)
-    score_form(form, TEMPLATE.level1_of, trusting)
+    score_form(form, TEMPLATE, trusting)
     assert form.fields["project_name"].review
     assert form.fields["year"].review
     assert not form.fields["funds_other"].review, "an empty 其他资金 is a common, right blank"

@@ -254,8 +254,7 @@ def test_two_labelled_lines_beside_one_value_cell_flag_the_value() -> None:
     map_indicators(TEMPLATE, page, form, IndicatorState())
     assert [row["name"].value for row in form.indicators] == ["保障工作有效开展", "提高积极性"]
     assert all(
-        "value cell beside 2 指标N lines" in row["value"].evidence.rule_failures
-        for row in form.indicators
+        "value cell beside 2 rows" in row["value"].evidence.rule_failures for row in form.indicators
     )
 
 
@@ -498,8 +497,8 @@ def test_every_field_on_a_page_ruled_with_more_columns_than_the_form_prints_goes
         page = _page(cells)
         xs = tuple(sorted({*XS, *range(450, 450 + extra)}))  # strokes in the 指标值 column
         page = replace(page, grid=replace(page.grid, xs=xs))
-        (form,) = read_forms(TEMPLATE, "hand-made.png", [page])
-        score_form(form, TEMPLATE.level1_of, trusting)
+        (form,), _ = read_forms([TEMPLATE], "hand-made.png", [page])
+        score_form(form, TEMPLATE, trusting)
         row = form.indicators[0]
         assert row["value"].value == "≥95%"
         assert all(reading.review is doubted for reading in row.values()), extra
@@ -509,7 +508,7 @@ def test_every_field_on_a_page_ruled_with_more_columns_than_the_form_prints_goes
 def test_a_page_whose_title_and_first_label_are_under_a_seal_still_starts_a_form() -> None:
     # A seal over the title and 项目名称: missed, the page joined the form before it, and
     # every later form of the file shifted onto the wrong record, each field read sure.
-    from pipeline.mapping.forms import is_first_page
+    from pipeline.mapping.page_types import is_first_page
 
     header_rows = [
         (1, 1, 0, 0, "项■"),  # the first label, under the seal

@@ -19,14 +19,16 @@ def place_blocks(template: Template, form: FormReading, costs: OrderCosts = ORDE
     if not spec.blocks_in_order or not form.indicators:
         return
     words = template.level2_names
-    rows = [(row["level2"], row["seq"].value) for row in form.indicators]
+    level1_key, level2_key = spec.key_of("level1") or "", spec.key_of("level2") or ""
+    name_key = spec.key_of("name") or ""
+    rows = [(row[level2_key], row["seq"].value) for row in form.indicators]
     blocks = decode_blocks(row_cues(rows, words, spec.note_pattern), len(words), costs)
     for row, block in zip(form.indicators, blocks, strict=True):
-        level2, level1 = row["level2"], row["level1"]
+        level2, level1 = row[level2_key], row[level1_key]
         if level2.value == words[block]:
             continue
         form.issues.append(
-            f"page {level2.page}: {spec.line_label}{row['seq'].value} {row['name'].value!r} "
+            f"page {level2.page}: {spec.line_label}{row['seq'].value} {row[name_key].value!r} "
             f"placed in {words[block]} by the order of the rows (its cell read "
             f"{level2.value or 'nothing'!r})"
         )

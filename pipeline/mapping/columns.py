@@ -40,13 +40,22 @@ def split_joined_headers(
     return out
 
 
-def column_headers(cells: Sequence[CellText], columns: Mapping[str, str]) -> dict[str, CellText]:
+def column_headers(
+    cells: Sequence[CellText], columns: Mapping[str, str], row_key: str = ""
+) -> dict[str, CellText]:
     """The header cell of each indicator column, one cell per column, in the columns' order.
 
     The headers differ by a character (一级指标, 三级指标): a worn header can read closer to its
     neighbour's label than to its own. The surest matches are taken first, and a header out
-    of the left-to-right order of `columns` is dropped.
+    of the left-to-right order of `columns` is dropped. Where the header of `row_key` is
+    found, the others are taken from its row only: a form can print 分值 or 得分 over another
+    block too.
     """
+    if row_key in columns:
+        own = max(cells, key=lambda c: anchor_score(c.text, columns[row_key]), default=None)
+        if own is not None and anchor_score(own.text, columns[row_key]) >= MIN_ANCHOR_SCORE:
+            top, bottom = own.cell.box[1], own.cell.box[3]
+            cells = [c for c in cells if c.cell.box[1] < bottom and c.cell.box[3] > top]
     scored = sorted(
         (
             (anchor_score(cell.text, anchor), index, key, cell)

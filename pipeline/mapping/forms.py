@@ -5,46 +5,34 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pipeline.form_spec import Template
-from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, anchor_score, best_anchor
 from pipeline.mapping.blocks import place_blocks
-from pipeline.mapping.indicators import IndicatorState, map_indicators
-from pipeline.mapping.scalars import map_scalar_fields
+from pipeline.mapping.indicators import IndicatorState, map_indicators, number_rows_in_order
+from pipeline.mapping.page_types import page_types
+from pipeline.mapping.scalars import map_block_fields_on_later_pages, map_scalar_fields
 from pipeline.pages import PageRead
 from pipeline.readings import Evidence, FieldReading, FormReading
 
-# Field labels that make a page a form's first without its title or first anchor; a
-# continuation page prints none.
-FIRST_PAGE_LABELS = 2
 
+def read_forms(
+    templates: Sequence[Template], file: str, pages: Sequence[PageRead]
+) -> tuple[list[FormReading], dict[int, str]]:
+    """Group a file's pages into forms, each of its page's type, and map each form's fields.
 
-def is_first_page(template: Template, page: PageRead) -> bool:
-    """Whether the page starts a form: it shows its title, first-page anchor or field labels.
-
-    Field labels count from `FIRST_PAGE_LABELS` of them.
-
-    The title above the table is the surer sign: a worn grid can merge the anchor's cell
-    with its neighbours, and a form whose first page is missed shifts every later form of
-    its file onto the wrong record.
+    Returns the forms, and the pages of no known type with why: read as no form.
     """
-    if any(anchor_score(line, template.title) >= MIN_ANCHOR_SCORE for line in page.above):
-        return True
-    if best_anchor(page.cells, [template.first_page_anchor])[0] is not None:
-        return True
-    # A seal pressed over the title and the first rows: the other field labels still say it.
-    labelled = sum(best_anchor(page.cells, spec.anchors)[0] is not None for spec in template.fields)
-    return labelled >= FIRST_PAGE_LABELS
-
-
-def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list[FormReading]:
-    """Group a file's pages into forms and map each form's fields."""
     forms: list[FormReading] = []
+    unrecognised: dict[int, str] = {}
+    pages_of: dict[int, list[PageRead]] = {}  # by id of the form
     state = IndicatorState()
-    for page in pages:
-        first = is_first_page(template, page)
-        if first or not forms:
+    for page, typed in zip(pages, page_types(templates, pages), strict=True):
+        template = typed.template
+        if template is None:
+            unrecognised[page.number] = typed.why
+            continue
+        if typed.first or not forms or forms[-1].form_type != template.form_type:
             forms.append(FormReading(file=file, form_type=template.form_type))
             state = IndicatorState()
-            if first:
+            if typed.first:
                 map_scalar_fields(template, page, forms[-1])
             else:
                 # Its first page was not recognised: every field is still reported, empty and
@@ -52,20 +40,25 @@ def read_forms(template: Template, file: str, pages: Sequence[PageRead]) -> list
                 forms[-1].issues.append(f"page {page.number}: no first page before it")
                 forms[-1].fields = {
                     key: FieldReading(value="", raw="", evidence=Evidence(found=False))
-                    for key in ["year", *(spec.key for spec in template.fields)]
+                    for key in template.scalar_keys
                 }
         form = forms[-1]
         form.pages.append(page.number)
+        pages_of.setdefault(id(form), []).append(page)
         if page.grid is not None and page.grid.open_sides:
             form.issues.append(
                 f"page {page.number}: table printed without its "
                 f"{' and '.join(page.grid.open_sides)} frame line, taken where the lines end"
             )
         map_indicators(template, page, form, state)
+    by_type = {t.form_type: t for t in templates}
     for form in forms:
+        template = by_type[form.form_type]
+        map_block_fields_on_later_pages(template, pages_of[id(form)], form)
         place_blocks(template, form)
-    _doubt_overruled_pages(template, pages, forms)
-    return forms
+        number_rows_in_order(template, form)
+        _doubt_overruled_pages(template, pages, [form])
+    return forms, unrecognised
 
 
 def _doubt_overruled_pages(

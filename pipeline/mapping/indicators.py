@@ -17,8 +17,8 @@ from typing import Literal
 
 from rapidfuzz import fuzz, process
 
-from pipeline.form_spec import IndicatorSpec, Template
-from pipeline.mapping.anchors import clean
+from pipeline.form_spec import ColumnKind, IndicatorSpec, Template
+from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, anchor_score, clean
 from pipeline.mapping.cell_reading import reading_of, source_box
 from pipeline.mapping.columns import column_headers, column_ranges, split_joined_headers
 from pipeline.ocr.cells import CellText
@@ -42,18 +42,24 @@ class _Table:
     """A page's indicator table: its columns' places, and its cells below the header by column."""
 
     page: PageRead
+    spec: IndicatorSpec
     columns: dict[str, tuple[float, float]]  # key → x range as share of the table's width
     x_left: int
     width: int
-    level1: list[CellText]
-    level2: list[CellText]
-    names: list[CellText]
-    values: list[CellText]
+    cells: dict[str, list[CellText]]  # key → the column's cells below the header
+
+    def of(self, kind: ColumnKind) -> list[CellText]:
+        """The cells of the first column of `kind`; none where the table has no such column."""
+        key = self.spec.key_of(kind)
+        return self.cells.get(key, []) if key is not None else []
 
     @property
     def value_x(self) -> float:
-        """Where the value column starts on the page."""
-        return self.x_left + self.columns["value"][0] * self.width
+        """Where the first value column starts on the page."""
+        key = self.spec.key_of("value")
+        if key is None or key not in self.columns:
+            return float(self.x_left + self.width)
+        return self.x_left + self.columns[key][0] * self.width
 
 
 def map_indicators(
@@ -63,19 +69,35 @@ def map_indicators(
     table = _table(template, page, form, state)
     if table is None:
         return
+    spec = template.indicators
     first_row = len(form.indicators)
-    for cell in sorted(table.names, key=lambda c: c.cell.box[1]):
-        if any(c is cell for c in table.level2):
-            l1_cell = next((c for c in table.level1 if _beside(c, cell)), None)
-            _map_joined_block(template, page, form, state, cell, l1_cell, table.values)
-            continue
-        _map_name_cell(template, table, form, state, cell)
-    _mark_lost_values(
-        form.indicators[first_row:], form, page.number, template.indicators.columns["value"]
-    )
-    _mark_shared_values(
-        form.indicators[first_row:], form, page.number, template.indicators.line_label
-    )
+    for cell in _row_names(spec, table):
+        if spec.line_label is None:
+            _map_row(template, table, form, state, cell)
+        elif any(c is cell for c in table.of("level2")):
+            l1_cell = next((c for c in table.of("level1") if _beside(c, cell)), None)
+            _map_joined_block(template, page, form, state, cell, l1_cell, table.of("value"))
+        else:
+            _map_name_cell(template, table, form, state, cell)
+    rows = form.indicators[first_row:]
+    for column in spec.columns:
+        if column.kind in ("value", "number", "text"):
+            _mark_lost_values(rows, form, page.number, column.key, column.header)
+        if column.kind in ("value", "number"):
+            _mark_shared_values(rows, form, page.number, column.key)
+
+
+def _row_names(spec: IndicatorSpec, table: _Table) -> list[CellText]:
+    """The name column's cells top to bottom, up to the row that closes the table (总分)."""
+    names = sorted(table.of("name"), key=lambda c: c.cell.box[1])
+    if spec.end_row is not None:
+        end = next((i for i, c in enumerate(names) if _is_end_row(spec, c)), None)
+        names = names[:end]
+    return names
+
+
+def _is_end_row(spec: IndicatorSpec, cell: CellText) -> bool:
+    return spec.end_row is not None and anchor_score(cell.text, spec.end_row) >= MIN_ANCHOR_SCORE
 
 
 def _table(
@@ -90,10 +112,13 @@ def _table(
     x_left, y_top, x_right, _ = page.grid.frame
     width = max(1, x_right - x_left)
     spec = template.indicators
+    name_key = spec.key_of("name") or ""
     header_bottom = y_top
-    headers: dict[str, str] = {str(k): v for k, v in spec.columns.items()}
-    found = column_headers(split_joined_headers(page.cells, headers, page.grid.xs), headers)
-    if "name" in found or len(found) >= 3:
+    headers = spec.headers
+    found = column_headers(
+        split_joined_headers(page.cells, headers, page.grid.xs), headers, name_key
+    )
+    if name_key in found or len(found) >= 3:
         state.columns = column_ranges(found, list(headers), x_left, width)
         # A worn header reads as no label (or runs into the first value below it): its
         # column lies between its neighbours', or after the last.
@@ -103,7 +128,7 @@ def _table(
                 "columns whose headers were read"
             )
         header_bottom = max(c.cell.box[3] for c in found.values())
-    if state.columns is None or "name" not in state.columns:
+    if state.columns is None or name_key not in state.columns:
         form.issues.append(f"page {page.number}: indicator columns not found")
         return None
 
@@ -122,27 +147,27 @@ def _table(
             if c.cell.box[0] < mid < c.cell.box[2] and c.cell.box[3] > header_bottom + 2
         ]
 
-    names = column("name")
+    cells = {key: column(key) for key in headers}
     # A cell inside another was read twice: its text is part of the larger cell's.
-    names = [c for c in names if not any(d is not c and _inside(c, d) for d in names)]
-    return _Table(
-        page, columns, x_left, width, column("level1"), column("level2"), names, column("value")
-    )
+    names = cells[name_key]
+    cells[name_key] = [c for c in names if not any(d is not c and _inside(c, d) for d in names)]
+    return _Table(page, spec, columns, x_left, width, cells)
 
 
 def _map_name_cell(
     template: Template, table: _Table, form: FormReading, state: IndicatorState, cell: CellText
 ) -> None:
     """The rows of one 三级 cell: one, or one for each 指标N line a worn line joined into it."""
-    value = next((v for v in table.values if _beside(v, cell)), None)
+    values = table.of("value")
+    value = next((v for v in values if _beside(v, cell)), None)
     # A worn line under a 三级 line joins it with the next one's cell: each 指标N label
     # starts a row, paired with the value cell at its own height.
-    label = template.indicators.line_label
+    label = template.indicators.line_label or ""
     pieces = _label_lines(cell, label) if value is not cell else [(cell.text, None)]
     several = len(pieces) > 1
     for piece, line_y in pieces:
         if line_y is not None and several:
-            value = _value_at(table.values, line_y)
+            value = _value_at(values, line_y)
         _map_line(template, table, form, state, cell, piece, value)
 
 
@@ -160,17 +185,14 @@ def _map_line(
     `piece` is the line's text.
     """
     spec, page = template.indicators, table.page
+    line_label = spec.line_label or ""
     text, value_text = piece, None
     if value is cell:  # the line between name and value is lost: no value cell
         text, value_text = _parted(cell, table.value_x)
-    seq, name = _split_line(text, spec.line_label)
+    seq, name = _split_line(text, line_label)
     if seq is None and not name.strip(template.stray_marks):
         return
-    l2_cell = next((c for c in table.level2 if _beside(c, cell)), None)
-    l1_cell = next((c for c in table.level1 if _beside(c, cell)), None)
-    l2 = _vocab_field(page, l2_cell, template.level2_names, spec.note_pattern, state, "level2")
-    l1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
-    _level1_from_level2(template, l1, l2)
+    l1, l2 = _levels(template, table, state, cell)
     name_reading = reading_of(page, cell)
     seq_reading = name_reading.model_copy(deep=True)
     seq_reading.value = seq or ""
@@ -182,9 +204,10 @@ def _map_line(
         value_reading.value = value_reading.raw = value_text or ""
         value_reading.evidence.found = value_text is not None
         value_reading.evidence.rule_failures.append("name and value read as one cell")
-    _drop_header(value_reading, spec.columns["value"])
+    keys = _Keys.of(spec)
+    _drop_header(value_reading, spec.headers[keys.value])
     name = _value_out_of_name(spec, name, name_reading, value_reading)
-    if name in spec.columns.values():
+    if name in spec.headers.values():
         return  # a header cell read again under the header row
     if not _is_name(spec, name):
         # A filled row always names its indicator (the spec drops lines with neither name
@@ -193,24 +216,142 @@ def _map_line(
         if name or value_reading.value:
             form.issues.append(
                 f"page {page.number}: line {piece!r} with value "
-                f"{value_reading.value!r} taken for an empty {spec.line_label}N line"
+                f"{value_reading.value!r} taken for an empty {line_label}N line"
             )
         return
     if seq is None:
         # Every line prints its label; here the number, or the whole label, was not
         # read. The row's place in its 二级 block says which it is: a guess, so it
         # stays marked as failed.
-        seq_reading.evidence.rule_failures.append(f"no {spec.line_label}N label")
-        seq_reading.value = _next_seq(form, l2.value)
+        seq_reading.evidence.rule_failures.append(f"no {line_label}N label")
+        seq_reading.value = _next_seq(form, keys, l2.value if l2 else "")
     form.indicators.append(
-        {
-            "level1": l1,
-            "level2": l2,
-            "seq": seq_reading,
-            "name": name_reading,
-            "value": value_reading,
-        }
+        keys.levels(l1, l2)
+        | {"seq": seq_reading, keys.name: name_reading, keys.value: value_reading}
     )
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """The record keys of a printed-label table's columns (`指标N: name | value`)."""
+
+    level1: str | None
+    level2: str | None
+    name: str
+    value: str
+
+    @classmethod
+    def of(cls, spec: IndicatorSpec) -> _Keys:
+        name, value = spec.key_of("name"), spec.key_of("value")
+        if name is None or value is None:
+            raise ValueError("a table that prints 指标N labels needs a name and a value column")
+        return cls(spec.key_of("level1"), spec.key_of("level2"), name, value)
+
+    def levels(
+        self, level1: FieldReading | None, level2: FieldReading | None
+    ) -> dict[str, FieldReading]:
+        """The row's 一级 and 二级 fields under their keys, for the columns the table has."""
+        out = {}
+        if self.level1 is not None and level1 is not None:
+            out[self.level1] = level1
+        if self.level2 is not None and level2 is not None:
+            out[self.level2] = level2
+        return out
+
+
+def _levels(
+    template: Template, table: _Table, state: IndicatorState, cell: CellText
+) -> tuple[FieldReading | None, FieldReading | None]:
+    """The 一级 and 二级 of the row whose name is `cell`: the cells spanning it, or above it."""
+    spec, page = template.indicators, table.page
+    l2 = l1 = None
+    if spec.key_of("level2") is not None:
+        l2_cell = _level_cell(table.of("level2"), cell)
+        l2 = _vocab_field(page, l2_cell, template.level2_names, spec.note_pattern, state, "level2")
+    if spec.key_of("level1") is not None:
+        l1_cell = _level_cell(table.of("level1"), cell)
+        l1 = _vocab_field(page, l1_cell, list(spec.vocabulary), spec.note_pattern, state, "level1")
+    if l1 is not None and l2 is not None:
+        _level1_from_level2(template, l1, l2)
+    return l1, l2
+
+
+def _level_cell(cells: Sequence[CellText], name: CellText) -> CellText | None:
+    """The 一级 or 二级 cell beside a row; where that is blank, the block it was cut from.
+
+    A merged cell prints its name at the middle of its span. A stray line across the
+    column cuts it in two: the name lands in one piece, at that piece's edge, and the other
+    piece reads blank, as if its rows were still the block above. The blank piece belongs
+    to the neighbour it touches whose name sits nearer the middle of the two together than
+    the middle of its own piece.
+    """
+    own = next((c for c in cells if _beside(c, name)), None)
+    if own is None or not own.blank:
+        return own
+    top, bottom = own.cell.box[1], own.cell.box[3]
+    best, best_gain = None, 0.0
+    for other in cells:
+        if other.blank or not other.boxes:
+            continue
+        if abs(other.cell.box[3] - top) > 3 and abs(other.cell.box[1] - bottom) > 3:
+            continue  # not touching it
+        text_y = (min(b[1] for b in other.boxes) + max(b[3] for b in other.boxes)) / 2
+        alone = (other.cell.box[1] + other.cell.box[3]) / 2
+        joined = (min(top, other.cell.box[1]) + max(bottom, other.cell.box[3])) / 2
+        gain = abs(text_y - alone) - abs(text_y - joined)
+        if gain > best_gain:
+            best, best_gain = other, gain
+    return best or own
+
+
+def _map_row(
+    template: Template, table: _Table, form: FormReading, state: IndicatorState, cell: CellText
+) -> None:
+    """One row of a table that prints no line label: its name cell and the cells beside it.
+
+    Its `seq` is its place among its 二级 block's rows, set once the form's rows are all
+    placed (`number_rows_in_order`).
+    """
+    spec, page = template.indicators, table.page
+    name_key = spec.key_of("name") or ""
+    name_reading = reading_of(page, cell)
+    name = name_reading.value.strip().strip(template.stray_marks)
+    if name in spec.headers.values() or not _is_name(spec, name):
+        if name:
+            form.issues.append(f"page {page.number}: {name!r} in the name column taken for no row")
+        return
+    name_reading.value = name
+    l1, l2 = _levels(template, table, state, cell)
+    row = _Keys(spec.key_of("level1"), spec.key_of("level2"), name_key, "").levels(l1, l2)
+    row["seq"] = name_reading.model_copy(deep=True)
+    row["seq"].value = ""
+    row[name_key] = name_reading
+    for column in spec.columns:
+        if column.kind in ("level1", "level2", "name"):
+            continue
+        beside = next((c for c in table.cells.get(column.key, []) if _beside(c, cell)), None)
+        reading = reading_of(page, beside if beside is not cell else None)
+        _drop_header(reading, column.header)
+        row[column.key] = reading
+    form.indicators.append(row)
+
+
+def number_rows_in_order(template: Template, form: FormReading) -> None:
+    """Number each row by its place among its 二级 block's rows, from 1: the form prints none.
+
+    The number is as sure as the row's 二级 name, whose block it counts in.
+    """
+    if template.indicators.line_label is not None:
+        return
+    level2 = template.indicators.key_of("level2")
+    counts: dict[str, int] = defaultdict(int)
+    for row in form.indicators:
+        block = row[level2].value if level2 is not None and level2 in row else ""
+        counts[block] += 1
+        source = row[level2] if level2 is not None and level2 in row else row["seq"]
+        seq = source.model_copy(deep=True)
+        seq.value = seq.raw = str(counts[block])
+        row["seq"] = seq
 
 
 def _value_out_of_name(
@@ -234,7 +375,7 @@ def _value_out_of_name(
 
 
 def _mark_lost_values(
-    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int, header: str
+    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int, key: str, header: str
 ) -> None:
     """Where most rows of a page found no value cell, the column itself was lost.
 
@@ -242,18 +383,19 @@ def _mark_lost_values(
     column: every value then comes out blank, and a blank is a common, trusted 指标值. None
     of them has a cell behind it, found or blank, so the whole column goes to review.
     """
-    unfound = sum(not row["value"].evidence.found for row in rows)
+    unfound = sum(key in row and not row[key].evidence.found for row in rows)
     if not rows or 2 * unfound <= len(rows):
         return
     for row in rows:
-        row["value"].evidence.column_lost = True
+        if key in row:
+            row[key].evidence.column_lost = True
     form.issues.append(
         f"page {page}: no {header} cell beside {unfound} of {len(rows)} rows: column lost"
     )
 
 
 def _mark_shared_values(
-    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int, label: str
+    rows: Sequence[dict[str, FieldReading]], form: FormReading, page: int, key: str
 ) -> None:
     """Flag each value that one cell gave several rows, and send a filled one to review.
 
@@ -263,14 +405,14 @@ def _mark_shared_values(
     """
     by_cell: dict[tuple[float, ...], list[FieldReading]] = defaultdict(list)
     for row in rows:
-        value = row["value"]
-        if value.bbox is not None and value.evidence.found:
+        value = row.get(key)
+        if value is not None and value.bbox is not None and value.evidence.found:
             by_cell[tuple(value.bbox)].append(value)
     for values in by_cell.values():
         if len(values) < 2:
             continue
         for value in values:
-            value.evidence.rule_failures.append(f"value cell beside {len(values)} {label}N lines")
+            value.evidence.rule_failures.append(f"value cell beside {len(values)} rows")
             if value.value:
                 value.evidence.contradicted = True
         if values[0].value:
@@ -352,6 +494,8 @@ def _map_joined_block(
     cells beside the block. Every field of such a row says how it was read.
     """
     spec = template.indicators
+    keys = _Keys.of(spec)
+    line_label = spec.line_label or ""
     text = re.sub(spec.note_pattern.rstrip("$"), "", clean(cell.text))
     words = [w for w in template.level2_names if w in text]
     word = max(words, key=len, default="")
@@ -360,7 +504,7 @@ def _map_joined_block(
     lines = [
         (seq, name.strip(template.stray_marks))
         for seq, name in re.findall(
-            rf"{re.escape(spec.line_label)}(\d{{1,2}})(.*?)(?={re.escape(spec.line_label)}\d|$)",
+            rf"{re.escape(line_label)}(\d{{1,2}})(.*?)(?={re.escape(line_label)}\d|$)",
             text,
         )
     ]
@@ -385,15 +529,14 @@ def _map_joined_block(
         if index >= len(beside):  # no value cell left to pair: show the block to a reviewer
             value_reading.bbox = source_box(page.prepared, cell.cell.box)
         level1 = _vocab_field(page, l1_cell, list(spec.vocabulary), None, state, "level1")
-        row = {
-            "level1": level1,
-            "level2": level2.model_copy(deep=True),
+        row = keys.levels(level1, level2.model_copy(deep=True)) | {
             "seq": reading_of(page, cell),
-            "name": reading_of(page, cell),
-            "value": value_reading,
+            keys.name: reading_of(page, cell),
+            keys.value: value_reading,
         }
-        row["seq"].value, row["name"].value = seq, name
-        _level1_from_level2(template, row["level1"], row["level2"])
+        row["seq"].value, row[keys.name].value = seq, name
+        if keys.level1 is not None and keys.level2 is not None:
+            _level1_from_level2(template, row[keys.level1], row[keys.level2])
         for reading in row.values():
             reading.evidence.rule_failures.append(failure)
         form.indicators.append(row)
@@ -417,9 +560,10 @@ def _drop_header(reading: FieldReading, header: str) -> None:
         reading.evidence.rule_failures.append(f"header {header!r} joined to the value's cell")
 
 
-def _next_seq(form: FormReading, level2: str) -> str:
+def _next_seq(form: FormReading, keys: _Keys, level2: str) -> str:
     """The 指标N number that follows the form's last row, when that row is of `level2`."""
-    if form.indicators and form.indicators[-1]["level2"].value == level2:
+    last_level2 = form.indicators[-1].get(keys.level2 or "") if form.indicators else None
+    if last_level2 is not None and last_level2.value == level2:
         last = form.indicators[-1]["seq"].value
         return str(int(last) + 1) if last.isdigit() else ""
     return "1"

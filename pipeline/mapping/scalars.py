@@ -1,8 +1,9 @@
 """A form's scalar fields, from its first page: each value is the cell right of its label.
 
-The year is read from the line above the table. Where worn lines joined a label with its
-neighbours, or cut a value into pieces, the value is taken apart or joined again and the
-field says how it was read.
+A field of a block of figures is the cell on its row label's row under its column head
+(`年度资金总额` × `全年预算数`). The year is read from the line above the table. Where worn
+lines joined a label with its neighbours, or cut a value into pieces, the value is taken
+apart or joined again and the field says how it was read.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from dataclasses import replace
 
 from rapidfuzz import fuzz
 
-from pipeline.form_spec import Template
-from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, best_anchor, clean
+from pipeline.form_spec import FieldSpec, Template
+from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, anchor_score, best_anchor, clean
 from pipeline.mapping.cell_reading import reading_of, source_box
 from pipeline.ocr.cells import CellText
 from pipeline.pages import PageRead
@@ -28,6 +29,9 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
     """Fill the form's scalar fields from the first page of the form."""
     labels = [clean(a) for a in template.labels]
     for spec in template.fields:
+        if spec.row:
+            form.fields[spec.key] = _in_block(template, page, spec)[0]
+            continue
         label, score = best_anchor(page.cells, spec.anchors)
         joined = None
         if label is None:
@@ -61,6 +65,78 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
     if not year.value:
         _year_from_fields(template, year, form.fields)
     form.fields = {"year": year, **form.fields}
+
+
+def map_block_fields_on_later_pages(
+    template: Template, pages: Sequence[PageRead], form: FormReading
+) -> None:
+    """Look for the block fields its first page did not show on the form's other pages.
+
+    A form's last rows (the 总分 row) often print on its last page. Where no page shows
+    one, the form's issues say why its first page did not.
+    """
+    for spec in template.fields:
+        reading = form.fields.get(spec.key)
+        if not spec.row or reading is None or reading.evidence.found:
+            continue
+        problems = []
+        for page in pages:
+            found, problem = _in_block(template, page, spec)
+            if problem is None:
+                form.fields[spec.key] = found
+                break
+            problems.append(f"page {page.number}: {problem}")
+        else:
+            form.issues.append(problems[0])
+
+
+def _in_block(
+    template: Template, page: PageRead, spec: FieldSpec
+) -> tuple[FieldReading, str | None]:
+    """The cell on the row label's row under the nearest column head above it.
+
+    A head is a cell that reads more like this column's head than like any other head of
+    the form (年初预算数 and 全年预算数 differ by a character). The same head can be printed
+    twice (分值 over the funds block and over the indicator table): the nearest one above
+    the row is its own. A head printed inside the row label's span (预期目标 under
+    年度总体目标) has its value below it, in the same span.
+    """
+    others = [a for other in template.fields for a in other.column if a not in spec.column]
+    row, row_score = best_anchor(page.cells, spec.row)
+    if row is None:
+        return reading_of(page, None), f"row label of {spec.key} not found"
+    _, row_top, _, row_bottom = row.cell.box
+    heads = [
+        (cell, score)
+        for cell in page.cells
+        if (score := max(anchor_score(cell.text, a) for a in spec.column)) >= MIN_ANCHOR_SCORE
+        and score > max((anchor_score(cell.text, a) for a in others), default=0.0)
+        and _mid_y(cell) < row_bottom
+        and cell is not row
+    ]
+    if not heads:
+        return reading_of(page, None), f"column head of {spec.key} not found"
+    head, head_score = max(heads, key=lambda h: (_mid_y(h[0]), h[1]))
+    x0, _, x1, head_bottom = head.cell.box
+    below = [
+        c
+        for c in page.cells
+        if x0 <= _mid_x(c) <= x1
+        and max(row_top, head_bottom) <= _mid_y(c) <= row_bottom
+        and c is not head
+    ]
+    value = min(below, key=_mid_y, default=None)
+    if value is None:
+        return reading_of(page, None), f"no cell of {spec.key} under its head"
+    return reading_of(page, value, min(row_score, head_score)), None
+
+
+def _mid_x(cell: CellText) -> float:
+    return (cell.cell.box[0] + cell.cell.box[2]) / 2
+
+
+def _mid_y(cell: CellText) -> float:
+    return (cell.cell.box[1] + cell.cell.box[3]) / 2
 
 
 def _year_from_fields(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 
-from pipeline.form_spec import TEMPLATE_DIR, Template, load_template
+from pipeline.form_spec import Template, known_form_types, load_template
 from pipeline.review.i18n import N_
 
 # Keys, and kinds of `pipeline.confidence.group_of`, that no form prints a label for.
@@ -33,11 +33,12 @@ def _template(form_type: str) -> Template | None:
 @cache
 def _printed(form_type: str) -> dict[str, str]:
     """Key → printed label; for "" (a group across form types), every template's, merged."""
-    types = [form_type] if form_type else sorted(p.stem for p in TEMPLATE_DIR.glob("*.yaml"))
+    types = [form_type] if form_type else known_form_types()
     labels: dict[str, str] = {}
     for template in filter(None, map(_template, types)):
-        labels.update({s.key: s.anchors[0] for s in template.fields if s.key not in labels})
-        labels.update({k: v for k, v in template.indicators.columns.items() if k not in labels})
+        labels.update({s.key: s.label for s in template.fields if s.key not in labels})
+        headers = template.indicators.headers
+        labels.update({k: v for k, v in headers.items() if k not in labels})
     return labels
 
 

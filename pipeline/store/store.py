@@ -22,6 +22,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
+from pipeline.pages import UNRECOGNISED
 from pipeline.readings import field_path
 from pipeline.store import schema as t
 from pipeline.store.audits import AuditMethods
@@ -270,6 +271,7 @@ class Store(ReviewMethods, AuditMethods, UserMethods, SessionMethods):
                         document_id=document_id,
                         number=number,
                         seconds=seconds,
+                        error=_page_error(number, result),
                         run_id=run_id,
                         image_jpeg=view.jpeg if view else None,
                         image_transform=view.placement() if view else None,
@@ -355,6 +357,20 @@ class Store(ReviewMethods, AuditMethods, UserMethods, SessionMethods):
 
     # Counts
 
+    def unrecognised_pages(self) -> list[tuple[str, int, str]]:
+        """Pages of current documents read as no form, being of no known type: name, page, why."""
+        query = (
+            select(t.documents.c.name, t.pages.c.number, t.pages.c.error)
+            .join(t.pages, t.pages.c.document_id == t.documents.c.id)
+            .where(
+                t.documents.c.state != "superseded",
+                t.pages.c.error.like(f"{UNRECOGNISED}%"),
+            )
+            .order_by(t.documents.c.name, t.pages.c.number)
+        )
+        with self.engine.connect() as c:
+            return [(str(n), int(p), str(e)) for n, p, e in c.execute(query)]
+
     def counts(self) -> dict[str, Any]:
         """What the store holds: documents by state, forms, fields, review tasks, runs."""
         with self.engine.connect() as c:
@@ -380,3 +396,13 @@ class Store(ReviewMethods, AuditMethods, UserMethods, SessionMethods):
             "corrections": int(corrections or 0),
             "runs": int(runs or 0),
         }
+
+
+def _page_error(number: int, result: FileResult) -> str | None:
+    """Why a page gave no form: it failed, or it is of no known form type."""
+    failed = next((e for e in result.page_errors if f", page {number}:" in e), None)
+    if failed is not None:
+        return failed.removeprefix(f"{result.name}, page {number}: ")
+    if number in result.unrecognised:
+        return f"{UNRECOGNISED}: {result.unrecognised[number]}"
+    return None

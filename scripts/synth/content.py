@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from pipeline.records import FORM_TYPE, GoldIndicator, GoldRecord, read_gold
+from pipeline.records import FORM_TYPE, GoldRecord, read_gold
 
 SEED_FILE = Path(__file__).parent / "data" / "seed-forms-2024.gold.jsonl"
 
@@ -109,13 +109,13 @@ class Sheet:
             "overall_goal": self.overall_goal,
         }
         rows = [
-            GoldIndicator(
-                level1=b.level1,
-                level2=b.level2,
-                seq=str(line.seq),
-                name=line.name,
-                value=line.value,
-            )
+            {
+                "level1": b.level1,
+                "level2": b.level2,
+                "seq": str(line.seq),
+                "name": line.name,
+                "value": line.value,
+            }
             for b in self.blocks
             for line in b.lines
             if line.is_row
@@ -138,14 +138,17 @@ def seed_sheets() -> list[Sheet]:
         notes = NOTES_PLAIN if index == 3 else NOTES_QUANTIFIED
         blocks = []
         for row in record.indicators:
-            lines = (IndicatorLine(int(row.seq), row.name, row.value), IndicatorLine(2, "", ""))
+            lines = (
+                IndicatorLine(int(row["seq"]), row["name"], row["value"]),
+                IndicatorLine(2, "", ""),
+            )
             blocks.append(
                 Block(
-                    row.level2,
-                    notes[row.level2],
+                    row["level2"],
+                    notes[row["level2"]],
                     lines,
                     filler=1 - index % 2,
-                    dots=row.level2 in ("生态效益指标", "可持续影响指标"),
+                    dots=row["level2"] in ("生态效益指标", "可持续影响指标"),
                 )
             )
         sheets.append(

@@ -1,0 +1,357 @@
+"""Form types as data: each page finds its type, and a new type needs no code.
+
+Pages are hand-made tables of cells with their text, as the grid and OCR stages pass them on.
+A third form type, `tests/data/form_types/project_acceptance.yaml` (a score sheet shaped
+unlike the budget forms), reaches formscan through `FORMSCAN_FORM_TYPES` alone and goes
+through mapping, checks, scoring, the store, every export and the review queue.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from openpyxl import load_workbook
+
+from pipeline.check import check_form
+from pipeline.confidence import load_calibration, score_form
+from pipeline.evaluate import evaluate
+from pipeline.export import stored_records, write_jsonl
+from pipeline.export_tables import write_csv, write_xlsx
+from pipeline.form_spec import FORM_TYPES_ENV, known_form_types, load_template
+from pipeline.grid import Cell, Grid
+from pipeline.ingest import PageImage, ScanFile
+from pipeline.mapping.forms import read_forms
+from pipeline.ocr.base import TextLine
+from pipeline.ocr.cells import CellText
+from pipeline.pages import FileResult, PageRead
+from pipeline.prepare import PreparedPage
+from pipeline.readings import FieldReading, FormReading
+from pipeline.records import GoldRecord, read_export
+from pipeline.review.labels import field_label
+from pipeline.store import Store
+
+FORM_TYPES = Path(__file__).parent / "data" / "form_types"
+ROW = 40
+Cells = list[tuple[int, int, int, int, str]]
+
+
+def _page(number: int, xs: Sequence[int], cells: Cells, above: Sequence[str] = ()) -> PageRead:
+    """A page from (row0, row1, col0, col1, text) cells on columns at `xs`."""
+    rows = 1 + max(c[1] for c in cells)
+    ys = tuple(range(0, (rows + 1) * ROW, ROW))
+    grid_cells = tuple(
+        Cell(r0, r1, c0, c1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1]))
+        for r0, r1, c0, c1, _ in cells
+    )
+    blank = np.full((ys[-1], xs[-1]), 255, np.uint8)
+    source = PageImage(ScanFile(None, "hand-made.pdf"), number, blank, 200.0)  # type: ignore[arg-type]
+    prepared = PreparedPage(source, blank, blank, blank, blank, blank == 0, np.eye(3), 0.0, 0, True)
+    grid = Grid(xs=tuple(xs), ys=ys, cells=grid_cells, px_per_mm=8.0, line_px=2)
+    quad = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+    texts = [
+        CellText(
+            page=number,
+            cell=cell,
+            text=text,
+            lines=(TextLine(text=text, score=0.99, box=quad),) if text else (),
+            score=0.99,
+            seal=False,
+        )
+        for cell, (*_, text) in zip(grid_cells, cells, strict=True)
+    ]
+    return PageRead(prepared, grid, texts, above=list(above))
+
+
+ACCEPTANCE_XS = (0, 200, 300, 400, 600)  # 评分内容 | 满分 | 得分 | 备注
+ACCEPTANCE: Cells = [
+    (0, 0, 0, 0, "验收项目"),
+    (0, 0, 1, 3, "社区服务中心改造"),
+    (1, 1, 0, 0, "验收人"),
+    (1, 1, 1, 3, "王立"),
+    (2, 2, 0, 0, "评分内容"),
+    (2, 2, 1, 1, "满分"),
+    (2, 2, 2, 2, "得分"),
+    (2, 2, 3, 3, "备注"),
+    (3, 3, 0, 0, "资料完整"),
+    (3, 3, 1, 1, "30"),
+    (3, 3, 2, 2, "28"),
+    (3, 3, 3, 3, ""),
+    (4, 4, 0, 0, "进度按期"),
+    (4, 4, 1, 1, "30"),
+    (4, 4, 2, 2, "35"),  # a printed slip: more than the row's 满分
+    (4, 4, 3, 3, "延期一月"),
+    (5, 5, 0, 0, "资金合规"),
+    (5, 5, 1, 1, "40"),
+    (5, 5, 2, 2, "36"),
+    (5, 5, 3, 3, ""),
+    (6, 6, 0, 0, "合计"),
+    (6, 6, 1, 1, "100"),
+    (6, 6, 2, 2, "99"),
+    (6, 6, 3, 3, ""),
+]
+
+
+@pytest.fixture
+def third_type(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test-only form type, known to formscan through its folder alone."""
+    monkeypatch.setenv(FORM_TYPES_ENV, str(FORM_TYPES))
+    return "project_acceptance"
+
+
+def test_a_form_type_added_as_a_file_goes_through_every_stage(
+    third_type: str, tmp_path: Path
+) -> None:
+    assert third_type in known_form_types()
+    templates = [load_template(name) for name in known_form_types()]
+    page = _page(1, ACCEPTANCE_XS, ACCEPTANCE, above=["项目验收评分表", "2024年"])
+
+    # Mapping: the page types itself by its title, among every known type.
+    [form], unrecognised = read_forms(templates, "acceptance.pdf", [page])
+    assert form.form_type == third_type and not unrecognised
+    template = load_template(third_type)
+    assert list(form.fields) == template.scalar_keys
+    fields = {k: r.value for k, r in form.fields.items()}
+    assert fields == {
+        "year": "2024",
+        "project_name": "社区服务中心改造",
+        "inspector": "王立",
+        "total_full": "100",
+        "total_score": "99",
+    }
+    rows = [{k: r.value for k, r in row.items()} for row in form.indicators]
+    assert [list(row) for row in rows] == [template.indicators.keys] * 3
+    assert [(r["seq"], r["item"], r["full"], r["score"]) for r in rows] == [
+        ("1", "资料完整", "30", "28"),
+        ("2", "进度按期", "30", "35"),
+        ("3", "资金合规", "40", "36"),
+    ]
+
+    # Checks: the slip is flagged and kept as printed; the totals hold.
+    check_form(template, form)
+    slipped = form.indicators[1]
+    assert slipped["score"].value == "35"
+    assert "score above full" in slipped["score"].evidence.rule_failures
+    assert slipped["score"].evidence.contradicted and slipped["full"].evidence.contradicted
+    assert not form.fields["total_score"].evidence.contradicted
+
+    # Scoring: a type without its own calibration is scored by the fallback's, and says so.
+    calibration = load_calibration(third_type)
+    assert calibration.version.endswith("@budget_performance_approval")
+    score_form(form, template, calibration)
+    assert slipped["score"].review and slipped["full"].review
+
+    # The store, the exports and the review queue.
+    store = Store.open(f"sqlite:///{tmp_path / 'formscan.db'}")
+    run = store.start_run(["/scans"], {})
+    document = store.add_document("1" * 64, "/scans/acceptance.pdf", "acceptance.pdf", 10, run)
+    result = FileResult("acceptance.pdf", pages=1, forms=[form], page_seconds=[1.0])
+    versions = {"formscan": "t", "ocr": "o", "template": "project_acceptance@1", "calibration": "c"}
+    store.save_reading(document, run, result, versions, {})
+
+    write_jsonl(store, tmp_path / "r.jsonl")
+    [record] = read_export(tmp_path / "r.jsonl")
+    assert record.form_type == third_type and record.fields["total_score"].value == "99"
+    assert [row["score"].value for row in record.indicators] == ["28", "35", "36"]
+
+    assert write_csv(store, tmp_path / "r.csv") == {tmp_path / "r.acceptance.csv": 1}
+    table = list(
+        csv.DictReader((tmp_path / "r.acceptance.csv").read_text("utf-8-sig").splitlines())
+    )
+    assert [r["row"] for r in table] == ["form", "indicator", "indicator", "indicator"]
+    assert table[0]["inspector"] == "王立" and table[2]["remark"] == "延期一月"
+
+    write_xlsx(store, tmp_path / "r.xlsx")
+    book = load_workbook(tmp_path / "r.xlsx")
+    assert book.sheetnames == ["acceptance", "acceptance indicators"]
+    head, *lines = list(book["acceptance indicators"].iter_rows(values_only=True))
+    assert [line[head.index("item")] for line in lines] == ["资料完整", "进度按期", "资金合规"]
+
+    tasks = [t for t in store.review_queue() if t.row == 1 and t.key == "score"]
+    assert [t.form_type for t in tasks] == [third_type]
+    assert field_label(third_type, "indicators.1.score", lambda s: s) == "得分, row 2"
+    assert field_label(third_type, "fields.total_full", lambda s: s) == "合计 · 满分"
+
+    # Eval scores it by its own keys: a score read as a number equal to the truth's is right.
+    truth = GoldRecord(
+        form_type=third_type,
+        fields={**fields, "total_score": "99.0"},
+        indicators=[{k: v for k, v in row.items()} for row in rows],
+    )
+    [(_, exported)] = list(stored_records(store))
+    report = evaluate({"acceptance": [truth]}, [exported])
+    assert report.field_accuracy == 1.0 and report.counts.missing_forms == 0
+    store.close()
+
+
+APPROVAL_XS = (0, 100, 200, 400, 500)  # 一级 | 二级 | 三级 | 指标值
+APPROVAL_FIRST: Cells = [
+    (0, 0, 0, 0, "项目名称"),
+    (0, 0, 1, 3, "社区服务"),
+    (1, 1, 0, 0, "主管部门及代码"),
+    (1, 1, 1, 3, "民政局(101)"),
+    (2, 2, 0, 0, "一级指标"),
+    (2, 2, 1, 1, "二级指标"),
+    (2, 2, 2, 2, "三级指标"),
+    (2, 2, 3, 3, "指标值"),
+    (3, 3, 0, 0, "产出指标"),
+    (3, 3, 1, 1, "数量指标"),
+    (3, 3, 2, 2, "指标1:服务人数"),
+    (3, 3, 3, 3, "200人"),
+]
+APPROVAL_MORE: Cells = [
+    (0, 0, 0, 0, "效益指标"),
+    (0, 0, 1, 1, "社会效益指标"),
+    (0, 0, 2, 2, "指标1:群众知晓率"),
+    (0, 0, 3, 3, "≥90%"),
+    (1, 1, 0, 0, "效益指标"),
+    (1, 1, 1, 1, "社会效益指标"),
+    (1, 1, 2, 2, "指标2:覆盖率"),
+    (1, 1, 3, 3, "≥80%"),
+]
+# The self-evaluation's first rows, its title under a seal: only its own labels say what it is.
+EVALUATION_XS = (0, 100, 200, 300, 400, 500, 600)
+EVALUATION_FIRST: Cells = [
+    (0, 0, 0, 0, "项目名称"),
+    (0, 0, 1, 5, "社区服务"),
+    (1, 1, 0, 1, ""),
+    (1, 1, 2, 2, "年初预算数"),
+    (1, 1, 3, 3, "全年预算数"),
+    (1, 1, 4, 4, "全年执行数"),
+    (1, 1, 5, 5, "执行率"),
+    (2, 2, 0, 1, "年度资金总额"),
+    (2, 2, 2, 2, "10"),
+    (2, 2, 3, 3, "12"),
+    (2, 2, 4, 4, "11.4"),
+    (2, 2, 5, 5, "95%"),
+]
+LETTER: Cells = [(0, 0, 0, 3, "关于报送2024年度项目绩效材料的函")]
+
+
+def test_each_page_of_a_file_is_read_as_its_own_type_or_listed_as_none() -> None:
+    templates = [load_template(name) for name in known_form_types()]
+    pages = [
+        _page(1, APPROVAL_XS, LETTER),  # a cover letter before the forms
+        _page(2, APPROVAL_XS, APPROVAL_FIRST, above=["部门项目支出预算绩效批复表", "(2024年度)"]),
+        _page(3, APPROVAL_XS, APPROVAL_MORE),  # continues the approval form's table
+        _page(4, EVALUATION_XS, EVALUATION_FIRST, above=["(2024年度)"]),
+    ]
+    forms, unrecognised = read_forms(templates, "both.pdf", pages)
+    assert [(f.form_type, f.pages) for f in forms] == [
+        ("budget_performance_approval", [2, 3]),
+        ("performance_self_evaluation", [4]),
+    ]
+    assert list(unrecognised) == [1]
+    assert len(forms[0].indicators) == 3
+    evaluation = forms[1].fields
+    assert (evaluation["funds_total_budget"].value, evaluation["funds_rate"].value) == ("12", "95%")
+    # The letter is no form even right after one: a page must show a form's table to continue it.
+    forms, unrecognised = read_forms(templates, "both.pdf", [pages[1], pages[0]])
+    assert [f.pages for f in forms] == [[2]] and list(unrecognised) == [1]
+
+
+def test_a_page_titled_as_one_type_is_not_read_as_another_whose_title_is_near() -> None:
+    # 部门预算项目支出绩效自评表 and 部门项目支出预算绩效批复表 share most characters.
+    templates = [load_template(name) for name in known_form_types()]
+    page = _page(1, APPROVAL_XS, APPROVAL_FIRST[:4], above=["部门预算项目支出绩效自评表"])
+    [form], _ = read_forms(templates, "f.pdf", [page])
+    assert form.form_type == "performance_self_evaluation"
+
+
+def test_a_run_given_one_form_type_reads_every_page_as_it() -> None:
+    approval = load_template("budget_performance_approval")
+    pages = [_page(1, APPROVAL_XS, LETTER), _page(2, APPROVAL_XS, APPROVAL_MORE)]
+    [form], unrecognised = read_forms([approval], "f.pdf", pages)
+    assert form.form_type == approval.form_type and form.pages == [1, 2] and not unrecognised
+
+
+def _evaluation(**changed: str) -> FormReading:
+    """A rightly printed self-evaluation, with `changed` fields (`KEY` or `ROW.KEY`) misprinted."""
+    fields = {
+        "funds_total_initial": "100",
+        "funds_total_budget": "120",
+        "funds_total_executed": "114",
+        "funds_fiscal_initial": "100",
+        "funds_fiscal_budget": "100",
+        "funds_fiscal_executed": "96",
+        "funds_carryover_initial": "",
+        "funds_carryover_budget": "20",
+        "funds_carryover_executed": "18",
+        "funds_other_initial": "",
+        "funds_other_budget": "",
+        "funds_other_executed": "",
+        "funds_weight": "10",
+        "funds_rate": "95.00%",
+        "funds_score": "9.5",
+        "total_weight": "100",
+        "total_score": "96.5",
+    }
+    rows = [
+        {
+            "level1": "产出指标",
+            "level2": "数量指标",
+            "name": "服务人数",
+            "target": "≥200人",
+            "weight": "50",
+            "score": "50",
+        },
+        {
+            "level1": "产出指标",
+            "level2": "质量指标",
+            "name": "合格率",
+            "target": "≥95%",
+            "weight": "40",
+            "score": "37",
+        },
+    ]
+    for key, value in changed.items():
+        if key.startswith("row_"):  # `row_1_score`: row 1's score
+            _, row, column = key.split("_", 2)
+            rows[int(row)][column] = value
+        else:
+            fields[key] = value
+    return FormReading(
+        file="f.pdf",
+        form_type="performance_self_evaluation",
+        fields={k: FieldReading(value=v, raw=v) for k, v in fields.items()},
+        indicators=[{k: FieldReading(value=v, raw=v) for k, v in row.items()} for row in rows],
+    )
+
+
+def _contradicted(form: FormReading) -> set[str]:
+    return {key for key, reading in form.all_fields() if reading.evidence.contradicted}
+
+
+@pytest.mark.parametrize(
+    ("slip", "tied"),
+    [
+        # In each funds column, total = fiscal + carryover + other.
+        ({"funds_total_budget": "130"}, {"funds_total_budget", "funds_fiscal_budget"}),
+        # 执行率 = 全年执行数 / 全年预算数, to the places printed.
+        ({"funds_rate": "96.00%"}, {"funds_rate", "funds_total_executed"}),
+        # A row's 得分 is not above its 分值.
+        ({"row_1_score": "45"}, {"indicators.score", "indicators.weight"}),
+        # The rows' weights and the funds row's add up to 总分's.
+        ({"total_weight": "90"}, {"total_weight", "funds_weight", "indicators.weight"}),
+        # The rows' scores and the funds row's add up to the total score.
+        ({"total_score": "98.5"}, {"total_score", "funds_score", "indicators.score"}),
+    ],
+)
+def test_each_typed_rule_flags_a_printed_slip_and_keeps_it(
+    slip: dict[str, str], tied: set[str]
+) -> None:
+    template = load_template("performance_self_evaluation")
+    right = _evaluation()
+    check_form(template, right)
+    assert not _contradicted(right)
+    slipped = _evaluation(**slip)
+    check_form(template, slipped)
+    assert tied <= _contradicted(slipped)
+    key, printed = next(iter(slip.items()))
+    if key.startswith("row_"):
+        assert slipped.indicators[1]["score"].value == printed
+    else:
+        assert slipped.fields[key].value == printed
