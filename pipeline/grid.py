@@ -116,7 +116,8 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     binary = faint_strokes(page.ink_depth)
     min_across = max(10, round(options.min_across_mm * px_per_mm))
     min_down = max(10, round(options.min_down_mm * px_per_mm))
-    worn_across, worn_down = ridges(page.ink, px_per_mm, options)
+    worn = worn_lines(page.ink, px_per_mm, options)
+    worn_across, worn_down = worn.across, worn.down
     # A dashed or dotted line (a spreadsheet's border style) is no run of ink, but it is a
     # ridge: its long stretches count as lines as solid ones do.
     across = across_lines(binary, min_across) | across_lines(worn_across, min_across)
@@ -156,7 +157,7 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
         solid_ys=_solid(ys, horizontal, 1, merge, solid),
         gray=page.ink,
         px_per_mm=px_per_mm,
-        beside_text=rows_beside_text(page.ink, px_per_mm, options),
+        beside_text=worn.rows_beside_text,
     )
     return Grid(
         xs=tuple(xs),
@@ -182,22 +183,37 @@ def ridges(
     gray: np.ndarray, px_per_mm: float, options: GridOptions
 ) -> tuple[np.ndarray, np.ndarray]:
     """Masks of the horizontal and the vertical ruling lines, worn ones included."""
-    contrast = options.ridge_contrast
-    across = _ridge(gray, px_per_mm, contrast, horizontal=True, beside_text=False)
-    down = _ridge(gray, px_per_mm, contrast, horizontal=False, beside_text=False)
-    return _open_along(across, px_per_mm, options, True), _open_along(
-        down, px_per_mm, options, False
-    )
+    found = worn_lines(gray, px_per_mm, options, beside_text=False)
+    return found.across, found.down
 
 
-def rows_beside_text(gray: np.ndarray, px_per_mm: float, options: GridOptions) -> np.ndarray:
-    """A mask of the horizontal ruling lines, stretches that a cell's text runs up to included.
+@dataclass(frozen=True)
+class WornLines:
+    """Masks of the ruling lines, worn ones included (`_ridge`), 255 on 0."""
 
-    Glyph edges pass this test too (see `_ridge`), so it only confirms row lines where the
-    table's positions are already known (`fine_grid_to_cells`), never finds them.
+    across: np.ndarray
+    down: np.ndarray
+    # The horizontal lines, stretches that a cell's text runs up to included. Glyph edges
+    # pass this test too (see `_ridge`), so it only confirms row lines where the table's
+    # positions are already known (`fine_grid_to_cells`), never finds them.
+    rows_beside_text: np.ndarray | None = None
+
+
+def worn_lines(
+    gray: np.ndarray, px_per_mm: float, options: GridOptions, beside_text: bool = True
+) -> WornLines:
+    """The ruling lines of both directions, and with `beside_text` the rows beside text.
+
+    Both horizontal masks come of one pass (`_ridge`): they share its sums and paper bands.
     """
-    ridge = _ridge(gray, px_per_mm, options.ridge_contrast, horizontal=True, beside_text=True)
-    return _open_along(ridge, px_per_mm, options, True)
+    contrast = options.ridge_contrast
+    across, rows = _ridge(gray, px_per_mm, contrast, horizontal=True, beside_text=beside_text)
+    down, _ = _ridge(gray, px_per_mm, contrast, horizontal=False, beside_text=False)
+    return WornLines(
+        across=_open_along(across, px_per_mm, options, True),
+        down=_open_along(down, px_per_mm, options, False),
+        rows_beside_text=None if rows is None else _open_along(rows, px_per_mm, options, True),
+    )
 
 
 def _open_along(
@@ -212,14 +228,14 @@ def _open_along(
 
 def _ridge(
     gray: np.ndarray, px_per_mm: float, contrast: float, horizontal: bool, beside_text: bool
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Pixels on a thin line of one direction: darker by `contrast` than the paper beside it.
 
     The darkest pixel of a band on each side stands for that side, so a single stroke beside
     (the rest of a glyph) disqualifies it; for a ruling line both bands are paper. With
-    `beside_text` one side may be text instead, where the line is still thin there: a
-    spreadsheet prints a cell's text up to its border, and paper shows just beside the line
-    (`RIDGE_GAP_MM`) though not a band's width away.
+    `beside_text`, a second mask where one side may be text instead, where the line is still
+    thin there: a spreadsheet prints a cell's text up to its border, and paper shows just
+    beside the line (`RIDGE_GAP_MM`) though not a band's width away. Both are 255 on 0.
     """
     along = max(3, round(RIDGE_ALONG_MM * px_per_mm))
     near = max(2, round(RIDGE_SIDE_MM[0] * px_per_mm))
@@ -232,32 +248,43 @@ def _ridge(
     side = cv2.erode(total, np.ones((span, 1) if horizontal else (1, span), np.uint8))
     offset = (near + far) // 2
     threshold = math.ceil(contrast * along)
+    # Paper lighter than the line by `threshold` sums to `least` or more, one comparison a
+    # side. 16 bits hold it up to some 170 px per mm (4,000 dpi); past that it takes 32.
+    if 255 * along + threshold > np.iinfo(np.uint16).max:
+        total, side = total.astype(np.int32), side.astype(np.int32)
+    # OpenCV's differences stop at 0, so a threshold of 0 or less passes any paper.
+    least = total + threshold if threshold > 0 else np.zeros_like(total)
     axis = 0 if horizontal else 1
-
-    def lighter(values: np.ndarray, by: int) -> np.ndarray:
-        """Where `values` `by` px across the line (the edge repeated) is lighter than the line."""
-        moved = _shifted(values, by, axis)
-        found: np.ndarray = cv2.compare(  # type: ignore[call-overload]
-            cv2.subtract(moved, total), threshold, cv2.CMP_GE
-        )
-        return found
-
-    band_before, band_after = lighter(side, -offset), lighter(side, offset)
+    band_before, band_after = _lighter_beside(side, least, offset, axis)
+    ridge = cv2.bitwise_and(band_before, band_after)
     if not beside_text:
-        return cv2.bitwise_and(band_before, band_after)
+        return ridge, None
     gap = max(2, round(RIDGE_GAP_MM * px_per_mm))
-    gap_before, gap_after = lighter(total, -gap), lighter(total, gap)
-    # Paper a band away on one side at least; on the other, paper a band away or just beside.
-    return cv2.bitwise_or(
-        cv2.bitwise_and(band_before, cv2.bitwise_or(band_after, gap_after)),
-        cv2.bitwise_and(band_after, gap_before),
-    )
+    gap_before, gap_after = _lighter_beside(total, least, gap, axis)
+    # Paper a band away on one side at least; on the other, paper a band away or just beside:
+    # a ridge, or a band before and just after, or a band after and just before. Written over
+    # the gap masks, done with: a fresh page-sized mask costs more (page faults) than the OR.
+    beside = cv2.bitwise_and(band_before, gap_after, dst=gap_after)
+    cv2.bitwise_or(beside, cv2.bitwise_and(band_after, gap_before, dst=gap_before), dst=beside)
+    return ridge, cv2.bitwise_or(beside, ridge, dst=beside)
 
 
-def _shifted(values: np.ndarray, by: int, axis: int) -> np.ndarray:
-    """values[p + by] along `axis` at each p, the edge repeated past the page."""
-    index = np.clip(np.arange(values.shape[axis]) + by, 0, values.shape[axis] - 1)
-    return np.take(values, index, axis=axis)
+def _lighter_beside(
+    values: np.ndarray, least: np.ndarray, by: int, axis: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where `values` `by` px before, and after, each pixel along `axis` reach `least` there.
+
+    Past the page the edge is repeated. Both sides are views of one padded copy, which costs
+    less than a shifted copy for each. 255 on 0.
+    """
+    rows, cols = values.shape
+    if axis == 0:
+        padded = cv2.copyMakeBorder(values, by, by, 0, 0, cv2.BORDER_REPLICATE)
+        before, after = padded[:rows], padded[2 * by :]
+    else:
+        padded = cv2.copyMakeBorder(values, 0, 0, by, by, cv2.BORDER_REPLICATE)
+        before, after = padded[:, :cols], padded[:, 2 * by :]
+    return cv2.compare(before, least, cv2.CMP_GE), cv2.compare(after, least, cv2.CMP_GE)
 
 
 def _table_box(
@@ -425,7 +452,8 @@ def fine_grid_to_cells(
     `solid_ys`), one that long stretches of line elsewhere on the page are found at. Given
     the page (`gray`), a thin column line that runs unbroken along a cell's whole edge
     separates too, where text on both sides of it hid it from the masks (`_runs_through`);
-    given `rows_beside_text`, so does a row line that text runs up to (see there).
+    given `beside_text` (`WornLines.rows_beside_text`), so does a row line that text runs
+    up to (see there).
     """
     # apart_right[r][c]: a line between fine cells (r, c) and (r, c + 1);
     # apart_below[r][c]: a line between (r, c) and (r + 1, c).
@@ -534,10 +562,12 @@ def _apart(
     vertical: bool,
 ) -> np.ndarray:
     """[span][line]: whether a ruling line at `lines[line]` covers the span between `spans`."""
+    counts = _hit_counts(mask, lines, band, vertical)
     apart = np.zeros((len(spans) - 1, len(lines)), dtype=bool)
     for i, (start, end) in enumerate(pairwise(spans)):
-        for j, at in enumerate(lines):
-            apart[i, j] = _coverage(mask, at, start, end, band, vertical) >= coverage
+        lo, hi = _edge(start, end, counts.shape[1] - 1)
+        covered = (counts[:, hi] - counts[:, lo]) / (hi - lo) if hi > lo else 1.0  # all corner
+        apart[i] = covered >= coverage
     return apart
 
 
@@ -594,19 +624,42 @@ def _runs_through(
     if strip.shape[1] < 2 * gap + 2:
         return False
     smooth = cv2.blur(strip, (1, along)).astype(np.int16)
-    paper = float(np.percentile(strip, 95))
-    dark = smooth <= paper - THIN_LINE_CONTRAST
+    dark = smooth <= _paper(strip) - THIN_LINE_CONTRAST
     # a line one or two pixels wide falls in one column, or across two
     line = np.minimum(smooth[:, :-1], smooth[:, 1:])
     dark = dark[:, :-1] | dark[:, 1:]
-    for j in range(gap, dark.shape[1] - gap - 1):
-        if dark[:, j].mean() < THIN_LINE_COVERAGE:
-            continue
-        before = smooth[:, j - gap] - line[:, j] >= THIN_LINE_CONTRAST
-        after = smooth[:, j + 1 + gap] - line[:, j] >= THIN_LINE_CONTRAST
-        if max(before.mean(), after.mean()) >= THIN_LINE_BESIDE:
-            return True
-    return False
+    # All the columns at once, each far enough from the strip's sides to have both beside it.
+    columns = np.arange(gap, dark.shape[1] - gap - 1)
+    columns = columns[dark[:, columns].mean(axis=0) >= THIN_LINE_COVERAGE]
+    if len(columns) == 0:
+        return False
+    on_line = line[:, columns]
+    before = (smooth[:, columns - gap] - on_line >= THIN_LINE_CONTRAST).mean(axis=0)
+    after = (smooth[:, columns + 1 + gap] - on_line >= THIN_LINE_CONTRAST).mean(axis=0)
+    return bool((np.maximum(before, after) >= THIN_LINE_BESIDE).any())
+
+
+# The paper of a strip: this percentile of its pixels, above the ink of a line and its text.
+PAPER_PERCENTILE = 95
+
+
+def _paper(strip: np.ndarray) -> float:
+    """`np.percentile(strip, PAPER_PERCENTILE)`, counted rather than sorted where it can be.
+
+    A strip is thousands of pixels in 256 grey levels, so the pixels about that rank nearly
+    always share one level, which is then the percentile exactly, as numpy interpolates it.
+    Only where they do not is numpy asked; its sort costs several times the count.
+    """
+    pixels = strip.ravel()
+    rank = math.floor((pixels.size - 1) * PAPER_PERCENTILE / 100)
+    if pixels.dtype == np.uint8 and rank >= 1:
+        at_or_below = np.cumsum(np.bincount(pixels, minlength=256))
+        # numpy interpolates between two neighbouring ranks, which rounding may put one off
+        # `rank`: where the levels from one rank below to two above agree, that level it is
+        lowest, highest = np.searchsorted(at_or_below, (rank - 1, rank + 2), side="right")
+        if lowest == highest:
+            return float(lowest)
+    return float(np.percentile(strip, PAPER_PERCENTILE))
 
 
 # A line that text runs up to separates two cells only where it runs along most of their
@@ -619,36 +672,42 @@ def _apart_end_to_end(
     mask: np.ndarray, lines: Sequence[int], spans: Sequence[int], band: int, vertical: bool
 ) -> np.ndarray:
     """[span][line]: whether a line at `lines[line]` runs from end to end of the span."""
+    counts = _hit_counts(mask, lines, band, vertical)
     apart = np.zeros((len(spans) - 1, len(lines)), dtype=bool)
     for i, (start, end) in enumerate(pairwise(spans)):
-        for j, at in enumerate(lines):
-            hits = _hits(mask, at, start, end, band, vertical)
-            if len(hits) == 0:
-                continue
-            reach = max(1, round(len(hits) * END_REACH))
-            apart[i, j] = (
-                hits.mean() >= END_TO_END_COVERAGE
-                and bool(hits[:reach].any())
-                and bool(hits[-reach:].any())
-            )
+        lo, hi = _edge(start, end, counts.shape[1] - 1)
+        if hi == lo:
+            continue
+        reach = max(1, round((hi - lo) * END_REACH))
+        apart[i] = (
+            ((counts[:, hi] - counts[:, lo]) / (hi - lo) >= END_TO_END_COVERAGE)
+            & (counts[:, lo + reach] > counts[:, lo])
+            & (counts[:, hi] > counts[:, hi - reach])
+        )
     return apart
 
 
-def _coverage(mask: np.ndarray, at: int, start: int, end: int, band: int, vertical: bool) -> float:
-    """The share of start..end along which a ruling line runs at `at`."""
-    hits = _hits(mask, at, start, end, band, vertical)
-    return float(hits.mean()) if len(hits) else 1.0
+def _hit_counts(mask: np.ndarray, lines: Sequence[int], band: int, vertical: bool) -> np.ndarray:
+    """[line][p]: how many of the first p px along `lines[line]` have mask within `band` of it.
+
+    Counted once along the whole page, so that any stretch of a line takes two look-ups.
+    """
+    length = mask.shape[0] if vertical else mask.shape[1]
+    counts = np.zeros((len(lines), length + 1), dtype=np.int64)
+    for j, at in enumerate(lines):
+        near = slice(max(0, at - band), at + band + 1)
+        hits = mask[:, near].any(axis=1) if vertical else mask[near, :].any(axis=0)
+        np.cumsum(hits, out=counts[j, 1:])
+    return counts
 
 
-def _hits(mask: np.ndarray, at: int, start: int, end: int, band: int, vertical: bool) -> np.ndarray:
-    """Along start..end less its corners, whether the mask has line within `band` of `at`."""
-    inset = max(1, (end - start) // 10)  # ignore the corners, where crossing lines are
-    lo, hi = start + inset, end - inset
-    if hi <= lo:
-        return np.zeros(0, dtype=bool)
-    if vertical:
-        return np.asarray(mask[lo:hi, max(0, at - band) : at + band + 1].any(axis=1))
-    return np.asarray(mask[max(0, at - band) : at + band + 1, lo:hi].any(axis=0))
+def _edge(start: int, end: int, length: int) -> tuple[int, int]:
+    """start..end less its corners, where crossing lines are, within a line `length` px long."""
+    inset = max(1, (end - start) // 10)
+    if end - inset <= start + inset:
+        return 0, 0
+    lo, hi, _ = slice(start + inset, end - inset).indices(length)
+    return lo, max(lo, hi)
 
 
 def _thickness(across: Components) -> int:
