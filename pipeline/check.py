@@ -73,6 +73,12 @@ def check_form(template: Template, form: FormReading) -> None:
         for key in template.indicators.keys_of("number"):
             if key in row:
                 _number(row[key], "")
+        for column in template.indicators.columns:
+            reading = row.get(column.key)
+            if column.required and reading is not None and not reading.value:
+                # A thin lone digit lost as dust, or a cell cut away: never a printed blank.
+                reading.evidence.rule_failures.append("a column every row fills read empty")
+                reading.evidence.contradicted = True
     for rule in template.rules:
         RULES[rule.kind](template, form, rule)
     if template.indicators.line_label is not None:
@@ -301,11 +307,19 @@ def _comparison_sign_rule(template: Template, form: FormReading) -> None:
                 )
 
 
+# Prose this long (a goal, a deviation's reasons) may use a label's words in a sentence:
+# `资金执行率98.89%`, `达到预期目标`; only at its ends is a label a neighbour's cell.
+PROSE_CHARS = 20
+
+
 def _label_in_value_rule(template: Template, form: FormReading) -> None:
     """A value holding a printed label was read from cells a missed ruling line ran together."""
     labels = template.labels
     for _, reading in form.all_fields():
-        held = next((label for label in labels if label in reading.value), None)
+        value = reading.value
+        held = next((label for label in labels if label in value), None)
+        if held is not None and len(value) > PROSE_CHARS:
+            held = next((a for a in labels if value.startswith(a) or value.endswith(a)), None)
         if held is not None:
             reading.evidence.rule_failures.append(f"value holds the label {held}")
 

@@ -133,7 +133,7 @@ def form_signals(form: FormReading, template: Template) -> FormSignals:
     tell a clean page from a damaged one, whatever one field's own score says.
     """
     rows, spec = form.indicators, template.indicators
-    blocks = template.level2_names
+    blocks = template.level2_names if spec.all_blocks else []
     level2, name, value = spec.key_of("level2") or "", spec.key_of("name"), spec.key_of("value")
     level2_values = {row[level2].value for row in rows if level2 in row}
     found = [r.evidence.found for r in form.fields.values()]

@@ -99,6 +99,9 @@ class ColumnSpec(BaseModel):
     key: str
     header: str
     kind: ColumnKind
+    required: bool = Field(
+        default=False, description="Every filled row prints it: empty is a misread."
+    )
 
 
 class IndicatorSpec(BaseModel):
@@ -133,6 +136,11 @@ class IndicatorSpec(BaseModel):
         default=False,
         description="The form prints its 二级 blocks in the vocabulary's order, each numbering "
         "its lines from 1; a row's block is then read from the order of the rows too.",
+    )
+    all_blocks: bool = Field(
+        default=False,
+        description="The form prints every 二级 block of the vocabulary, empty lines and all: "
+        "a block not read is a block lost, which tells a damaged form from a whole one.",
     )
 
     @model_validator(mode="after")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +22,11 @@ from pipeline.confidence import load_calibration, score_form
 from pipeline.evaluate import evaluate
 from pipeline.export import stored_records, write_jsonl
 from pipeline.export_tables import write_csv, write_xlsx
-from pipeline.form_spec import FORM_TYPES_ENV, known_form_types, load_template
+from pipeline.form_spec import FORM_TYPES_ENV, known_form_types, load_template, read_template
 from pipeline.grid import Cell, Grid
 from pipeline.ingest import PageImage, ScanFile
 from pipeline.mapping.forms import read_forms
+from pipeline.mapping.scalars import map_scalar_fields
 from pipeline.ocr.base import TextLine
 from pipeline.ocr.cells import CellText
 from pipeline.pages import FileResult, PageRead
@@ -35,12 +37,23 @@ from pipeline.review.labels import field_label
 from pipeline.store import Store
 
 FORM_TYPES = Path(__file__).parent / "data" / "form_types"
+QUAD = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
 ROW = 40
 Cells = list[tuple[int, int, int, int, str]]
 
 
-def _page(number: int, xs: Sequence[int], cells: Cells, above: Sequence[str] = ()) -> PageRead:
-    """A page from (row0, row1, col0, col1, text) cells on columns at `xs`."""
+def _page(
+    number: int,
+    xs: Sequence[int],
+    cells: Cells,
+    above: Sequence[str] = (),
+    text_at: dict[int, tuple[int, int]] | None = None,
+) -> PageRead:
+    """A page from (row0, row1, col0, col1, text) cells on columns at `xs`.
+
+    A cell's text line is a band 20 px high at its middle, or from `text_at[index]` (top,
+    bottom), index the cell's in `cells`.
+    """
     rows = 1 + max(c[1] for c in cells)
     ys = tuple(range(0, (rows + 1) * ROW, ROW))
     grid_cells = tuple(
@@ -51,18 +64,23 @@ def _page(number: int, xs: Sequence[int], cells: Cells, above: Sequence[str] = (
     source = PageImage(ScanFile(None, "hand-made.pdf"), number, blank, 200.0)  # type: ignore[arg-type]
     prepared = PreparedPage(source, blank, blank, blank, blank, blank == 0, np.eye(3), 0.0, 0, True)
     grid = Grid(xs=tuple(xs), ys=ys, cells=grid_cells, px_per_mm=8.0, line_px=2)
-    quad = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
-    texts = [
-        CellText(
-            page=number,
-            cell=cell,
-            text=text,
-            lines=(TextLine(text=text, score=0.99, box=quad),) if text else (),
-            score=0.99,
-            seal=False,
+    quad = QUAD
+    texts = []
+    for index, (cell, (*_, text)) in enumerate(zip(grid_cells, cells, strict=True)):
+        x0, y0, x1, y1 = cell.box
+        middle = (y0 + y1) // 2
+        top, bottom = (text_at or {}).get(index, (middle - 10, middle + 10))
+        texts.append(
+            CellText(
+                page=number,
+                cell=cell,
+                text=text,
+                lines=(TextLine(text=text, score=0.99, box=quad),) if text else (),
+                score=0.99,
+                seal=False,
+                boxes=((x0 + 4, top, x1 - 4, bottom),) if text else (),
+            )
         )
-        for cell, (*_, text) in zip(grid_cells, cells, strict=True)
-    ]
     return PageRead(prepared, grid, texts, above=list(above))
 
 
@@ -355,3 +373,98 @@ def test_each_typed_rule_flags_a_printed_slip_and_keeps_it(
         assert slipped.indicators[1]["score"].value == printed
     else:
         assert slipped.fields[key].value == printed
+
+
+EVALUATION_TABLE_XS = (0, 100, 200, 400, 500, 600, 700, 800, 1000)
+EVALUATION_HEADER: Cells = [
+    (0, 0, 0, 0, "一级指标"),
+    (0, 0, 1, 1, "二级指标"),
+    (0, 0, 2, 2, "三级指标"),
+    (0, 0, 3, 3, "年度指标值"),
+    (0, 0, 4, 4, "实际完成值"),
+    (0, 0, 5, 5, "分值"),
+    (0, 0, 6, 6, "得分"),
+    (0, 0, 7, 7, "偏差原因分析及改进措施"),
+]
+
+
+def _evaluation_row(row: int, name: str, weight: str) -> Cells:
+    return [
+        (row, row, 2, 2, name),
+        (row, row, 3, 3, "达标"),
+        (row, row, 4, 4, "达标"),
+        (row, row, 5, 5, weight),
+        (row, row, 6, 6, weight),
+        (row, row, 7, 7, ""),
+    ]
+
+
+def test_a_block_name_cut_off_by_a_stray_line_still_names_its_rows() -> None:
+    """时效指标 is printed at the middle of its three rows; a stray line cut its cell after row 2.
+
+    The blank piece above the name is the same block, not the one above it.
+    """
+    evaluation = load_template("performance_self_evaluation")
+    cells = [
+        *EVALUATION_HEADER,
+        (1, 4, 0, 0, "产出指标"),
+        (1, 1, 1, 1, "质量指标"),
+        *_evaluation_row(1, "验收合格率", "10"),
+        (2, 2, 1, 1, ""),  # the piece the stray line cut off
+        *_evaluation_row(2, "发放及时率", "10"),
+        (3, 4, 1, 1, "时效指标"),
+        *_evaluation_row(3, "完成及时性", "10"),
+        *_evaluation_row(4, "发放时限", "10"),
+    ]
+    name_cell = cells.index((3, 4, 1, 1, "时效指标"))
+    # Rows are 40 px from y 0: rows 2 to 4 are 80–200 px, their middle at 140.
+    page = _page(1, EVALUATION_TABLE_XS, cells, text_at={name_cell: (130, 150)})
+    [form], _ = read_forms([evaluation], "f.pdf", [page])
+    blocks = [(row["level2"].value, row["seq"].value) for row in form.indicators]
+    assert blocks == [("质量指标", "1"), ("时效指标", "1"), ("时效指标", "2"), ("时效指标", "3")]
+
+
+def test_the_total_row_on_the_next_page_is_read_under_the_columns_carried_over() -> None:
+    acceptance_xs, rows = ACCEPTANCE_XS, ACCEPTANCE[:-4]  # page 1 ends before 合计
+    total = [(0, 0, 0, 0, "合计"), (0, 0, 1, 1, "100"), (0, 0, 2, 2, "99"), (0, 0, 3, 3, "")]
+    template = read_template(FORM_TYPES / "project_acceptance.yaml")
+    pages = [
+        _page(1, acceptance_xs, rows, above=["项目验收评分表", "2024年"]),
+        _page(2, acceptance_xs, [*total, (1, 1, 0, 3, "")]),
+    ]
+    [form], _ = read_forms([template], "f.pdf", pages)
+    assert (form.fields["total_full"].value, form.fields["total_score"].value) == ("100", "99")
+    assert form.fields["total_full"].page == 2
+    assert [row["item"].value for row in form.indicators] == ["资料完整", "进度按期", "资金合规"]
+
+
+def test_a_goal_cut_down_its_middle_is_read_line_by_line_across_the_pieces() -> None:
+    evaluation = load_template("performance_self_evaluation")
+    xs = (0, 100, 300, 500, 700)
+    cells: Cells = [
+        (0, 1, 0, 0, "年度总体目标"),
+        (0, 0, 1, 2, "预期目标"),
+        (0, 0, 3, 3, "实际完成情况"),
+        (1, 1, 1, 1, "本项目主要用于"),  # a stray line down the cell at x 300
+        (1, 1, 2, 2, "社区服务,目标"),
+        (1, 1, 3, 3, "已完成。"),
+    ]
+    page = _page(1, xs, cells)
+    pieces = page.cells[3:5]
+    # Two lines in each piece: the first piece's second line, then the second's.
+    lines = (
+        [("本项目主要", (44, 60)), ("用于", (64, 80))],
+        [("社区服务,", (44, 60)), ("目标", (64, 80))],
+    )
+    for index, (piece, parts) in enumerate(zip(pieces, lines, strict=True)):
+        x0, _, x1, _ = piece.cell.box
+        page.cells[3 + index] = replace(
+            piece,
+            lines=tuple(TextLine(text=t, score=0.99, box=QUAD) for t, _ in parts),
+            boxes=tuple((x0 + 4, top, x1 - 4, bottom) for _, (top, bottom) in parts),
+        )
+    form = FormReading(file="f.pdf", form_type=evaluation.form_type)
+    map_scalar_fields(evaluation, page, form)
+    goal = form.fields["goal_expected"]
+    assert goal.value == "本项目主要社区服务,用于目标"
+    assert "value read across 2 cells" in goal.evidence.rule_failures

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import pytest
 from ocr_lines import FORM_LINES, render_line, render_page
@@ -408,3 +409,23 @@ def test_a_lone_slash_is_read_as_a_slash_and_a_one_as_a_one(face: str) -> None:
     read = [_slash_read_as_one(line, crop).text for line, crop in zip(first, crops, strict=True)]
     assert read[:2] == ["/", "1"], read
     assert read[2:] == [line.text for line in first[2:]], "upright strokes keep their reading"
+
+
+def test_a_lone_thin_digit_in_a_cell_is_text_and_a_speck_of_its_ink_is_not() -> None:
+    """A `7` in a thin face (a self-evaluation's 分值) has less ink than a cell's noise floor.
+
+    It stands as tall as a digit; a speck with as much ink does not.
+    """
+    from pipeline.ocr.cells import text_line_boxes
+
+    mm = 8.12  # 206 dpi
+    box = (0, 0, 68, 96)
+    seven = np.zeros((96, 68), np.uint8)
+    cv2.line(seven, (30, 41), (38, 41), 255, 1)  # the bar
+    cv2.line(seven, (38, 42), (33, 57), 255, 1)  # the stem, 16 px (2 mm) down
+    speck = np.zeros_like(seven)
+    side = round(float(np.sqrt((seven > 0).sum())))
+    speck[45 : 45 + side, 30 : 30 + side] = 255
+    assert (seven > 0).sum() < 0.6 * mm * mm  # under the plain noise floor
+    assert len(text_line_boxes(seven, box, mm)) == 1
+    assert text_line_boxes(speck, box, mm) == []

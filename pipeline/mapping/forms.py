@@ -23,6 +23,7 @@ def read_forms(
     forms: list[FormReading] = []
     unrecognised: dict[int, str] = {}
     pages_of: dict[int, list[PageRead]] = {}  # by id of the form
+    columns_of: dict[int, dict[str, tuple[float, float]] | None] = {}  # its table's, last seen
     state = IndicatorState()
     for page, typed in zip(pages, page_types(templates, pages), strict=True):
         template = typed.template
@@ -51,10 +52,13 @@ def read_forms(
                 f"{' and '.join(page.grid.open_sides)} frame line, taken where the lines end"
             )
         map_indicators(template, page, form, state)
+        columns_of[id(form)] = state.columns
     by_type = {t.form_type: t for t in templates}
     for form in forms:
         template = by_type[form.form_type]
-        map_block_fields_on_later_pages(template, pages_of[id(form)], form)
+        map_block_fields_on_later_pages(
+            template, pages_of[id(form)], form, columns_of.get(id(form))
+        )
         place_blocks(template, form)
         number_rows_in_order(template, form)
         _doubt_overruled_pages(template, pages, [form])

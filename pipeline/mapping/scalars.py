@@ -17,6 +17,7 @@ from rapidfuzz import fuzz
 from pipeline.form_spec import FieldSpec, Template
 from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, anchor_score, best_anchor, clean
 from pipeline.mapping.cell_reading import reading_of, source_box
+from pipeline.ocr.base import TextLine
 from pipeline.ocr.cells import CellText
 from pipeline.pages import PageRead
 from pipeline.readings import Evidence, FieldReading, FormReading
@@ -68,20 +69,28 @@ def map_scalar_fields(template: Template, page: PageRead, form: FormReading) -> 
 
 
 def map_block_fields_on_later_pages(
-    template: Template, pages: Sequence[PageRead], form: FormReading
+    template: Template,
+    pages: Sequence[PageRead],
+    form: FormReading,
+    columns: Mapping[str, tuple[float, float]] | None = None,
 ) -> None:
     """Look for the block fields its first page did not show on the form's other pages.
 
-    A form's last rows (the 总分 row) often print on its last page. Where no page shows
-    one, the form's issues say why its first page did not.
+    A form's last rows (the 总分 row) often print on its last page, under the indicator
+    table's columns whose heads are on the page before: `columns` are those columns' x
+    ranges, as shares of the table's width. Where no page shows a field, the form's issues
+    say why its first page did not.
     """
+    headers = template.indicators.headers
     for spec in template.fields:
         reading = form.fields.get(spec.key)
         if not spec.row or reading is None or reading.evidence.found:
             continue
+        column = next((k for k, h in headers.items() if h in spec.column), None)
+        share = (columns or {}).get(column or "")
         problems = []
         for page in pages:
-            found, problem = _in_block(template, page, spec)
+            found, problem = _in_block(template, page, spec, share)
             if problem is None:
                 form.fields[spec.key] = found
                 break
@@ -91,7 +100,10 @@ def map_block_fields_on_later_pages(
 
 
 def _in_block(
-    template: Template, page: PageRead, spec: FieldSpec
+    template: Template,
+    page: PageRead,
+    spec: FieldSpec,
+    column_share: tuple[float, float] | None = None,
 ) -> tuple[FieldReading, str | None]:
     """The cell on the row label's row under the nearest column head above it.
 
@@ -114,10 +126,16 @@ def _in_block(
         and _mid_y(cell) < row_bottom
         and cell is not row
     ]
-    if not heads:
+    if heads:
+        head, head_score = max(heads, key=lambda h: (_mid_y(h[0]), h[1]))
+        x0, _, x1, head_bottom = head.cell.box
+    elif column_share is not None and page.grid is not None:
+        # The head is on the page before, over the indicator column carried to this one.
+        left, _, right, _ = page.grid.frame
+        x0, x1 = (round(left + share * (right - left)) for share in column_share)
+        head, head_score, head_bottom = None, MIN_ANCHOR_SCORE, row_top
+    else:
         return reading_of(page, None), f"column head of {spec.key} not found"
-    head, head_score = max(heads, key=lambda h: (_mid_y(h[0]), h[1]))
-    x0, _, x1, head_bottom = head.cell.box
     below = [
         c
         for c in page.cells
@@ -128,7 +146,48 @@ def _in_block(
     value = min(below, key=_mid_y, default=None)
     if value is None:
         return reading_of(page, None), f"no cell of {spec.key} under its head"
-    return reading_of(page, value, min(row_score, head_score)), None
+    # A stray line down a wide cell (a wrapped goal) cut it: its pieces side by side.
+    pieces = sorted(
+        (c for c in below if c.cell.row0 == value.cell.row0 and c.cell.row1 == value.cell.row1),
+        key=_mid_x,
+    )
+    reading = reading_of(page, _side_by_side(pieces), min(row_score, head_score))
+    if len(pieces) > 1:
+        reading.evidence.rule_failures.append(f"value read across {len(pieces)} cells")
+    return reading, None
+
+
+def _side_by_side(pieces: Sequence[CellText]) -> CellText:
+    """One cell of pieces a line cut apart, its text read line by line across them."""
+    if len(pieces) == 1:
+        return pieces[0]
+    lines = [
+        (box, line)
+        for piece in pieces
+        if len(piece.boxes) == len(piece.lines)
+        for box, line in zip(piece.boxes, piece.lines, strict=True)
+    ]
+    # Lines at one height across the pieces are one line of the text, read left to right.
+    lines.sort(key=lambda bl: (bl[0][1] + bl[0][3]) / 2)
+    rows: list[list[tuple[tuple[int, int, int, int], TextLine]]] = []
+    for box, line in lines:
+        height = box[3] - box[1]
+        if rows and abs((box[1] + box[3]) / 2 - _middle(rows[-1][0][0])) < height / 2:
+            rows[-1].append((box, line))
+        else:
+            rows.append([(box, line)])
+    ordered = [bl for row in rows for bl in sorted(row, key=lambda bl: bl[0][0])]
+    joined = _joined(pieces)
+    return replace(
+        joined,
+        text="".join(line.text for _, line in ordered),
+        lines=tuple(line for _, line in ordered),
+        boxes=tuple(box for box, _ in ordered),
+    )
+
+
+def _middle(box: tuple[int, int, int, int]) -> float:
+    return (box[1] + box[3]) / 2
 
 
 def _mid_x(cell: CellText) -> float:

@@ -22,6 +22,10 @@ from pipeline.prepare import PreparedPage
 INK_LEVEL = 150  # on the evened page, paper is ~255 and print well under this
 MIN_LINE_MM = 1.2  # a run of ink rows thinner than this is a speck or the edge of a line
 MIN_INK_MM2 = 0.6  # less ink than this in a cell is noise, not text
+# ... unless it stands as tall as a digit: a lone `7` or `1` in a thin face (a weight or a
+# score) has less ink than that, and a speck or a dot is no taller than it is wide.
+GLYPH_INK_MM2 = 0.2
+GLYPH_HEIGHT_MM = 1.5
 SEAL_SHARE = 0.03  # share of a cell under red ink above which it is read both ways
 # A table's first rows begin no lower on a prepared page (the frame is placed at most 40 mm
 # down); a grid that begins lower lost the rows above it.
@@ -155,7 +159,10 @@ def text_line_boxes(
     if x1 - x0 < 4 or y1 - y0 < 4:
         return []
     region = mask[y0:y1, x0:x1] > 0
-    if region.sum() < MIN_INK_MM2 * mm * mm:
+    ink = region.sum()
+    if ink < MIN_INK_MM2 * mm * mm and not (
+        ink >= GLYPH_INK_MM2 * mm * mm and _ink_height(region) >= GLYPH_HEIGHT_MM * mm
+    ):
         return []
     rows = region.sum(axis=1) > 0
     runs = _runs(rows)
@@ -175,6 +182,12 @@ def text_line_boxes(
             continue
         boxes.append((x0 + span[0], y0 + start, x0 + span[1], y0 + end))
     return boxes
+
+
+def _ink_height(region: np.ndarray) -> int:
+    """Rows from the top of a mask's ink to its bottom."""
+    rows = np.flatnonzero(region.any(axis=1))
+    return int(rows[-1] - rows[0] + 1) if len(rows) else 0
 
 
 COLUMN_GAP_MM = 1.0  # clear paper this far either side of a column position parts a line

@@ -20,6 +20,8 @@ _OWN_NAMES = {
     "seq": N_("line number"),
     "text": N_("text"),
     "amount": N_("amount"),
+    "number": N_("number"),
+    "rate": N_("rate"),
 }
 
 
