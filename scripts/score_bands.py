@@ -1,7 +1,8 @@
 """Score a run made with `--read-again-below 1` as if it had read again only below each band.
 
     python scripts/score_bands.py --gold corpus/report --pred out/report/records.jsonl \
-        [--calibration models/calibration/budget_performance_approval.json] [--bands 0.99,0.995,0.999] [--by-level]
+        [--calibration models/calibration/budget_performance_approval.json] \
+        [--bands 0.99,0.995,0.999] [--by-level]
 
 With every field that passed review read a second time, the run holds what a second reading
 says wherever one could be made; which fields a smaller band would have read again, and so

@@ -429,3 +429,25 @@ def test_a_lone_thin_digit_in_a_cell_is_text_and_a_speck_of_its_ink_is_not() -> 
     assert (seven > 0).sum() < 0.6 * mm * mm  # under the plain noise floor
     assert len(text_line_boxes(seven, box, mm)) == 1
     assert text_line_boxes(speck, box, mm) == []
+
+
+def test_wrapped_lines_printed_with_no_paper_between_are_read_one_by_one() -> None:
+    """A spreadsheet wraps a goal's text so close that no empty row parts its lines."""
+    from pipeline.ocr.cells import split_lines_run_together, text_line_boxes, usual_line_height
+
+    mm = 8.0
+    mask = np.zeros((120, 400), np.uint8)
+    # Two lines of 18 px glyphs; a few descenders of the first touch the second's ascenders.
+    for top in (10, 29):
+        for x in range(10, 390, 24):
+            mask[top : top + 18, x : x + 18] = 255
+    for x in (40, 140, 300):
+        mask[27:30, x : x + 2] = 255
+    single = [[(0, 0, 100, 18)]] * 6  # the page's other cells: one line of 18 px each
+    [run] = text_line_boxes(mask, (0, 0, 400, 120), mm)
+    assert run[3] - run[1] == 37  # no paper row parted them
+    usual = usual_line_height([*single, [run]])
+    parted = split_lines_run_together(mask, [run], usual)
+    assert [(b[1], b[3]) for b in parted] == [(10, 28), (28, 47)]
+    # A single line stays whole.
+    assert split_lines_run_together(mask, [(10, 10, 390, 28)], usual) == [(10, 10, 390, 28)]

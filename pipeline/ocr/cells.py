@@ -9,7 +9,9 @@ the cell is read twice, with and without the colour lifted out, and both reading
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 import cv2
 import numpy as np
@@ -67,10 +69,13 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
     plain_spans: dict[int, tuple[int, int]] = {}
     sealed: list[bool] = []
     cell_boxes: list[tuple[tuple[int, int, int, int], ...]] = []
+    found = [text_line_boxes(ink_mask, inner_box(cell.box, grid), mm) for cell in grid.cells]
+    usual = usual_line_height(found)
     for index, cell in enumerate(grid.cells):
         inner = inner_box(cell.box, grid)
         inside = [x for x in grid.solid_xs if cell.box[0] < x < cell.box[2]]
-        boxes = split_at_columns(ink_mask, text_line_boxes(ink_mask, inner, mm), inside, mm)
+        parted = split_lines_run_together(ink_mask, found[index], usual)
+        boxes = split_at_columns(ink_mask, parted, inside, mm)
         cell_boxes.append(tuple(boxes))
         x0, y0, x1, y1 = inner
         spans.append((index, len(crops), len(boxes)))
@@ -188,6 +193,67 @@ def _ink_height(region: np.ndarray) -> int:
     """Rows from the top of a mask's ink to its bottom."""
     rows = np.flatnonzero(region.any(axis=1))
     return int(rows[-1] - rows[0] + 1) if len(rows) else 0
+
+
+# A text line box at least this many of the page's usual lines high holds lines printed so
+# close (a spreadsheet's wrapped text) that no paper row parts them.
+RUN_TOGETHER = 1.6
+FEW_LINES = 5  # a page with fewer lines than this has no usual height to go by
+VALLEY = 0.25  # ink of a row between two lines, as a share of the box's median row
+
+
+def usual_line_height(boxes: Sequence[Sequence[tuple[int, int, int, int]]]) -> float:
+    """The median height of a page's text line boxes; 0 where it has too few of them."""
+    heights = [b[3] - b[1] for cell in boxes for b in cell]
+    return float(np.median(heights)) if len(heights) >= FEW_LINES else 0.0
+
+
+def split_lines_run_together(
+    mask: np.ndarray, boxes: list[tuple[int, int, int, int]], usual: float
+) -> list[tuple[int, int, int, int]]:
+    """Boxes `RUN_TOGETHER` usual lines high or more cut into that many lines.
+
+    Each cut is at the row of least ink within a quarter line of where it would fall were
+    the lines even, and only where that row is a valley (`VALLEY` of the box's usual row):
+    a line thickened by noise or a tall glyph has none. Each piece is trimmed to its ink.
+    """
+    out: list[tuple[int, int, int, int]] = []
+    for box in boxes:
+        x0, y0, x1, y1 = box
+        height = y1 - y0
+        count = round(height / usual) if usual > 0 else 1
+        if usual <= 0 or height < RUN_TOGETHER * usual or count < 2:
+            out.append(box)
+            continue
+        ink = mask[y0:y1, x0:x1] > 0
+        rows = ink.sum(axis=1)
+        floor = VALLEY * float(np.median(rows[rows > 0]))
+        step = height / count
+        edges = [0]
+        for k in range(1, count):
+            lo = max(edges[-1] + 1, round(k * step - step / 4))
+            hi = min(height - 1, round(k * step + step / 4))
+            cut = lo + int(np.argmin(rows[lo : hi + 1])) if hi >= lo else -1
+            if cut < 0 or rows[cut] > floor:
+                break
+            edges.append(cut)
+        if len(edges) < count:
+            out.append(box)
+            continue
+        edges.append(height)
+        for top, bottom in pairwise(edges):
+            piece = ink[top:bottom]
+            ys, xs = np.flatnonzero(piece.any(axis=1)), np.flatnonzero(piece.any(axis=0))
+            if len(ys):
+                out.append(
+                    (
+                        x0 + int(xs[0]),
+                        y0 + top + int(ys[0]),
+                        x0 + int(xs[-1]) + 1,
+                        y0 + top + int(ys[-1]) + 1,
+                    )
+                )
+    return out
 
 
 COLUMN_GAP_MM = 1.0  # clear paper this far either side of a column position parts a line
