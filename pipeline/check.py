@@ -166,10 +166,8 @@ def _sum_rule(template: Template, form: FormReading, rule: SumRule) -> None:
     if total is None or any(v is None for v in values) or not parts[0] or not parts[0].value:
         return
     if sum(v for v in values if v is not None) != total:
-        for reading in (total_field, *parts):
-            if reading is not None:
-                reading.evidence.rule_failures.append(f"{rule.total} ≠ {' + '.join(rule.parts)}")
-                reading.evidence.contradicted = True
+        tied = [r for r in (total_field, *parts) if r is not None]
+        _contradict(tied, f"{rule.total} ≠ {' + '.join(rule.parts)}")
 
 
 def _cost_rule(template: Template, form: FormReading, rule: CostRule) -> None:

@@ -26,6 +26,7 @@ from pipeline.pages import PageRead
 from pipeline.readings import SURE_VOCAB, Evidence, FieldReading, FormReading
 
 MIN_VOCAB_SCORE = 60.0
+TOUCH_PX = 3  # cells whose edges lie this close share a ruling line
 
 
 @dataclass
@@ -293,7 +294,7 @@ def _level_cell(cells: Sequence[CellText], name: CellText) -> CellText | None:
     for other in cells:
         if other.blank or not other.boxes:
             continue
-        if abs(other.cell.box[3] - top) > 3 and abs(other.cell.box[1] - bottom) > 3:
+        if abs(other.cell.box[3] - top) > TOUCH_PX and abs(other.cell.box[1] - bottom) > TOUCH_PX:
             continue  # not touching it
         text_y = (min(b[1] for b in other.boxes) + max(b[3] for b in other.boxes)) / 2
         alone = (other.cell.box[1] + other.cell.box[3]) / 2
