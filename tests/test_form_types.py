@@ -468,3 +468,21 @@ def test_a_goal_cut_down_its_middle_is_read_line_by_line_across_the_pieces() -> 
     goal = form.fields["goal_expected"]
     assert goal.value == "本项目主要社区服务,用于目标"
     assert "value read across 2 cells" in goal.evidence.rule_failures
+
+
+def test_headers_unread_side_by_side_take_the_grid_s_columns_between_their_neighbours() -> None:
+    """A stray line cut the wrapped headers 年度指标值 and 实际完成值: both read blank."""
+    from pipeline.mapping.columns import column_ranges
+
+    page = _page(
+        1,
+        (0, 100, 300, 400, 500, 600),
+        [(0, 0, 0, 0, "三级指标"), (0, 0, 1, 1, ""), (0, 0, 2, 2, ""), (0, 0, 3, 3, "分值")],
+    )
+    found = {"name": page.cells[0], "weight": page.cells[3]}
+    keys = ["name", "target", "actual", "weight"]
+    ranges = column_ranges(found, keys, 0, 600, page.grid.xs if page.grid else ())
+    assert ranges["target"] == (100 / 600, 300 / 600)
+    assert ranges["actual"] == (300 / 600, 400 / 600)
+    # Without the grid's lines between them, they are left unplaced, as before.
+    assert "target" not in column_ranges(found, keys, 0, 600)

@@ -81,17 +81,24 @@ def column_headers(
 
 
 def column_ranges(
-    found: Mapping[str, CellText], keys: Sequence[str], x_left: int, width: int
+    found: Mapping[str, CellText],
+    keys: Sequence[str],
+    x_left: int,
+    width: int,
+    xs: Sequence[int] = (),
 ) -> dict[str, tuple[float, float]]:
     """Each column's x range, as shares of the table's width.
 
     A column whose header was not read is the space between its neighbours; the first and
-    last columns reach the table's edges.
+    last columns reach the table's edges. Several unread side by side (a stray line cut
+    their wrapped headers) share that space by the grid's column lines `xs` in it, one
+    column each, where the counts agree.
     """
     ranges = {
         k: ((c.cell.box[0] - x_left) / width, (c.cell.box[2] - x_left) / width)
         for k, c in found.items()
     }
+    _share_out_unread(ranges, keys, [(x - x_left) / width for x in xs])
     for i, key in enumerate(keys):
         if key in ranges:
             continue
@@ -100,3 +107,24 @@ def column_ranges(
         if left is not None and right is not None and right > left:
             ranges[key] = (left, right)
     return ranges
+
+
+def _share_out_unread(
+    ranges: dict[str, tuple[float, float]], keys: Sequence[str], lines: Sequence[float]
+) -> None:
+    """Give a run of unread columns between two read ones the grid's columns between them."""
+    i = 0
+    while i < len(keys):
+        if keys[i] in ranges:
+            i += 1
+            continue
+        j = i
+        while j < len(keys) and keys[j] not in ranges:
+            j += 1
+        if 0 < i and j < len(keys) and j - i > 1:
+            left, right = ranges[keys[i - 1]][1], ranges[keys[j]][0]
+            edges = [left, *(x for x in lines if left + 0.005 < x < right - 0.005), right]
+            if len(edges) - 1 == j - i:
+                for k, key in enumerate(keys[i:j]):
+                    ranges[key] = (edges[k], edges[k + 1])
+        i = j

@@ -120,7 +120,7 @@ def _table(
         split_joined_headers(page.cells, headers, page.grid.xs), headers, name_key
     )
     if name_key in found or len(found) >= 3:
-        state.columns = column_ranges(found, list(headers), x_left, width)
+        state.columns = column_ranges(found, list(headers), x_left, width, page.grid.xs)
         # A worn header reads as no label (or runs into the first value below it): its
         # column lies between its neighbours', or after the last.
         if guessed := [headers[k] for k in state.columns if k not in found]:
