@@ -311,14 +311,9 @@ PROSE_CHARS = 20
 
 
 def _label_in_value_rule(template: Template, form: FormReading) -> None:
-    """A value holding a printed label was read from cells a missed ruling line ran together.
-
-    A row's cells can run only into the table's own headers; the heads of the blocks above
-    the table are words its values use (`达到预期目标`, `提高预算执行率`).
-    """
-    headers = list(template.indicators.headers.values())
-    for key, reading in form.all_fields():
-        labels = headers if key.startswith("indicators.") else template.labels
+    """A value holding a printed label was read from cells a missed ruling line ran together."""
+    labels = template.labels
+    for _, reading in form.all_fields():
         value = reading.value
         held = next((label for label in labels if label in value), None)
         if held is not None and len(value) > PROSE_CHARS:

@@ -100,6 +100,12 @@ def field_path(key: str, row: int | None) -> str:
     return f"fields.{key}" if row is None else f"indicators.{row}.{key}"
 
 
+def key_of_path(path: str) -> str:
+    """A field's key across rows, from its place: `KEY`, or `indicators.KEY` for a row's."""
+    parts = path.split(".")
+    return parts[1] if parts[0] == "fields" else f"indicators.{parts[-1]}"
+
+
 class AuditDraw(BaseModel):
     """A straight-through field drawn for audit: its stratum and the rate it was drawn at."""
 

@@ -30,6 +30,7 @@ from typing import Any
 from pipeline.audit import is_silent_error
 from pipeline.evaluate import evaluate, load_gold_set, load_predictions, output_truths, values_match
 from pipeline.form_spec import is_numeric
+from pipeline.readings import key_of_path
 from pipeline.store import Store, store_url
 from pipeline.store_figures import store_figures
 
@@ -54,18 +55,12 @@ def _truths(corpus: Path, records: Path) -> tuple[dict[tuple[str, int, str], str
     wrong = sum(
         f.expected is None
         or not values_match(
-            f.expected, f.got.value, is_numeric(f.record.form_type, _key_of(f.path))
+            f.expected, f.got.value, is_numeric(f.record.form_type, key_of_path(f.path))
         )
         for f in straight
     )
     truths = {(f.record.source.file, seq[id(f.record)], f.path): f.expected for f in found}
     return truths, len(straight), wrong
-
-
-def _key_of(path: str) -> str:
-    """`fields.KEY` → KEY; `indicators.ROW.KEY` → `indicators.KEY`."""
-    parts = path.split(".")
-    return parts[1] if parts[0] == "fields" else f"indicators.{parts[2]}"
 
 
 def review_from_truth(

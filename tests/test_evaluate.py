@@ -24,6 +24,7 @@ from pipeline.evaluate import (
     values_match,
 )
 from pipeline.form_spec import is_numeric
+from pipeline.readings import key_of_path
 from pipeline.records import ExportRecord, FieldResult, GoldRecord, Source
 
 REPO = Path(__file__).resolve().parents[1]
@@ -432,14 +433,8 @@ def test_each_output_field_gets_the_truth_value_it_is_scored_against() -> None:
     wrong = sum(
         f.expected is None
         or not values_match(
-            f.expected, f.got.value, is_numeric("budget_performance_approval", _key_of(f.path))
+            f.expected, f.got.value, is_numeric("budget_performance_approval", key_of_path(f.path))
         )
         for f in output_truths({"a": [truth]}, [output])
     )
     assert wrong == evaluate({"a": [truth]}, [output]).counts.wrong_silent_fields == 2
-
-
-def _key_of(path: str) -> str:
-    """`fields.KEY` → KEY; `indicators.ROW.KEY` → `indicators.KEY`."""
-    parts = path.split(".")
-    return parts[1] if parts[0] == "fields" else f"indicators.{parts[2]}"

@@ -486,3 +486,28 @@ def test_headers_unread_side_by_side_take_the_grid_s_columns_between_their_neigh
     assert ranges["actual"] == (300 / 600, 400 / 600)
     # Without the grid's lines between them, they are left unplaced, as before.
     assert "target" not in column_ranges(found, keys, 0, 600)
+
+
+def test_a_page_of_no_known_type_is_kept_in_the_store_and_listed(tmp_path: Path) -> None:
+    from pipeline.report import RunReport
+
+    templates = [load_template(name) for name in known_form_types()]
+    pages = [
+        _page(1, APPROVAL_XS, APPROVAL_FIRST, above=["部门项目支出预算绩效批复表"]),
+        _page(2, APPROVAL_XS, LETTER),
+    ]
+    forms, unrecognised = read_forms(templates, "with-letter.pdf", pages)
+    result = FileResult(
+        "with-letter.pdf", pages=2, forms=forms, page_seconds=[1.0, 1.0], unrecognised=unrecognised
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'formscan.db'}")
+    run = store.start_run(["/scans"], {})
+    document = store.add_document("2" * 64, "/scans/with-letter.pdf", "with-letter.pdf", 10, run)
+    versions = {"formscan": "t", "ocr": "o", "template": "t", "calibration": "c"}
+    store.save_reading(document, run, result, versions, {})
+    [(name, page, why)] = store.unrecognised_pages()
+    assert (name, page) == ("with-letter.pdf", 2) and why.startswith("no known form type")
+    store.close()
+    report = RunReport(run_id=run, store="sqlite://")
+    report.add_file(result)
+    assert report.summary()["unrecognised_pages"] == [f"with-letter.pdf, page 2: {unrecognised[2]}"]
