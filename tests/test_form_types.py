@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
+from hand_made import QUAD, Cells, hand_made_page
 from openpyxl import load_workbook
 
 from pipeline.check import check_form
@@ -23,23 +23,16 @@ from pipeline.evaluate import evaluate
 from pipeline.export import stored_records, write_jsonl
 from pipeline.export_tables import write_csv, write_xlsx
 from pipeline.form_spec import FORM_TYPES_ENV, known_form_types, load_template, read_template
-from pipeline.grid import Cell, Grid
-from pipeline.ingest import PageImage, ScanFile
 from pipeline.mapping.forms import read_forms
 from pipeline.mapping.scalars import map_scalar_fields
 from pipeline.ocr.base import TextLine
-from pipeline.ocr.cells import CellText
 from pipeline.pages import FileResult, PageRead
-from pipeline.prepare import PreparedPage
 from pipeline.readings import FieldReading, FormReading
 from pipeline.records import GoldRecord, read_export
 from pipeline.review.labels import field_label
 from pipeline.store import Store
 
 FORM_TYPES = Path(__file__).parent / "data" / "form_types"
-QUAD = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
-ROW = 40
-Cells = list[tuple[int, int, int, int, str]]
 
 
 def _page(
@@ -49,39 +42,16 @@ def _page(
     above: Sequence[str] = (),
     text_at: dict[int, tuple[int, int]] | None = None,
 ) -> PageRead:
-    """A page from (row0, row1, col0, col1, text) cells on columns at `xs`.
-
-    A cell's text line is a band 20 px high at its middle, or from `text_at[index]` (top,
-    bottom), index the cell's in `cells`.
-    """
-    rows = 1 + max(c[1] for c in cells)
-    ys = tuple(range(0, (rows + 1) * ROW, ROW))
-    grid_cells = tuple(
-        Cell(r0, r1, c0, c1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1]))
-        for r0, r1, c0, c1, _ in cells
+    """A page of a PDF from (row0, row1, col0, col1, text) cells, its lines boxed."""
+    return hand_made_page(
+        xs,
+        cells,
+        number=number,
+        name="hand-made.pdf",
+        above=above,
+        line_boxes=True,
+        text_at=text_at,
     )
-    blank = np.full((ys[-1], xs[-1]), 255, np.uint8)
-    source = PageImage(ScanFile(None, "hand-made.pdf"), number, blank, 200.0)  # type: ignore[arg-type]
-    prepared = PreparedPage(source, blank, blank, blank, blank, blank == 0, np.eye(3), 0.0, 0, True)
-    grid = Grid(xs=tuple(xs), ys=ys, cells=grid_cells, px_per_mm=8.0, line_px=2)
-    quad = QUAD
-    texts = []
-    for index, (cell, (*_, text)) in enumerate(zip(grid_cells, cells, strict=True)):
-        x0, y0, x1, y1 = cell.box
-        middle = (y0 + y1) // 2
-        top, bottom = (text_at or {}).get(index, (middle - 10, middle + 10))
-        texts.append(
-            CellText(
-                page=number,
-                cell=cell,
-                text=text,
-                lines=(TextLine(text=text, score=0.99, box=quad),) if text else (),
-                score=0.99,
-                seal=False,
-                boxes=((x0 + 4, top, x1 - 4, bottom),) if text else (),
-            )
-        )
-    return PageRead(prepared, grid, texts, above=list(above))
 
 
 ACCEPTANCE_XS = (0, 200, 300, 400, 600)  # 评分内容 | 满分 | 得分 | 备注

@@ -8,51 +8,25 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
+from hand_made import Cells, hand_made_page
 
 from pipeline.block_order import OrderCosts, RowCue, decode_blocks
 from pipeline.form_spec import load_template
-from pipeline.grid import Cell, Grid
-from pipeline.ingest import PageImage, ScanFile
 from pipeline.mapping.blocks import place_blocks
 from pipeline.mapping.indicators import IndicatorState, map_indicators
 from pipeline.mapping.scalars import map_scalar_fields
 from pipeline.ocr.base import TextLine
 from pipeline.ocr.cells import CellText
 from pipeline.pages import PageRead
-from pipeline.prepare import PreparedPage
 from pipeline.readings import FieldReading, FormReading
 
 TEMPLATE = load_template("budget_performance_approval")
 XS = (0, 100, 200, 400, 500)  # 一级 | 二级 | 三级 | 指标值
-ROW = 40
 
 
-def _page(cells: list[tuple[int, int, int, int, str]]) -> PageRead:
+def _page(cells: Cells) -> PageRead:
     """A page from (row0, row1, col0, col1, text) cells; row 0 is the header."""
-    rows = 1 + max(c[1] for c in cells)
-    ys = tuple(range(0, (rows + 1) * ROW, ROW))
-    grid_cells = tuple(
-        Cell(r0, r1, c0, c1, (XS[c0], ys[r0], XS[c1 + 1], ys[r1 + 1]))
-        for r0, r1, c0, c1, _ in cells
-    )
-    blank = np.full((ys[-1], XS[-1]), 255, np.uint8)
-    source = PageImage(ScanFile(None, "hand-made.png"), 1, blank, 200.0)  # type: ignore[arg-type]
-    prepared = PreparedPage(source, blank, blank, blank, blank, blank == 0, np.eye(3), 0.0, 0, True)
-    grid = Grid(xs=XS, ys=ys, cells=grid_cells, px_per_mm=8.0, line_px=2)
-    quad = ((0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0))
-    texts = [
-        CellText(
-            page=1,
-            cell=cell,
-            text=text,
-            lines=(TextLine(text=text, score=0.99, box=quad),) if text else (),
-            score=0.99,
-            seal=False,
-        )
-        for cell, (*_, text) in zip(grid_cells, cells, strict=True)
-    ]
-    return PageRead(prepared, grid, texts, above=[])
+    return hand_made_page(XS, cells)
 
 
 HEADER = [
