@@ -209,11 +209,16 @@ def _run(args: argparse.Namespace) -> int:
     if not 0 <= audit_rate <= 1:
         print(f"formscan run: --audit-rate is a share, 0 to 1, not {audit_rate}", file=sys.stderr)
         return 2
-    from pipeline.form_spec import known_form_types
+    from pipeline.form_spec import known_form_types, load_templates
 
     if args.form_type is not None and args.form_type not in known_form_types():
         known = ", ".join(known_form_types())
         print(f"formscan run: no form type {args.form_type!r}; known: {known}", file=sys.stderr)
+        return 2
+    try:  # a broken form type file stops the run before any file is read
+        load_templates([args.form_type] if args.form_type is not None else None)
+    except ValueError as error:
+        print(f"formscan run: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     options = RunOptions(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -411,6 +412,23 @@ def load_template(form_type: str) -> Template:
         known = ", ".join(known_form_types())
         raise FileNotFoundError(f"no template for form type {form_type!r}; known: {known}")
     return read_template(path)
+
+
+def load_templates(names: Sequence[str] | None = None) -> list[Template]:
+    """The form types named (by default every known one), checked to export apart.
+
+    Two types of one `export_name` would write one CSV file and one pair of XLSX sheets.
+    """
+    templates = [load_template(name) for name in (names or known_form_types())]
+    by_name: dict[str, str] = {}
+    for template in templates:
+        other = by_name.setdefault(template.export_name, template.form_type)
+        if other != template.form_type:
+            raise ValueError(
+                f"form types {other} and {template.form_type} share the export name "
+                f"{template.export_name!r}; give one of them another"
+            )
+    return templates
 
 
 def field_group(form_type: str, key: str) -> str:

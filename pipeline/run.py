@@ -25,7 +25,7 @@ from pipeline.audit import DEFAULT_RATE, audit_fields
 from pipeline.check import check_form
 from pipeline.confidence import Calibration, load_calibration, score_form
 from pipeline.crops import page_views, review_crops
-from pipeline.form_spec import Template, known_form_types, load_template
+from pipeline.form_spec import Template, load_templates
 from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
 from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, read_pages
 from pipeline.mapping.forms import read_forms
@@ -82,8 +82,7 @@ class Reader:
         self.options = options or RunOptions()
         forced = self.options.form_type
         self.templates: dict[str, Template] = {
-            name: load_template(name)
-            for name in ([forced] if forced is not None else known_form_types())
+            t.form_type: t for t in load_templates([forced] if forced is not None else None)
         }
         self.calibrations: dict[str, Calibration] = {
             name: self._calibration(name) for name in self.templates

@@ -9,6 +9,7 @@ through mapping, checks, scoring, the store, every export and the review queue.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -481,3 +482,20 @@ def test_a_page_of_no_known_type_is_kept_in_the_store_and_listed(tmp_path: Path)
     report = RunReport(run_id=run, store="sqlite://")
     report.add_file(result)
     assert report.summary()["unrecognised_pages"] == [f"with-letter.pdf, page 2: {unrecognised[2]}"]
+
+
+def test_two_form_types_of_one_export_name_are_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.form_spec import load_templates
+
+    text = (FORM_TYPES / "project_acceptance.yaml").read_text(encoding="utf-8")
+    twin = text.replace("form_type: project_acceptance", "form_type: acceptance_copy")
+    (tmp_path / "acceptance_copy.yaml").write_text(twin, encoding="utf-8")
+    monkeypatch.setenv(FORM_TYPES_ENV, f"{FORM_TYPES}{os.pathsep}{tmp_path}")
+    with pytest.raises(
+        ValueError,
+        match=r"(acceptance_copy and project_acceptance|project_acceptance and acceptance_copy)",
+    ):
+        load_templates()
+    assert [t.form_type for t in load_templates(["project_acceptance"])] == ["project_acceptance"]
