@@ -499,3 +499,13 @@ def test_two_form_types_of_one_export_name_are_refused_by_name(
     ):
         load_templates()
     assert [t.form_type for t in load_templates(["project_acceptance"])] == ["project_acceptance"]
+
+
+def test_the_self_evaluation_type_declares_the_spec_s_keys() -> None:
+    """Its record keys are the spec's, as the corpus generators write its truth."""
+    from truth_files import SELF_EVALUATION_INDICATOR_KEYS, SELF_EVALUATION_SCALAR_KEYS
+
+    evaluation = load_template("performance_self_evaluation")
+    assert evaluation.scalar_keys == list(SELF_EVALUATION_SCALAR_KEYS)
+    assert evaluation.indicators.keys == list(SELF_EVALUATION_INDICATOR_KEYS)
+    assert evaluation.titles == ["项目支出绩效自评表", "部门预算项目支出绩效自评表"]
