@@ -15,7 +15,7 @@ the export counts it. CSV and JSONL hold every value whole.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +45,13 @@ class Columns:
     indicators: list[str]
 
     @classmethod
-    def of(cls, form_type: str, records: Sequence[ExportRecord]) -> Columns:
-        """The form type's columns; of a type this version lacks, the keys its records hold."""
+    def of(cls, record: ExportRecord) -> Columns:
+        """The columns of a record's form type; of a type this version lacks, the record's keys."""
         try:
-            template = load_template(form_type)
+            template = load_template(record.form_type)
         except FileNotFoundError:
-            scalars = dict.fromkeys(k for r in records for k in r.fields)
-            rows = dict.fromkeys(k for r in records for row in r.indicators for k in row)
-            return cls(form_type[:20], list(scalars), list(rows))
+            rows = dict.fromkeys(k for row in record.indicators for k in row)
+            return cls(record.form_type[:20], list(record.fields), list(rows))
         return cls(template.export_name, template.scalar_keys, template.indicators.keys)
 
     @property
@@ -122,7 +121,7 @@ def write_csv(store: Store, path: Path) -> dict[Path, int]:
     with ExitStack() as files:
         for stored, record in stored_records(store):
             if record.form_type not in tables:
-                columns = Columns.of(record.form_type, [record])
+                columns = Columns.of(record)
                 target = csv_path(path, columns)
                 handle = files.enter_context(target.open("w", encoding="utf-8-sig", newline=""))
                 tables[record.form_type] = (columns, csv.writer(handle), target)
@@ -151,7 +150,7 @@ def write_xlsx(store: Store, path: Path) -> XlsxWritten:
     count = cut = 0
     for stored, record in stored_records(store):
         if record.form_type not in sheets:
-            columns = Columns.of(record.form_type, [record])
+            columns = Columns.of(record)
             forms = book.create_sheet(columns.name)
             indicators = book.create_sheet(f"{columns.name} indicators")
             for sheet in (forms, indicators):

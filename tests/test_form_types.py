@@ -84,6 +84,16 @@ ACCEPTANCE: Cells = [
 ]
 
 
+def _stored(folder: Path, result: FileResult) -> tuple[Store, str]:
+    """A new SQLite store in `folder` holding one read file, and the run that read it."""
+    store = Store.open(f"sqlite:///{folder / 'formscan.db'}")
+    run = store.start_run(["/scans"], {})
+    document = store.add_document("1" * 64, f"/scans/{result.name}", result.name, 10, run)
+    versions = {"formscan": "t", "ocr": "o", "template": "t", "calibration": "c"}
+    store.save_reading(document, run, result, versions, {})
+    return store, run
+
+
 @pytest.fixture
 def third_type(monkeypatch: pytest.MonkeyPatch) -> str:
     """The test-only form type, known to formscan through its folder alone."""
@@ -134,12 +144,8 @@ def test_a_form_type_added_as_a_file_goes_through_every_stage(
     assert slipped["score"].review and slipped["full"].review
 
     # The store, the exports and the review queue.
-    store = Store.open(f"sqlite:///{tmp_path / 'formscan.db'}")
-    run = store.start_run(["/scans"], {})
-    document = store.add_document("1" * 64, "/scans/acceptance.pdf", "acceptance.pdf", 10, run)
     result = FileResult("acceptance.pdf", pages=1, forms=[form], page_seconds=[1.0])
-    versions = {"formscan": "t", "ocr": "o", "template": "project_acceptance@1", "calibration": "c"}
-    store.save_reading(document, run, result, versions, {})
+    store, _ = _stored(tmp_path, result)
 
     write_jsonl(store, tmp_path / "r.jsonl")
     [record] = read_export(tmp_path / "r.jsonl")
@@ -471,11 +477,7 @@ def test_a_page_of_no_known_type_is_kept_in_the_store_and_listed(tmp_path: Path)
     result = FileResult(
         "with-letter.pdf", pages=2, forms=forms, page_seconds=[1.0, 1.0], unrecognised=unrecognised
     )
-    store = Store.open(f"sqlite:///{tmp_path / 'formscan.db'}")
-    run = store.start_run(["/scans"], {})
-    document = store.add_document("2" * 64, "/scans/with-letter.pdf", "with-letter.pdf", 10, run)
-    versions = {"formscan": "t", "ocr": "o", "template": "t", "calibration": "c"}
-    store.save_reading(document, run, result, versions, {})
+    store, run = _stored(tmp_path, result)
     [(name, page, why)] = store.unrecognised_pages()
     assert (name, page) == ("with-letter.pdf", 2) and why.startswith("no known form type")
     store.close()

@@ -252,12 +252,19 @@ class _Keys:
         self, level1: FieldReading | None, level2: FieldReading | None
     ) -> dict[str, FieldReading]:
         """The row's 一级 and 二级 fields under their keys, for the columns the table has."""
-        out = {}
-        if self.level1 is not None and level1 is not None:
-            out[self.level1] = level1
-        if self.level2 is not None and level2 is not None:
-            out[self.level2] = level2
-        return out
+        return _by_level_keys(self.level1, self.level2, level1, level2)
+
+
+def _by_level_keys(
+    key1: str | None, key2: str | None, level1: FieldReading | None, level2: FieldReading | None
+) -> dict[str, FieldReading]:
+    """A row's 一级 and 二级 fields under the keys of the columns the table has."""
+    out = {}
+    if key1 is not None and level1 is not None:
+        out[key1] = level1
+    if key2 is not None and level2 is not None:
+        out[key2] = level2
+    return out
 
 
 def _levels(
@@ -323,7 +330,7 @@ def _map_row(
         return
     name_reading.value = name
     l1, l2 = _levels(template, table, state, cell)
-    row = _Keys(spec.key_of("level1"), spec.key_of("level2"), name_key, "").levels(l1, l2)
+    row = _by_level_keys(spec.key_of("level1"), spec.key_of("level2"), l1, l2)
     row["seq"] = name_reading.model_copy(deep=True)
     row["seq"].value = ""
     row[name_key] = name_reading

@@ -16,7 +16,7 @@ The signs, surest first:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pipeline.form_spec import Template
@@ -40,12 +40,15 @@ def page_types(templates: Sequence[Template], pages: Sequence[PageRead]) -> list
     where it starts no form.
     """
     out: list[PageType] = []
+    own = {
+        t.form_type: _own_labels(t, tuple(o for o in templates if o is not t)) for t in templates
+    }
     for page in pages:
         if len(templates) == 1:
             template = templates[0]
             out.append(PageType(template, is_first_page(template, page), "the run's form type"))
             continue
-        typed = _by_title(templates, page) or _by_own_labels(templates, page)
+        typed = _by_title(templates, page) or _by_own_labels(templates, own, page)
         if typed is not None:
             template, why = typed
             out.append(PageType(template, is_first_page(template, page), why))
@@ -101,12 +104,14 @@ def _by_title(templates: Sequence[Template], page: PageRead) -> tuple[Template, 
     return None
 
 
-def _by_own_labels(templates: Sequence[Template], page: PageRead) -> tuple[Template, str] | None:
-    """The type with most of its own labels on the page, where it has more than every other."""
+def _by_own_labels(
+    templates: Sequence[Template], own: Mapping[str, Sequence[str]], page: PageRead
+) -> tuple[Template, str] | None:
+    """The type with most of its `own` labels on the page, where it has more than every other."""
     counts = []
     for template in templates:
-        own = _own_labels(template, tuple(t for t in templates if t is not template))
-        found = [label for label in own if best_anchor(page.cells, [label])[0] is not None]
+        labels = own[template.form_type]
+        found = [label for label in labels if best_anchor(page.cells, [label])[0] is not None]
         if template.indicators.line_label and _line_labels(template, page):
             found.append(f"{template.indicators.line_label}N")
         counts.append((len(found), found, template))
