@@ -451,3 +451,42 @@ def test_wrapped_lines_printed_with_no_paper_between_are_read_one_by_one() -> No
     assert [(b[1], b[3]) for b in parted] == [(10, 28), (28, 47)]
     # A single line stays whole.
     assert split_lines_run_together(mask, [(10, 10, 390, 28)], usual) == [(10, 10, 390, 28)]
+
+
+def test_a_line_end_comma_hanging_against_the_ruling_line_is_read() -> None:
+    """Chinese typesetting lets a line-end ，hang past the text's measure, up to the cell's
+    line. Cut at the cell's inner margin, only a sliver of it was left, dropped as a speck."""
+    from ocr_lines import font
+    from PIL import Image, ImageDraw
+
+    from pipeline.grid import Cell, Grid
+    from pipeline.ingest import PageImage, ScanFile
+    from pipeline.ink import depth
+    from pipeline.ocr.cells import inner_box, read_cells
+    from pipeline.prepare import PreparedPage
+
+    mm = 12.0  # 300 dpi
+    text, face = "象人数有所减少", font("noto_serif", 36)
+    mark = Image.new("L", (60, 60), 255)
+    ImageDraw.Draw(mark).text((10, 5), "，", font=face, fill=0)
+    ink_columns = np.flatnonzero((np.asarray(mark) < 128).any(axis=0))
+    left, width = int(ink_columns[0]) - 10, int(ink_columns[-1] - ink_columns[0]) + 1
+    text_end = 30 + round(face.getlength(text))
+    box = (20, 30, text_end + round(1.7 * mm) + width + 3, 100)  # the cell, on its lines
+    image = Image.new("L", (box[2] + 40, 140), 255)
+    draw = ImageDraw.Draw(image)
+    for x in (box[0], box[2]):
+        draw.line([(x, 10), (x, 120)], fill=0, width=2)
+    for y in (box[1], box[3]):
+        draw.line([(0, y), (image.width - 10, y)], fill=0, width=2)
+    draw.text((30, 45), text, font=face, fill=0)
+    draw.text((box[2] - 3 - width - left, 45), "，", font=face, fill=0)  # its ink at the line
+    gray = np.asarray(image)
+    cell = Cell(0, 0, 0, 0, box)
+    grid = Grid(xs=(box[0], box[2]), ys=(box[1], box[3]), cells=(cell,), px_per_mm=mm, line_px=2)
+    assert box[2] - 3 > inner_box(box, grid)[2] + 2  # the comma runs past the inner box
+    source = PageImage(ScanFile(None, "comma.png"), 1, gray, 300.0)  # type: ignore[arg-type]
+    page = PreparedPage(source, gray, gray, gray, depth(gray), gray < 0, np.eye(3), 0.0, 0, True)
+
+    [read] = read_cells(page, grid, load_engine(OcrOptions()))
+    assert norm(read.text) == norm(text + "，")

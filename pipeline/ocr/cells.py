@@ -69,25 +69,29 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
     plain_spans: dict[int, tuple[int, int]] = {}
     sealed: list[bool] = []
     cell_boxes: list[tuple[tuple[int, int, int, int], ...]] = []
-    found = [text_line_boxes(ink_mask, inner_box(cell.box, grid), mm) for cell in grid.cells]
+    found = [
+        text_line_boxes(ink_mask, inner_box(cell.box, grid), mm, right=line_edge(cell.box, grid))
+        for cell in grid.cells
+    ]
     usual = usual_line_height(found)
     for index, cell in enumerate(grid.cells):
         inner = inner_box(cell.box, grid)
+        edge = line_edge(cell.box, grid)
         inside = [x for x in grid.solid_xs if cell.box[0] < x < cell.box[2]]
         parted = split_lines_run_together(ink_mask, found[index], usual)
         boxes = split_at_columns(ink_mask, parted, inside, mm)
         cell_boxes.append(tuple(boxes))
         x0, y0, x1, y1 = inner
         spans.append((index, len(crops), len(boxes)))
-        crops.extend(crop_line(page.ink, box, mm) for box in boxes)
+        crops.extend(crop_line(page.ink, box, mm, right=edge) for box in boxes)
         seal = bool(page.seal[y0:y1, x0:x1].mean() > SEAL_SHARE) if x1 > x0 and y1 > y0 else False
         sealed.append(seal)
         if seal:
             if plain_mask is None:
                 plain_mask = text_ink(page.gray, depth(page.gray), mm)
-            plain_boxes = text_line_boxes(plain_mask, inner, mm)
+            plain_boxes = text_line_boxes(plain_mask, inner, mm, right=edge)
             plain_spans[index] = (len(crops), len(plain_boxes))
-            crops.extend(crop_line(page.gray, box, mm) for box in plain_boxes)
+            crops.extend(crop_line(page.gray, box, mm, right=edge) for box in plain_boxes)
     lines = [
         _slash_read_as_one(line, crop)
         for line, crop in zip(engine.recognize(crops), crops, strict=True)
@@ -156,11 +160,22 @@ def inner_box(box: tuple[int, int, int, int], grid: Grid) -> tuple[int, int, int
     return x0 + inset, y0 + inset, x1 - inset, y1 - inset
 
 
+def line_edge(box: tuple[int, int, int, int], grid: Grid) -> int:
+    """The first column of a cell's right ruling line: as far as its text can reach."""
+    return box[2] - grid.line_px
+
+
 def text_line_boxes(
-    mask: np.ndarray, box: tuple[int, int, int, int], mm: float
+    mask: np.ndarray, box: tuple[int, int, int, int], mm: float, right: int | None = None
 ) -> list[tuple[int, int, int, int]]:
-    """Boxes of the text lines inside `box` of an ink mask, top to bottom."""
+    """Boxes of the text lines inside `box` of an ink mask, top to bottom.
+
+    Lines are found inside `box`, but their ink is followed on to `right` where it is
+    given: a line-end ，or 。 may hang past the text's measure up to the ruling line, as
+    Chinese typesetting lets it, and cut to its sliver inside `box` it reads as a speck.
+    """
     x0, y0, x1, y1 = box
+    reach = max(x1, right) if right is not None else x1
     if x1 - x0 < 4 or y1 - y0 < 4:
         return []
     region = mask[y0:y1, x0:x1] > 0
@@ -182,7 +197,7 @@ def text_line_boxes(
     for start, end in joined:
         if end - start < MIN_LINE_MM * mm:
             continue
-        span = _trim_specks(region[start:end], mm)
+        span = _trim_specks(mask[y0 + start : y0 + end, x0:reach] > 0, mm)
         if span is None:
             continue
         boxes.append((x0 + span[0], y0 + start, x0 + span[1], y0 + end))
@@ -310,14 +325,23 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
 
 
-def crop_line(gray: np.ndarray, box: tuple[int, int, int, int], mm: float) -> np.ndarray:
-    """A text line's box cut from the page with the white round it the recogniser expects."""
+def crop_line(
+    gray: np.ndarray, box: tuple[int, int, int, int], mm: float, right: int | None = None
+) -> np.ndarray:
+    """A text line's box cut from the page with the white round it the recogniser expects.
+
+    The crop stops at `right` where it is given (the cell's ruling line, which would read
+    as a 丨) and is made up to its margin with white.
+    """
     pad = max(2, round(LINE_PAD_MM * mm))
     x0, y0, x1, y1 = box
     h, w = gray.shape
-    return np.ascontiguousarray(
-        gray[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : min(w, x1 + pad)]
-    )
+    end = min(w, x1 + pad) if right is None else min(w, x1 + pad, max(x1, right))
+    crop = gray[max(0, y0 - pad) : min(h, y1 + pad), max(0, x0 - pad) : end]
+    short = min(w, x1 + pad) - end
+    if short > 0:
+        crop = np.pad(crop, ((0, 0), (0, short)), constant_values=255)
+    return np.ascontiguousarray(crop)
 
 
 def read_above_table(
