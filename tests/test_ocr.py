@@ -488,5 +488,19 @@ def test_a_line_end_comma_hanging_against_the_ruling_line_is_read() -> None:
     source = PageImage(ScanFile(None, "comma.png"), 1, gray, 300.0)  # type: ignore[arg-type]
     page = PreparedPage(source, gray, gray, gray, depth(gray), gray < 0, np.eye(3), 0.0, 0, True)
 
-    [read] = read_cells(page, grid, load_engine(OcrOptions()))
+    engine = load_engine(OcrOptions())
+    [read] = read_cells(page, grid, engine)
     assert norm(read.text) == norm(text + "，")
+
+    # A stroke as tall as the text in the same place is what is left of the ruling line (a
+    # thick or bent one): it stays out of the line, which would read it as a 1.
+    stroked = np.asarray(image).copy()
+    stroked[:, box[2] - 3 - width - left : box[2] - 1] = 255
+    stroked[46:80, box[2] - 5 : box[2] - 3] = 0
+    too_short_for_a_line = 6 * mm
+    assert ((stroked[:, box[2] - 5 : box[2] - 3] == 0).sum(axis=0) < too_short_for_a_line).all()
+    page = PreparedPage(
+        source, stroked, stroked, stroked, depth(stroked), stroked < 0, np.eye(3), 0.0, 0, True
+    )
+    [read] = read_cells(page, grid, engine)
+    assert norm(read.text) == norm(text)
