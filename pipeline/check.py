@@ -163,7 +163,8 @@ def _sum_rule(template: Template, form: FormReading, rule: SumRule) -> None:
         return
     total = decimal_of(total_field.value)
     values = [decimal_of(p.value) if p and p.value else Decimal(0) for p in parts]
-    if total is None or any(v is None for v in values) or not parts[0] or not parts[0].value:
+    # Blank parts count as nothing: a total printed over blank parts is a slip or a lost cell.
+    if total is None or any(v is None for v in values):
         return
     if sum(v for v in values if v is not None) != total:
         tied = [r for r in (total_field, *parts) if r is not None]

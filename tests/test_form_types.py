@@ -325,6 +325,11 @@ def _contradicted(form: FormReading) -> set[str]:
     [
         # In each funds column, total = fiscal + carryover + other.
         ({"funds_total_budget": "130"}, {"funds_total_budget", "funds_fiscal_budget"}),
+        # A part read blank is nothing: the total then breaks its sum.
+        (
+            {"funds_fiscal_executed": ""},
+            {"funds_total_executed", "funds_fiscal_executed", "funds_carryover_executed"},
+        ),
         # 执行率 = 全年执行数 / 全年预算数, to the places printed.
         ({"funds_rate": "96.00%"}, {"funds_rate", "funds_total_executed"}),
         # A row's 得分 is not above its 分值.
@@ -445,6 +450,32 @@ def test_a_goal_cut_down_its_middle_is_read_line_by_line_across_the_pieces() -> 
     goal = form.fields["goal_expected"]
     assert goal.value == "本项目主要社区服务,用于目标"
     assert "value read across 2 cells" in goal.evidence.rule_failures
+
+
+def test_a_figure_cut_across_by_a_line_its_row_label_does_not_share_goes_to_review() -> None:
+    """A stretch of line through 432.21 parted its cell in two, one above the other; the row
+    label's cell spans both. Each piece was read blank and the field came out blank at 0.99."""
+    evaluation = load_template("performance_self_evaluation")
+    xs = (0, 100, 300, 400, 500, 600)
+    cells: Cells = [
+        (0, 0, 1, 1, ""),
+        (0, 0, 2, 2, "年初预算数"),
+        (0, 0, 3, 3, "全年预算数"),
+        (0, 0, 4, 4, "全年执行数"),
+        (1, 2, 1, 1, "其中：当年财政拨款"),
+        (1, 2, 2, 2, "425.1"),
+        (1, 2, 3, 3, "447.49"),
+        (1, 1, 4, 4, ""),  # the figure's upper half, read as nothing
+        (2, 2, 4, 4, "2.21"),  # and its lower half, read as something else
+    ]
+    form = FormReading(file="f.pdf", form_type=evaluation.form_type)
+    map_scalar_fields(evaluation, _page(1, xs, cells), form)
+    assert form.fields["funds_fiscal_budget"].value == "447.49"
+    assert not form.fields["funds_fiscal_budget"].evidence.contradicted
+    cut = form.fields["funds_fiscal_executed"]
+    assert cut.value == "2.21"
+    assert cut.evidence.contradicted
+    assert "value read across 2 cells" in cut.evidence.rule_failures
 
 
 def test_headers_unread_side_by_side_take_the_grid_s_columns_between_their_neighbours() -> None:

@@ -143,17 +143,20 @@ def _in_block(
         and max(row_top, head_bottom) <= _mid_y(c) <= row_bottom
         and c is not head
     ]
-    value = min(below, key=_mid_y, default=None)
-    if value is None:
+    if not below:
         return reading_of(page, None), f"no cell of {spec.key} under its head"
-    # A stray line down a wide cell (a wrapped goal) cut it: its pieces side by side.
-    pieces = sorted(
-        (c for c in below if c.cell.row0 == value.cell.row0 and c.cell.row1 == value.cell.row1),
-        key=_mid_x,
-    )
-    reading = reading_of(page, _side_by_side(pieces), min(row_score, head_score))
-    if len(pieces) > 1:
-        reading.evidence.rule_failures.append(f"value read across {len(pieces)} cells")
+    # A stray line down a wide cell (a wrapped goal) cut it: its pieces side by side. A line
+    # across it that the row label does not share (digits' flat feet can pass for one) cut
+    # it into bands, one above the other, and split its figures between them.
+    tops = sorted({c.cell.row0 for c in below})
+    bands = [
+        _side_by_side(sorted((c for c in below if c.cell.row0 == top), key=_mid_x)) for top in tops
+    ]
+    reading = reading_of(page, _joined(bands), min(row_score, head_score))
+    if len(below) > 1:
+        reading.evidence.rule_failures.append(f"value read across {len(below)} cells")
+    if len(bands) > 1:
+        reading.evidence.contradicted = True  # what was read of cut figures is no reading
     return reading, None
 
 
