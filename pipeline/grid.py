@@ -138,11 +138,14 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     xs = lines_to_positions(
         vertical, axis=0, merge=merge, min_total=round(options.min_column_line_mm * px_per_mm)
     )
-    ys = lines_to_positions(horizontal, axis=1, merge=merge)
-    if len(xs) < 2 or len(ys) < 2:
+    if len(xs) < 2:
         return None
     beyond = round(options.open_side_mm * px_per_mm)
     xs, open_xs = close_open_sides(xs, horizontal, axis=0, merge=merge, beyond=beyond)
+    horizontal = [s for s in horizontal if _meets_a_column(s, xs, merge)]
+    ys = lines_to_positions(horizontal, axis=1, merge=merge)
+    if len(ys) < 2:
+        return None
     ys, open_ys = close_open_sides(ys, vertical, axis=1, merge=merge, beyond=beyond)
     solid = round(options.min_solid_line_mm * px_per_mm)
     solid_xs = _solid(xs, vertical, 0, merge, solid)
@@ -409,6 +412,17 @@ def lines_to_positions(
         else:
             groups.append([(pos, length)])
     return [_weighted(g) for g in groups if sum(length for _, length in g) >= min_total]
+
+
+def _meets_a_column(segment: tuple[int, int, int, int], xs: list[int], merge: int) -> bool:
+    """Whether a horizontal segment reaches or crosses a column line.
+
+    A row line runs from column line to column line. A stretch afloat inside one cell is
+    the flat feet of a row of digits or a pen stroke; a worn row line's surviving stretches
+    elsewhere along it still give its row.
+    """
+    x0, _, x1, _ = segment
+    return any(x0 - merge <= x <= x1 + merge for x in xs)
 
 
 def _solid(

@@ -485,13 +485,28 @@ def _extreme_lines(mask: np.ndarray, axis: int) -> tuple[Line | None, Line | Non
             lines[-1].append(i)
         else:
             lines.append([i])
-    lengths = [int(stats[line, length_index].sum()) for line in lines]
+    start_index = cv2.CC_STAT_LEFT if axis == 0 else cv2.CC_STAT_TOP
+    lengths = [_covered(stats[line, start_index], stats[line, length_index]) for line in lines]
     # The frame's sides are among the longest lines of their direction; a continuation page's
     # table may be short, so "long" is relative to the longest line found.
     long = [
         line for line, length in zip(lines, lengths, strict=True) if length > 0.6 * max(lengths)
     ]
     return _fitted_line(labels, stats, long[0], axis), _fitted_line(labels, stats, long[-1], axis)
+
+
+def _covered(starts: np.ndarray, lengths: np.ndarray) -> int:
+    """How much of its direction a line's pieces cover together.
+
+    Pieces of a broken line lie end to end and add up; two strokes side by side (a doubled
+    or split frame line) cover one length, not two, else they outrank every other line and
+    the frame's top is taken for its bottom too.
+    """
+    covered, reach = 0, -1
+    for start, end in sorted(zip(starts.tolist(), (starts + lengths).tolist(), strict=True)):
+        covered += max(0, end - max(start, reach))
+        reach = max(reach, end)
+    return covered
 
 
 # How far past a side the lines across must end together (`OPEN_SIDE_LINES` of them) for it

@@ -160,6 +160,20 @@ def test_a_broken_outer_frame_is_still_the_frame() -> None:
     assert abs(corners[0][0] - 101) < 3 and abs(corners[3][0] - 101) < 3
 
 
+def test_a_doubled_frame_line_is_one_side_and_the_last_line_the_other() -> None:
+    """Two strokes of the top line side by side once added up to twice any other line's
+    length, and the top was taken for the bottom too: no frame, and the page was read as a
+    photo, its desk painted white over a third of the table."""
+    gray = np.full((2000, 1000), 250, np.uint8)
+    cv2.rectangle(gray, (100, 200), (900, 1200), (40,), 3)
+    gray[206:209, 100:900] = 40  # the top line printed twice, 6 px apart
+    for y in range(300, 1200, 100):
+        gray[y : y + 3, 300:900] = 40
+    corners = _frame(depth(gray), PrepareOptions())
+    assert corners is not None
+    assert abs(corners[0][1] - 201) < 8 and abs(corners[3][1] - 1201) < 4, corners
+
+
 @pytest.mark.parametrize("side", ["right", "left", "bottom"])
 def test_a_side_printed_without_its_frame_line_is_where_the_lines_across_end(side: str) -> None:
     gray = np.full((1400, 1000), 250, np.uint8)
@@ -275,6 +289,22 @@ def test_a_table_ruled_with_dashed_inner_lines_is_cut_into_its_cells(
         for y in range(300, 1500, ink + gap):
             page[y : y + ink, x : x + 2] = 20
     image = PageImage(ScanFile(None, "dashed.png"), 1, page, 200.0)  # type: ignore[arg-type]
+    grid = find_grid(prepare_page(image))
+    assert grid is not None
+    assert (len(grid.xs), len(grid.ys), len(grid.cells)) == (4, 13, 36)
+
+
+def test_a_stroke_afloat_inside_a_cell_cuts_no_row() -> None:
+    """A row of digits' flat feet, or a pen's dash, inside one cell is no row line: it once
+    cut a figure in two and both halves read blank."""
+    page = np.full((2339, 1654, 3), 250, np.uint8)
+    cv2.rectangle(page, (150, 300), (1500, 1500), (20, 20, 20), 3)
+    for y in range(400, 1500, 100):
+        page[y : y + 3, 150:1500] = 20
+    for x in (500, 900):
+        page[300:1500, x : x + 3] = 20
+    page[452:455, 600:800] = 20  # 8.6 mm afloat in the cell (500..900, 400..500)
+    image = PageImage(ScanFile(None, "afloat.png"), 1, page, 200.0)  # type: ignore[arg-type]
     grid = find_grid(prepare_page(image))
     assert grid is not None
     assert (len(grid.xs), len(grid.ys), len(grid.cells)) == (4, 13, 36)
