@@ -406,6 +406,29 @@ def test_a_block_name_cut_off_by_a_stray_line_still_names_its_rows() -> None:
     assert blocks == [("质量指标", "1"), ("时效指标", "1"), ("时效指标", "2"), ("时效指标", "3")]
 
 
+def test_a_blank_block_cell_at_the_page_s_foot_is_not_taken_for_the_block_above() -> None:
+    """满意度指标 begins on the last row of the page and prints its name at the middle of
+    its two rows, on the next page: the blank cell at this page's foot is its own block's,
+    separate from the block above, and was read as that block at 0.9996."""
+    evaluation = load_template("performance_self_evaluation")
+    cells = [
+        *EVALUATION_HEADER,
+        (1, 2, 0, 0, "效益指标"),
+        (1, 2, 1, 1, "可持续影响指标"),
+        *_evaluation_row(1, "提高积极性", "10"),
+        *_evaluation_row(2, "保障工作有效开展", "10"),
+        (3, 3, 0, 0, ""),
+        (3, 3, 1, 1, ""),
+        *_evaluation_row(3, "对象满意度", "5"),
+    ]
+    [form], _ = read_forms([evaluation], "f.pdf", [_page(1, EVALUATION_TABLE_XS, cells)])
+    doubted = [
+        {key for key in ("level1", "level2") if row[key].evidence.contradicted}
+        for row in form.indicators
+    ]
+    assert doubted == [set(), set(), {"level1", "level2"}]
+
+
 def test_the_total_row_on_the_next_page_is_read_under_the_columns_carried_over() -> None:
     acceptance_xs, rows = ACCEPTANCE_XS, ACCEPTANCE[:-4]  # page 1 ends before 合计
     total = [(0, 0, 0, 0, "合计"), (0, 0, 1, 1, "100"), (0, 0, 2, 2, "99"), (0, 0, 3, 3, "")]

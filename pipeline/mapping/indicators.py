@@ -649,10 +649,20 @@ def _vocab_field(
     if remembered is None:
         return FieldReading(value="", raw="", page=page.number, evidence=Evidence(found=False))
     value, score = remembered
-    return FieldReading(
+    reading = FieldReading(
         value=value,
         raw="",
         page=page.number,
         bbox=source_box(page.prepared, cell.cell.box) if cell is not None else None,
         evidence=Evidence(vocab_score=score, inherited=True),
     )
+    if (
+        cell is not None
+        and page.grid is not None
+        and cell.cell.box[3] >= page.grid.ys[-1] - TOUCH_PX
+    ):
+        # A block begun at the page's foot prints its name at the middle of its whole span,
+        # which may fall on the next page: the blank cell need not be the block above.
+        reading.evidence.rule_failures.append("blank block cell at the page's foot")
+        reading.evidence.contradicted = True
+    return reading
