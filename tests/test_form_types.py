@@ -429,6 +429,33 @@ def test_a_blank_block_cell_at_the_page_s_foot_is_not_taken_for_the_block_above(
     assert doubted == [set(), set(), {"level1", "level2"}]
 
 
+def test_a_block_cell_whose_name_a_line_cut_in_two_is_doubted_not_taken_for_the_block_above() -> (
+    None
+):
+    """成本指标, printed across the row line of the columns beside it, was cut by a line
+    found through it: both pieces read blank and took 时效指标 from above at 0.9994."""
+    evaluation = load_template("performance_self_evaluation")
+    cells = [
+        *EVALUATION_HEADER,
+        (1, 4, 0, 0, "产出指标"),
+        (1, 2, 1, 1, "时效指标"),
+        *_evaluation_row(1, "发放时限", "10"),
+        *_evaluation_row(2, "发放及时率", "10"),
+        (3, 3, 1, 1, ""),  # 成本指标's upper half
+        *_evaluation_row(3, "发放金额", "10"),
+        (4, 4, 1, 1, ""),  # and its lower half
+        *_evaluation_row(4, "购置经费", "10"),
+        (5, 5, 0, 7, "总分"),
+    ]
+    page = _page(1, EVALUATION_TABLE_XS, cells)
+    halves = [i for i, c in enumerate(page.cells) if c.cell.col0 == 1 and c.cell.row0 in (3, 4)]
+    for index in halves:
+        page.cells[index] = replace(page.cells[index], cut=True)
+    [form], _ = read_forms([evaluation], "f.pdf", [page])
+    doubted = [row["level2"].evidence.contradicted for row in form.indicators]
+    assert doubted == [False, False, True, True]
+
+
 def test_the_total_row_on_the_next_page_is_read_under_the_columns_carried_over() -> None:
     acceptance_xs, rows = ACCEPTANCE_XS, ACCEPTANCE[:-4]  # page 1 ends before 合计
     total = [(0, 0, 0, 0, "合计"), (0, 0, 1, 1, "100"), (0, 0, 2, 2, "99"), (0, 0, 3, 3, "")]

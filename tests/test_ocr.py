@@ -504,3 +504,26 @@ def test_a_line_end_comma_hanging_against_the_ruling_line_is_read() -> None:
     )
     [read] = read_cells(page, grid, engine)
     assert norm(read.text) == norm(text)
+
+
+def test_text_crossing_a_cell_s_edge_is_told_from_a_line_along_it() -> None:
+    """A row line found through a merged cell's name cuts it: each half reads as nothing.
+    The text's strokes run on above and below the edge; a dashed line the mask kept, or a
+    line of text ending short of the edge, does not."""
+    from pipeline.grid import Cell, Grid
+    from pipeline.ocr.cells import text_cut_at_edge
+
+    mm = 8.0
+    box = (0, 0, 200, 100)  # the cell, on its lines; its bottom edge at y 100
+    grid = Grid(xs=(0, 200), ys=(0, 100), cells=(Cell(0, 0, 0, 0, box),), px_per_mm=mm, line_px=2)
+    mask = np.zeros((200, 200), np.uint8)
+    for x in range(40, 160, 12):  # glyph strokes, 2 px wide, from y 90 to 112
+        mask[90:112, x : x + 2] = 255
+    assert text_cut_at_edge(mask, box, grid)
+    dashed = np.zeros_like(mask)
+    for x in range(20, 180, 6):
+        dashed[99:102, x : x + 3] = 255
+    assert not text_cut_at_edge(dashed, box, grid)
+    above = np.zeros_like(mask)
+    above[70:96, 40:160] = 255  # text that ends 0.5 mm above the edge
+    assert not text_cut_at_edge(above, box, grid)

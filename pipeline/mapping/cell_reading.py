@@ -26,7 +26,7 @@ def reading_of(page: PageRead, cell: CellText | None, anchor: float = 100.0) -> 
         evidence = Evidence(found=False, photo=page.prepared.photo)
         return FieldReading(value="", raw="", page=page.number, evidence=evidence)
     chars = [s for line in cell.lines for s in (line.char_scores or ())]
-    return FieldReading(
+    reading = FieldReading(
         value=cell.text,
         raw=cell.text,
         page=page.number,
@@ -42,3 +42,13 @@ def reading_of(page: PageRead, cell: CellText | None, anchor: float = 100.0) -> 
             photo=page.prepared.photo,
         ),
     )
+    if cell.cut:
+        doubt_cut_text(reading)
+    return reading
+
+
+def doubt_cut_text(reading: FieldReading) -> None:
+    """A cell that reads blank while text crosses its edge holds half a cut text: no reading."""
+    reading.evidence.blank = False
+    reading.evidence.rule_failures.append("text cut by a line across its cell")
+    reading.evidence.contradicted = True

@@ -19,7 +19,7 @@ from rapidfuzz import fuzz, process
 
 from pipeline.form_spec import ColumnKind, IndicatorSpec, Template
 from pipeline.mapping.anchors import MIN_ANCHOR_SCORE, anchor_score, clean
-from pipeline.mapping.cell_reading import reading_of, source_box
+from pipeline.mapping.cell_reading import doubt_cut_text, reading_of, source_box
 from pipeline.mapping.columns import column_headers, column_ranges, split_joined_headers
 from pipeline.ocr.cells import CellText
 from pipeline.pages import PageRead
@@ -656,7 +656,9 @@ def _vocab_field(
         bbox=source_box(page.prepared, cell.cell.box) if cell is not None else None,
         evidence=Evidence(vocab_score=score, inherited=True),
     )
-    if (
+    if cell is not None and cell.cut:
+        doubt_cut_text(reading)  # the name of this block, not the one above, was cut
+    elif (
         cell is not None
         and page.grid is not None
         and cell.cell.box[3] >= page.grid.ys[-1] - TOUCH_PX

@@ -55,6 +55,9 @@ class CellText:
     seal: bool
     plain: str | None = None
     boxes: tuple[tuple[int, int, int, int], ...] = ()  # each line's box on the page
+    # Text runs across its top or bottom edge: no ruling line is there, and what was cut
+    # there reads as nothing on either side of it (`text_cut_at_edge`).
+    cut: bool = False
 
     @property
     def blank(self) -> bool:
@@ -118,9 +121,36 @@ def read_cells(page: PreparedPage, grid: Grid, engine: OcrEngine) -> list[CellTe
                 seal=sealed[index],
                 plain=plain,
                 boxes=cell_boxes[index],
+                cut=not own and text_cut_at_edge(ink_mask, grid.cells[index].box, grid),
             )
         )
     return results
+
+
+CUT_TEXT_MM = 0.8  # text ink across an edge this wide together: glyph strokes, not a speck
+
+
+def text_cut_at_edge(mask: np.ndarray, box: tuple[int, int, int, int], grid: Grid) -> bool:
+    """Whether text ink crosses the cell's top or bottom edge.
+
+    Where a ruling line runs, `text_ink` took it and the paper beside it out of the mask:
+    ink left on the edge is text that a line found in the wrong place (glyph edges, a
+    merged cell's name printed across the row line of the columns beside it) cut in two.
+    """
+    x0, _, x1, _ = inner_box(box, grid)
+    reach = max(2, round(0.5 * grid.px_per_mm))
+    for y in (box[1], box[3]):
+        if y - reach < 0 or y + reach + 1 > mask.shape[0]:
+            continue
+        on, above, below = (
+            mask[a:b, x0:x1].any(axis=0)
+            for a, b in ((y - 1, y + 2), (y - reach, y - 1), (y + 2, y + reach + 1))
+        )
+        # Strokes that run on above and below the edge: a dashed or worn line the mask
+        # kept lies along the edge only.
+        if int((on & above & below).sum()) >= CUT_TEXT_MM * grid.px_per_mm:
+            return True
+    return False
 
 
 # A lone stroke the recogniser reads as a digit or letter, and how far a `/` leans from the
