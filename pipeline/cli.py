@@ -195,7 +195,7 @@ def _run(args: argparse.Namespace) -> int:
 
     from pipeline.audit import DEFAULT_RATE
     from pipeline.ocr.base import OcrOptions
-    from pipeline.run import RunOptions
+    from pipeline.run import RunOptions, store_options
     from pipeline.second_reading import SecondReadingOptions
     from pipeline.workers import ReaderPool, WorkerStartError, usable_cores
 
@@ -231,6 +231,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.read_again_below is None
         else SecondReadingOptions(enabled=args.read_again_below > 0, below=args.read_again_below),
     )
+    options = store_options(options, args.out)
     workers = max(1, args.workers or usable_cores())
     recycle_after = max(0, args.recycle_after)
     # The workers load their models while this process imports the store and the batch.

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, upda
 from pipeline.readings import field_path
 from pipeline.store import schema as t
 from pipeline.store.errors import StoreError
+from pipeline.store.lexicon import learn
 from pipeline.store.rows import FieldView, FormView, PageView, Progress, ReviewTask
 
 CLAIM_TTL = timedelta(minutes=10)  # long enough to read a hard field, short for a closed tab
@@ -195,7 +196,8 @@ class ReviewMethods:
     def correct(self, field_id: int, new_value: str, reviewer: str) -> None:
         """Record a reviewer's value for a field beside the OCR value, and close its task.
 
-        A value equal to the OCR value is recorded too: it says who checked the field.
+        A value equal to the OCR value is recorded too: it says who checked the field. The
+        value of a field its form type keeps a lexicon of counts in that lexicon.
 
         Raises:
             StoreError: No such field.
@@ -228,6 +230,8 @@ class ReviewMethods:
                 update(t.fields).where(t.fields.c.id == field_id).values(review_state="corrected")
             )
             self._close(c, field_id, "done", reviewer, now)
+            # A person's value of a repeating field (a unit's name) is a known value now.
+            learn(c, field_id, latest[0] if latest else None, new_value, now)
 
     def mark_unreadable(self, field_id: int, reviewer: str) -> None:
         """Close a field's task as unreadable: the field stays in review in every export."""

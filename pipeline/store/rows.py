@@ -100,6 +100,21 @@ class FieldCount(BaseModel):
     count: int
 
 
+class LexiconEntry(BaseModel):
+    """A known value of one form type's field, from one source, and how often it was given."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    form_type: str
+    key: str = Field(description="`KEY`, or `indicators.KEY` for a row's.")
+    value: str
+    source: str  # review | import
+    seen: int
+    first_seen: datetime
+    last_seen: datetime
+
+
 class User(BaseModel):
     """A person who may sign in to the review server."""
 
