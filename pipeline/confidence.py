@@ -2,11 +2,13 @@
 
 A logistic model per field group over the evidence the reading stages gathered (recognition
 and character scores, anchor and vocabulary matches, seal disagreement, failed rules, …).
-Its weights and the review threshold are fitted by `scripts/fit_calibration.py` on generated
-pages whose seeds are kept apart from those reported on, and stored per form type in
-`models/calibration/FORM_TYPE.json`. A field goes to review when its confidence is below the
-threshold, when a rule that no rightly read form breaks (the funds sum) failed on it, or when
-no cell was found for it (`unsupported`).
+Its weights and the review threshold are fitted (`pipeline.calibration_fit`) by
+`scripts/fit_calibration.py` on generated pages whose seeds are kept apart from those
+reported on, and stored per form type in `models/calibration/FORM_TYPE.json`; `formscan
+calibrate` refits them on a store's reviewed fields. A field goes to review when its
+confidence is below the threshold, when a rule that no rightly read form breaks (the funds
+sum) failed on it, when no cell was found for it (`unsupported`), or when the lexicon
+changed its value and the calibration never weighed such a change (`unfitted_change`).
 """
 
 from __future__ import annotations
@@ -386,19 +388,3 @@ def unsupported(evidence: Evidence) -> bool:
     the page vouches for such a value, so it is never taken as read.
     """
     return not evidence.found or evidence.column_lost
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:
-    """Weights of a logistic regression by Newton's method with an L2 penalty (bias unpenalised)."""
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 1e-6
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        gradient = x.T @ (p - y) + penalty * w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if float(np.abs(step).max()) < 1e-6:
-            break
-    return w
