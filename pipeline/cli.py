@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline import __version__
+from pipeline.cli_learning import add_commands as add_learning_commands
 
 if TYPE_CHECKING:  # each command imports what it needs: `run` starts its workers first
     from pipeline.store import Store
@@ -162,6 +163,8 @@ def _parser() -> argparse.ArgumentParser:
         change.add_argument("name", metavar="NAME")
         change.set_defaults(handler=_users_change, change=name)
 
+    add_learning_commands(commands, _store_arguments)
+
     score = commands.add_parser("eval", help="score an export against a folder of truth files")
     score.add_argument("--gold", type=Path, required=True, metavar="DIR")
     score.add_argument("--pred", type=Path, required=True, metavar="EXPORT.jsonl")
@@ -177,7 +180,7 @@ def _store_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--db", metavar="URL", help="store URL, e.g. postgresql://host/formscan")
 
 
-def _open_store(args: argparse.Namespace, command: str) -> Store | None:
+def open_store(args: argparse.Namespace, command: str) -> Store | None:
     """The store `--out`/`--db` name; None, once the reason is printed, when it cannot open."""
     from pipeline.store import Store, StoreError, store_url
 
@@ -279,7 +282,7 @@ def _status(args: argparse.Namespace) -> int:
 
     from pipeline.store_figures import figures_lines, store_figures
 
-    store = _open_store(args, "status")
+    store = open_store(args, "status")
     if store is None:
         return 2
     try:
@@ -333,7 +336,7 @@ def _export(args: argparse.Namespace) -> int:
     from pipeline.export import write_jsonl
     from pipeline.export_tables import XLSX_CELL_CHARS, write_csv, write_xlsx
 
-    store = _open_store(args, "export")
+    store = open_store(args, "export")
     if store is None:
         return 2
     output: Path = args.output or (args.out or Path(".")) / f"records.{args.format}"
@@ -386,7 +389,7 @@ def _review(args: argparse.Namespace) -> int:
             "cookies cross the network in the clear",
             file=sys.stderr,
         )
-    store = _open_store(args, "review")
+    store = open_store(args, "review")
     if store is None:
         return 2
     print(f"formscan review: serving {store.url} on http://{args.host}:{args.port}/")
@@ -407,7 +410,7 @@ def _users_add(args: argparse.Namespace) -> int:
     if problem:
         print(f"formscan users add: {problem}", file=sys.stderr)
         return 2
-    store = _open_store(args, "users add")
+    store = open_store(args, "users add")
     if store is None:
         return 2
     if sys.stdin.isatty():
@@ -432,7 +435,7 @@ def _users_add(args: argparse.Namespace) -> int:
 def _users_list(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    store = _open_store(args, "users list")
+    store = open_store(args, "users list")
     if store is None:
         return 2
     try:
@@ -455,7 +458,7 @@ def _users_list(args: argparse.Namespace) -> int:
 
 def _users_change(args: argparse.Namespace) -> int:
     command = f"users {args.change}"
-    store = _open_store(args, command)
+    store = open_store(args, command)
     if store is None:
         return 2
     changes = {

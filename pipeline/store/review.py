@@ -66,6 +66,7 @@ def _task_query() -> Select[Any]:
             t.fields.c.raw,
             t.fields.c.page,
             t.fields.c.bbox,
+            t.fields.c.evidence,
             t.documents.c.name.label("file"),
             t.forms.c.form_type,
             (t.review_tasks.c.crop_png.is_not(None)).label("has_crop"),

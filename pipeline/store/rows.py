@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.readings import Evidence, FieldReading, FormReading, field_path
+from pipeline.readings import Evidence, FieldReading, FormReading, LexiconChange, field_path
 
 
 class Document(BaseModel):
@@ -60,11 +60,18 @@ class ReviewTask(BaseModel):
     state: str = "open"
     claimed_by: str | None = None
     corrected: str | None = Field(default=None, description="The latest reviewer's value.")
+    evidence: dict[str, Any] = Field(default_factory=dict, description="The field's evidence.")
 
     @property
     def path(self) -> str:
         """The field's place in its record."""
         return field_path(self.key, self.row)
+
+    @property
+    def suggestion(self) -> LexiconChange | None:
+        """The known value the lexicon offered in place of what was read, if it did."""
+        found = self.evidence.get("lexicon")
+        return LexiconChange.model_validate(found) if found else None
 
     @property
     def current(self) -> str:
@@ -86,6 +93,23 @@ class AuditTask(BaseModel):
     stratum: str
     state: str  # open | done | unreadable
     corrected: str | None = Field(default=None, description="The latest reviewer's value.")
+
+
+class AnsweredTask(BaseModel):
+    """A review or audit task a reviewer answered: what its field read and what they said."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    field_id: int
+    form_id: int
+    document_id: int
+    form_type: str
+    key: str
+    row: int | None
+    value: str = Field(description="The value as read: what the answer labels.")
+    audit: bool
+    rate: float | None = Field(default=None, description="An audit's chance of being drawn.")
+    corrected: str = Field(description="The latest reviewer's value.")
 
 
 class FieldCount(BaseModel):
