@@ -146,6 +146,17 @@ def refit_store(
             options=options,
             prior=before,
         )
+        if fit.calibration.threshold >= 1.0:
+            refits.append(
+                Refit(
+                    form_type=form_type,
+                    before=before.version,
+                    refused="no threshold keeps the silent error rate's upper bound within "
+                    f"{options.target_silent} on the held-out scores: the new models would send "
+                    "every field to review; answer more tasks, or allow a higher --target-silent",
+                )
+            )
+            continue
         change = _change(store, templates[form_type], labels[form_type], fit, before)
         name = f"{form_type}@{fit.calibration.version}.json"
         write_calibration(folder / CANDIDATES / name, fit.calibration)

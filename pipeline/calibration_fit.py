@@ -273,7 +273,9 @@ def fit_logistic(
     """
     sample = np.ones(len(y)) if weights is None else weights
     centre = np.zeros(x.shape[1]) if prior is None else prior
-    w = centre.copy()
+    # From zero, not from the prior: a prior fitted on other forms can score these fields
+    # so surely that p(1 - p) vanishes, and Newton's steps with it.
+    w = np.zeros(x.shape[1])
     penalty = np.full(x.shape[1], l2)
     penalty[0] = 1e-6
     for _ in range(steps):
