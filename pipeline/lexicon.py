@@ -35,13 +35,14 @@ from pipeline.readings import FieldReading, FormReading, LexiconChange
 if TYPE_CHECKING:
     from pipeline.store.rows import LexiconEntry
 
-# The most edits a reading may be from the known value it is offered as: one per this many
-# characters of the reading, so none for a value under 6 characters. A misread character in
-# a clean or worn scan is about one in ten or fewer; a short name (群众获得感, 满意度) differs
-# from another real one by one or two characters, so an edit there says as much "another
-# value" as "a misread one", and a longer name with more edits than this is more likely
-# another name than a misreading of this one.
-CHARS_PER_EDIT = 6
+# The most edits a reading may be from the known value it is offered as: one per ten
+# characters of the reading, so none under 10 characters. A misread character is about one
+# in ten or fewer even on a worn scan, while these names are formulaic: siblings share most
+# of their characters, and a short one (群众满意度, 群众满意率) differs from another real one
+# by a character. With one edit per six characters, two real 三级 names of 13 and 14
+# characters two edits apart (社区工作者(含社保)发放标准 / …发放时限, 保障社区团建工作有效开展 /
+# 保障社区工作有效开展) were offered as each other in scripts/simulate_learning.py.
+CHARS_PER_EDIT = 10
 MOST_EDITS = 3
 
 
