@@ -11,12 +11,7 @@ import csv
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from pipeline.store import Store
-
-Opener = Callable[[argparse.Namespace, str], "Store | None"]
+from typing import Any
 
 
 def add_commands(commands: Any, store_arguments: Callable[[argparse.ArgumentParser], None]) -> None:

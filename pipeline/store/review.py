@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, update
 
-from pipeline.readings import field_path
+from pipeline.readings import LexiconChange, field_path
 from pipeline.store import schema as t
 from pipeline.store.errors import StoreError
 from pipeline.store.lexicon import learn
@@ -66,7 +66,6 @@ def _task_query() -> Select[Any]:
             t.fields.c.raw,
             t.fields.c.page,
             t.fields.c.bbox,
-            t.fields.c.evidence,
             t.documents.c.name.label("file"),
             t.forms.c.form_type,
             (t.review_tasks.c.crop_png.is_not(None)).label("has_crop"),
@@ -126,6 +125,15 @@ class ReviewMethods:
         with self.engine.connect() as c:
             row = c.execute(_task_query().where(t.review_tasks.c.id == task_id)).first()
         return ReviewTask.model_validate(row._mapping) if row else None
+
+    def suggestion(self, field_id: int) -> LexiconChange | None:
+        """The known value the lexicon offered for a field in place of what was read, if any."""
+        with self.engine.connect() as c:
+            evidence = c.execute(
+                select(t.fields.c.evidence).where(t.fields.c.id == field_id)
+            ).scalar()
+        found = (evidence or {}).get("lexicon")
+        return LexiconChange.model_validate(found) if found else None
 
     def crop(self, task_id: int) -> bytes | None:
         """The PNG of a review task's field as scanned, upright; None when none was cut."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.readings import Evidence, FieldReading, FormReading, LexiconChange, field_path
+from pipeline.readings import Evidence, FieldReading, FormReading, field_path
 
 
 class Document(BaseModel):
@@ -60,18 +60,11 @@ class ReviewTask(BaseModel):
     state: str = "open"
     claimed_by: str | None = None
     corrected: str | None = Field(default=None, description="The latest reviewer's value.")
-    evidence: dict[str, Any] = Field(default_factory=dict, description="The field's evidence.")
 
     @property
     def path(self) -> str:
         """The field's place in its record."""
         return field_path(self.key, self.row)
-
-    @property
-    def suggestion(self) -> LexiconChange | None:
-        """The known value the lexicon offered in place of what was read, if it did."""
-        found = self.evidence.get("lexicon")
-        return LexiconChange.model_validate(found) if found else None
 
     @property
     def current(self) -> str:
