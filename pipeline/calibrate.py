@@ -93,7 +93,8 @@ def applied_path(folder: Path, form_type: str) -> Path:
 def in_use(folder: Path, form_type: str) -> Calibration:
     """The calibration a run over this store scores `form_type` with now."""
     path = applied_path(folder, form_type)
-    return read_calibration(path) if path.is_file() else load_calibration(form_type)
+    # Read afresh: `--apply` replaces the file, and `read_calibration` keeps what it read.
+    return read_calibration.__wrapped__(path) if path.is_file() else load_calibration(form_type)
 
 
 @dataclass(frozen=True)

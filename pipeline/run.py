@@ -121,7 +121,8 @@ class Reader:
             else None
         )
         if applied is not None and applied.is_file():
-            calibration = read_calibration(applied)
+            # Read afresh: `formscan calibrate --apply` replaces it between runs.
+            calibration = read_calibration.__wrapped__(applied)
         else:
             calibration = load_calibration(form_type)
         if (below := self.options.review_below) is None:
