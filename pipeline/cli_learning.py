@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.cli_store import open_store, store_arguments
 
-def add_commands(commands: Any, store_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
+
+def add_commands(commands: Any) -> None:
     """Add `lexicon import`, `lexicon list` and `calibrate` to the command line's commands."""
     lexicon = commands.add_parser(
         "lexicon", help="known values of repeating fields (units, projects, 三级 names)"
@@ -89,7 +90,6 @@ def add_commands(commands: Any, store_arguments: Callable[[argparse.ArgumentPars
 
 
 def _lexicon_import(args: argparse.Namespace) -> int:
-    from pipeline.cli import open_store
     from pipeline.form_spec import known_form_types, lexicon_keys, load_template
 
     types = [args.form_type] if args.form_type else known_form_types()
@@ -145,7 +145,6 @@ def _first_column(path: Path, headers: set[str]) -> list[str]:
 
 
 def _lexicon_list(args: argparse.Namespace) -> int:
-    from pipeline.cli import open_store
 
     store = open_store(args, "lexicon list")
     if store is None:
@@ -172,7 +171,6 @@ def _lexicon_list(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from pipeline.calibrate import apply, refit_store
     from pipeline.calibration_fit import FitOptions
-    from pipeline.cli import open_store
     from pipeline.form_spec import known_form_types
     from pipeline.run import CALIBRATION_FOLDER
 
