@@ -1,7 +1,8 @@
 """The nightly batch: find new and changed scans by content, read them, keep every result.
 
-    hash every file → plan against the store → read in worker processes → store each
-    document in one transaction → export `records.jsonl` → write the run report
+    hash every file → plan against the store → take the lexicon's snapshot → read in
+    worker processes → store each document in one transaction → export `records.jsonl`
+    → write the run report
 
 A document is its file's SHA-256: a renamed or copied file is not read again, a changed file
 is. Killed at any moment, a run loses nothing (each document is committed whole, with its
@@ -25,10 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.export import write_jsonl, write_summary
 from pipeline.ingest import ScanFile, find_scans, path_text
+from pipeline.lexicon import Lexicon
 from pipeline.pages import FileResult
 from pipeline.progress import Progress
 from pipeline.report import RunReport, SlowPage, WorkerMemory, write_report
-from pipeline.run import RunOptions
+from pipeline.run import RunOptions, store_options
 from pipeline.store import Store, store_url
 from pipeline.store.rows import Document
 from pipeline.workers import Died, Done, ReaderPool
@@ -36,7 +38,12 @@ from pipeline.workers import Died, Done, ReaderPool
 log = logging.getLogger(__name__)
 
 HASH_CHUNK = 1 << 20
-# Keys of a record's versions that change what is read; `formscan` alone does not.
+# Keys of a record's versions that change what is read; `formscan` alone does not. Nor does
+# `lexicon`, which records say they were read with: it grows with every night's answers,
+# and reading the whole archive again each time it did would be reading everything nightly.
+# The fields it would change are those a person has not answered yet; an admin who wants
+# the new known values applied to old documents says `--reread-older` after importing a list
+# or refitting the calibration, whose version does count.
 READING_VERSIONS = ("ocr", "template", "calibration")
 
 
@@ -203,7 +210,7 @@ def run_batch(
 
     """
     started = time.perf_counter()
-    options = options or RunOptions()
+    options = store_options(options or RunOptions(), out)
     batch = batch or BatchOptions()
     out.mkdir(parents=True, exist_ok=True)
     # The workers load their models while the store opens and the files are hashed; a run
@@ -247,6 +254,11 @@ def _run_locked(
     report = RunReport(run_id=run_id, store=store.url)
     log.info("run %s on %s", run_id, store.url)
     try:
+        # Once, under the run lock: every document of the run is read against the same
+        # known values, whatever reviewers answer meanwhile.
+        lexicon = Lexicon.from_entries(store.lexicon_entries())
+        pool.use_lexicon(lexicon)
+        log.info("lexicon: %s", lexicon.version)
         _read_new(store, pool, paths, batch, run_id, report)
         seconds = time.perf_counter()
         report.forms_in_store = write_jsonl(store, out / "records.jsonl")

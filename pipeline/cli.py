@@ -6,12 +6,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pipeline import __version__
-
-if TYPE_CHECKING:  # each command imports what it needs: `run` starts its workers first
-    from pipeline.store import Store
+from pipeline.cli_learning import add_commands as add_learning_commands
+from pipeline.cli_store import open_store, store_arguments
 
 EXIT_BUSY = 3  # another run holds the store: nothing was done, try again later
 
@@ -99,12 +97,12 @@ def _parser() -> argparse.ArgumentParser:
         help="what the store holds, quarantined files, review load and the silent error "
         "rate estimated from audits",
     )
-    _store_arguments(status)
+    store_arguments(status)
     status.add_argument("--json", action="store_true", dest="as_json", help="print one JSON object")
     status.set_defaults(handler=_status)
 
     export = commands.add_parser("export", help="write the store's records, corrections applied")
-    _store_arguments(export)
+    store_arguments(export)
     export.add_argument("--format", choices=["jsonl", "csv", "xlsx"], default="jsonl")
     export.add_argument(
         "-o", dest="output", type=Path, metavar="FILE", help="default: DIR/records.FORMAT"
@@ -112,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=_export)
 
     review = commands.add_parser("review", help="serve the review queue to reviewers' browsers")
-    _store_arguments(review)
+    store_arguments(review)
     review.add_argument("--host", default="127.0.0.1", help="address to listen on")
     review.add_argument("--port", type=int, default=8765)
     review.add_argument(
@@ -138,14 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     add = user_commands.add_parser(
         "add", help="add an account, or set its role and password (read from the terminal or stdin)"
     )
-    _store_arguments(add)
+    store_arguments(add)
     add.add_argument("name", metavar="NAME")
     add.add_argument("--role", choices=["reviewer", "admin"], default="reviewer")
     add.set_defaults(handler=_users_add)
     listed = user_commands.add_parser(
         "list", help="every account: name, role, enabled or disabled, locked until when"
     )
-    _store_arguments(listed)
+    store_arguments(listed)
     listed.set_defaults(handler=_users_list)
     for name, text in [
         ("disable", "stop an account signing in, and end its sessions now"),
@@ -158,9 +156,11 @@ def _parser() -> argparse.ArgumentParser:
         ("unlock", "lift the lock that failed sign-ins put on an account"),
     ]:
         change = user_commands.add_parser(name, help=text)
-        _store_arguments(change)
+        store_arguments(change)
         change.add_argument("name", metavar="NAME")
         change.set_defaults(handler=_users_change, change=name)
+
+    add_learning_commands(commands)
 
     score = commands.add_parser("eval", help="score an export against a folder of truth files")
     score.add_argument("--gold", type=Path, required=True, metavar="DIR")
@@ -171,31 +171,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _store_arguments(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--out", type=Path, metavar="DIR", help="a run's folder (its formscan.db)")
-    where.add_argument("--db", metavar="URL", help="store URL, e.g. postgresql://host/formscan")
-
-
-def _open_store(args: argparse.Namespace, command: str) -> Store | None:
-    """The store `--out`/`--db` name; None, once the reason is printed, when it cannot open."""
-    from pipeline.store import Store, StoreError, store_url
-
-    try:
-        if args.db is None and not (args.out / "formscan.db").exists():
-            raise StoreError(f"no store in {args.out}: run `formscan run SCANS --out {args.out}`")
-        return Store.open(store_url(args.out, args.db))
-    except StoreError as error:
-        print(f"formscan {command}: {error}", file=sys.stderr)
-        return None
-
-
 def _run(args: argparse.Namespace) -> int:
     import logging
 
     from pipeline.audit import DEFAULT_RATE
     from pipeline.ocr.base import OcrOptions
-    from pipeline.run import RunOptions
+    from pipeline.run import RunOptions, store_options
     from pipeline.second_reading import SecondReadingOptions
     from pipeline.workers import ReaderPool, WorkerStartError, usable_cores
 
@@ -231,6 +212,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.read_again_below is None
         else SecondReadingOptions(enabled=args.read_again_below > 0, below=args.read_again_below),
     )
+    options = store_options(options, args.out)
     workers = max(1, args.workers or usable_cores())
     recycle_after = max(0, args.recycle_after)
     # The workers load their models while this process imports the store and the batch.
@@ -278,7 +260,7 @@ def _status(args: argparse.Namespace) -> int:
 
     from pipeline.store_figures import figures_lines, store_figures
 
-    store = _open_store(args, "status")
+    store = open_store(args, "status")
     if store is None:
         return 2
     try:
@@ -332,7 +314,7 @@ def _export(args: argparse.Namespace) -> int:
     from pipeline.export import write_jsonl
     from pipeline.export_tables import XLSX_CELL_CHARS, write_csv, write_xlsx
 
-    store = _open_store(args, "export")
+    store = open_store(args, "export")
     if store is None:
         return 2
     output: Path = args.output or (args.out or Path(".")) / f"records.{args.format}"
@@ -385,7 +367,7 @@ def _review(args: argparse.Namespace) -> int:
             "cookies cross the network in the clear",
             file=sys.stderr,
         )
-    store = _open_store(args, "review")
+    store = open_store(args, "review")
     if store is None:
         return 2
     print(f"formscan review: serving {store.url} on http://{args.host}:{args.port}/")
@@ -406,7 +388,7 @@ def _users_add(args: argparse.Namespace) -> int:
     if problem:
         print(f"formscan users add: {problem}", file=sys.stderr)
         return 2
-    store = _open_store(args, "users add")
+    store = open_store(args, "users add")
     if store is None:
         return 2
     if sys.stdin.isatty():
@@ -431,7 +413,7 @@ def _users_add(args: argparse.Namespace) -> int:
 def _users_list(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    store = _open_store(args, "users list")
+    store = open_store(args, "users list")
     if store is None:
         return 2
     try:
@@ -454,7 +436,7 @@ def _users_list(args: argparse.Namespace) -> int:
 
 def _users_change(args: argparse.Namespace) -> int:
     command = f"users {args.change}"
-    store = _open_store(args, command)
+    store = open_store(args, command)
     if store is None:
         return 2
     changes = {

@@ -2,17 +2,20 @@
 
 A logistic model per field group over the evidence the reading stages gathered (recognition
 and character scores, anchor and vocabulary matches, seal disagreement, failed rules, …).
-Its weights and the review threshold are fitted by `scripts/fit_calibration.py` on generated
-pages whose seeds are kept apart from those reported on, and stored per form type in
-`models/calibration/FORM_TYPE.json`. A field goes to review when its confidence is below the
-threshold, when a rule that no rightly read form breaks (the funds sum) failed on it, or when
-no cell was found for it (`unsupported`).
+Its weights and the review threshold are fitted (`pipeline.calibration_fit`) by
+`scripts/fit_calibration.py` on generated pages whose seeds are kept apart from those
+reported on, and stored per form type in `models/calibration/FORM_TYPE.json`; `formscan
+calibrate` refits them on a store's reviewed fields. A field goes to review when its
+confidence is below the threshold, when a rule that no rightly read form breaks (the funds
+sum) failed on it, when no cell was found for it (`unsupported`), or when the lexicon
+changed its value and the calibration never weighed such a change (`unfitted_change`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import NamedTuple
@@ -55,7 +58,19 @@ FEATURES: tuple[str, ...] = (
     "form_rec_doubt",
     "form_rec_low",
     "placed_by_order",
+    # From the lexicon (`pipeline.lexicon`): the value read is a known one; the edits over
+    # the value's length of the known value offered in its place (0: none offered).
+    "lexicon_exact",
+    "lexicon_distance",
 )
+# The features of the models fitted before the lexicon: what `UNFITTED` and the shipped
+# calibrations weigh.
+BASE_FEATURES: tuple[str, ...] = FEATURES[: FEATURES.index("lexicon_exact")]
+# Features saying that a stage changed the value read. A calibration that does not list one
+# (fitted before it existed, or on fields where it never varied: `pipeline.calibration_fit`
+# lists only the features it saw) cannot say how far such a change is to be trusted, so a
+# field it changed goes to review.
+CHANGE_FEATURES: tuple[str, ...] = ("lexicon_distance",)
 
 
 class FormSignals(NamedTuple):
@@ -161,33 +176,44 @@ def form_signals(form: FormReading, template: Template) -> FormSignals:
     )
 
 
-def features(evidence: Evidence, value: str, form: FormSignals = NO_FORM_SIGNALS) -> np.ndarray:
-    """The feature vector of one field, in the order of `FEATURES`."""
-    return np.array(
-        [
-            1.0,
-            _logit(evidence.rec_score),
-            _logit(evidence.char_min),
-            1.0 - evidence.anchor_score,
-            1.0 - evidence.vocab_score,
-            float(evidence.blank),
-            float(not evidence.found),
-            float(evidence.lines > 1),
-            float(evidence.seal),
-            float(evidence.seal_disagrees),
-            float(evidence.inherited),
-            float(bool(evidence.rule_failures)),
-            float(value == ""),
-            math.log1p(len(value)),
-            form.blocks_missing,
-            form.fields_missing,
-            form.rows_doubtful,
-            form.values_blank,
-            form.rec_doubt,
-            form.rec_low,
-            float(evidence.placed_by_order),
-        ]
-    )
+def features(
+    evidence: Evidence,
+    value: str,
+    form: FormSignals = NO_FORM_SIGNALS,
+    names: Sequence[str] = FEATURES,
+) -> np.ndarray:
+    """The feature vector of one field, in the order of `names` (a calibration's features)."""
+    every = dict(zip(FEATURES, _all_features(evidence, value, form), strict=True))
+    return np.array([every[name] for name in names])
+
+
+def _all_features(evidence: Evidence, value: str, form: FormSignals) -> list[float]:
+    """Every feature of one field, in the order of `FEATURES`."""
+    return [
+        1.0,
+        _logit(evidence.rec_score),
+        _logit(evidence.char_min),
+        1.0 - evidence.anchor_score,
+        1.0 - evidence.vocab_score,
+        float(evidence.blank),
+        float(not evidence.found),
+        float(evidence.lines > 1),
+        float(evidence.seal),
+        float(evidence.seal_disagrees),
+        float(evidence.inherited),
+        float(bool(evidence.rule_failures)),
+        float(value == ""),
+        math.log1p(len(value)),
+        form.blocks_missing,
+        form.fields_missing,
+        form.rows_doubtful,
+        form.values_blank,
+        form.rec_doubt,
+        form.rec_low,
+        float(evidence.placed_by_order),
+        float(evidence.lexicon_exact),
+        evidence.lexicon.distance if evidence.lexicon is not None else 0.0,
+    ]
 
 
 class GroupModel(BaseModel):
@@ -223,7 +249,7 @@ class Calibration(BaseModel):
 # Before a model is fitted: trust only what the recogniser is sure of, send the rest.
 UNFITTED = Calibration(
     version="unfitted",
-    features=list(FEATURES),
+    features=list(BASE_FEATURES),
     groups={
         "default": GroupModel(
             # One weight per feature, in the order of FEATURES.
@@ -253,9 +279,24 @@ def read_calibration(path: Path) -> Calibration:
     if not path.is_file():
         return UNFITTED
     calibration = Calibration.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    if calibration.features != list(FEATURES):
-        raise ValueError(f"{path}: fitted on other features; run scripts/fit_calibration.py again")
+    unknown = [name for name in calibration.features if name not in FEATURES]
+    uneven = [
+        name
+        for name, model in calibration.groups.items()
+        if len(model.weights) != len(calibration.features)
+    ]
+    if unknown or uneven:
+        raise ValueError(
+            f"{path}: fitted on other features ({', '.join(unknown) or 'weights per group'}); "
+            "run scripts/fit_calibration.py or formscan calibrate again"
+        )
     return calibration
+
+
+def unfitted_change(evidence: Evidence, calibration: Calibration) -> bool:
+    """Whether a stage changed the field's value in a way `calibration` never weighed."""
+    changed = {"lexicon_distance": evidence.lexicon is not None}
+    return any(changed[name] and name not in calibration.features for name in CHANGE_FEATURES)
 
 
 def probability(
@@ -272,7 +313,8 @@ def probability(
         (calibration.groups[n] for n in model_names(group, form) if n in calibration.groups),
         next(iter(calibration.groups.values())),
     )
-    z = float(np.dot(model.weights, features(reading.evidence, reading.value, form)))
+    x = features(reading.evidence, reading.value, form, calibration.features)
+    z = float(np.dot(model.weights, x))
     return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
@@ -293,8 +335,14 @@ def score_form(
             confidence = min(confidence, NO_EVIDENCE)
         reading.confidence = round(confidence, 4)
         # A broken sum says one of its fields is wrong, however sure each reading looks; so
-        # does a second reading that differs from the first.
-        reading.review = reading.confidence < threshold or evidence.contradicted or doubted
+        # does a second reading that differs from the first. A value the lexicon offered is
+        # taken as read only by models that have weighed such offers.
+        reading.review = (
+            reading.confidence < threshold
+            or evidence.contradicted
+            or doubted
+            or unfitted_change(evidence, calibration)
+        )
     spec = template.indicators
     name, value, level2 = spec.key_of("name"), spec.key_of("value"), spec.key_of("level2")
     for row in form.indicators:
@@ -340,19 +388,3 @@ def unsupported(evidence: Evidence) -> bool:
     the page vouches for such a value, so it is never taken as read.
     """
     return not evidence.found or evidence.column_lost
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> np.ndarray:
-    """Weights of a logistic regression by Newton's method with an L2 penalty (bias unpenalised)."""
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 1e-6
-    for _ in range(steps):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        gradient = x.T @ (p - y) + penalty * w
-        hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if float(np.abs(step).max()) < 1e-6:
-            break
-    return w

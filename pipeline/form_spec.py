@@ -50,6 +50,12 @@ class FieldSpec(BaseModel):
         description="What a whole value looks like, after normalising (a regular expression); "
         "a value read otherwise is flagged, never changed.",
     )
+    lexicon: bool = Field(
+        default=False,
+        description="Its values repeat across forms (a unit's name): reviewers' answers and "
+        "imported lists make a lexicon of them, and a reading a small edit from one is "
+        "offered as it (`pipeline.lexicon`).",
+    )
 
     @model_validator(mode="after")
     def _one_address(self) -> FieldSpec:
@@ -102,6 +108,11 @@ class ColumnSpec(BaseModel):
     kind: ColumnKind
     required: bool = Field(
         default=False, description="Every filled row prints it: empty is a misread."
+    )
+    lexicon: bool = Field(
+        default=False,
+        description="Its values repeat across forms (三级 names): kept in a lexicon, as a "
+        "field's `lexicon`.",
     )
 
 
@@ -352,6 +363,13 @@ class Template(BaseModel):
             + [f"indicators.{k}" for k in self.indicators.keys_of("number")]
         )
 
+    @property
+    def lexicon_keys(self) -> list[str]:
+        """Keys whose values make a lexicon: scalar keys, and row keys as `indicators.KEY`."""
+        return [s.key for s in self.fields if s.lexicon] + [
+            f"indicators.{c.key}" for c in self.indicators.columns if c.lexicon
+        ]
+
     def group_of(self, key: str) -> str:
         """A field's kind, as the confidence models group fields: `year`, `text`, `amount`.
 
@@ -440,6 +458,14 @@ def field_group(form_type: str, key: str) -> str:
         return load_template(form_type).group_of(key)
     except FileNotFoundError:  # a store read with a form type this version lacks
         return "text"
+
+
+def lexicon_keys(form_type: str) -> list[str]:
+    """A form type's lexicon keys (`Template.lexicon_keys`); none for a type this version lacks."""
+    try:
+        return load_template(form_type).lexicon_keys
+    except FileNotFoundError:
+        return []
 
 
 def is_numeric(form_type: str, key: str) -> bool:

@@ -7,6 +7,24 @@ from pydantic import BaseModel, ConfigDict, Field
 SURE_VOCAB = 0.9  # a vocabulary match at least this close is taken as read
 
 
+class LexiconChange(BaseModel):
+    """A known value offered in place of a reading a small edit from it (`pipeline.lexicon`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    read: str = Field(description="The value as read and checked, before the lexicon.")
+    offered: str = Field(description="The known value it was offered as: the field's value.")
+    edits: int = Field(description="Edits (Levenshtein) from the reading to the known value.")
+    sources: list[str] = Field(description="Where the known value came from: review, import.")
+    seen: int = Field(description="How many answers and imports gave it.")
+    lexicon: str = Field(description="The version of the lexicon the run read with.")
+
+    @property
+    def distance(self) -> float:
+        """The edits over the longer of the two values' lengths, in [0, 1]."""
+        return self.edits / max(1, len(self.read), len(self.offered))
+
+
 class Evidence(BaseModel):
     """Signals about one field that the confidence model weighs. All in [0, 1] or counts."""
 
@@ -58,6 +76,16 @@ class Evidence(BaseModel):
     )
     second_disagrees: bool = Field(
         default=False, description="The second reading differs from the first."
+    )
+    lexicon_exact: bool = Field(
+        default=False,
+        description="The value as read is a known value of its field's lexicon (reviewers' "
+        "answers, imported lists).",
+    )
+    lexicon: LexiconChange | None = Field(
+        default=None,
+        description="The known value the lexicon offered in place of the reading, and which "
+        "entry; None where it changed nothing.",
     )
 
 

@@ -1,7 +1,7 @@
 """The reading pipeline: the stages in order, over files and folders of scans.
 
     ingest → prepare → grid → ocr          (each page: `Reader.read_page`)
-    template → check → confidence          (each form: `Reader.read_file`)
+    template → check → lexicon → confidence  (each form: `Reader.read_file`)
     → second reading → audit draw → crops  (each file's doubtful fields, read again)
     store → export                         (the run: `pipeline.batch.run`)
 
@@ -23,11 +23,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from pipeline import __version__
 from pipeline.audit import DEFAULT_RATE, audit_fields
 from pipeline.check import check_form
-from pipeline.confidence import Calibration, load_calibration, score_form
+from pipeline.confidence import Calibration, load_calibration, read_calibration, score_form
 from pipeline.crops import page_views, review_crops
 from pipeline.form_spec import Template, load_templates
 from pipeline.grid import Grid, GridOptions, draw_grid, find_grid
 from pipeline.ingest import IngestError, IngestOptions, PageImage, ScanFile, read_pages
+from pipeline.lexicon import EMPTY, Lexicon, apply_lexicon
 from pipeline.mapping.forms import read_forms
 from pipeline.ocr.base import OcrEngine, OcrOptions
 from pipeline.ocr.cells import read_above_table, read_cells
@@ -38,6 +39,8 @@ from pipeline.readings import FormReading
 from pipeline.second_reading import SecondReader, SecondReadingOptions
 
 log = logging.getLogger(__name__)
+
+CALIBRATION_FOLDER = "calibration"  # OUT/calibration/TYPE.json: `formscan calibrate --apply`
 
 
 class RunOptions(BaseModel):
@@ -72,6 +75,23 @@ class RunOptions(BaseModel):
         description="Review threshold in place of the fitted one; records name it in their "
         "calibration version.",
     )
+    calibration_dir: Path | None = Field(
+        default=None,
+        description="Calibrations fitted on a store's reviewed fields and applied to it "
+        "(`formscan calibrate --apply` writes `OUT/calibration/TYPE.json`): a form type with "
+        "one there is scored by it instead of the shipped `models/calibration/TYPE.json`.",
+    )
+
+
+def store_options(options: RunOptions, out: Path) -> RunOptions:
+    """`options` reading into the store in `out`: with its applied calibrations, if any.
+
+    `formscan calibrate --apply` puts them in `OUT/calibration/`; a run given another
+    folder (`calibration_dir`) keeps it.
+    """
+    if options.calibration_dir is not None:
+        return options
+    return options.model_copy(update={"calibration_dir": out.resolve() / CALIBRATION_FOLDER})
 
 
 class Reader:
@@ -88,12 +108,23 @@ class Reader:
             name: self._calibration(name) for name in self.templates
         }
         self.engine = engine or load_engine(self.options.ocr)
+        # The store's known values; a batch run hands its snapshot over before any file.
+        self.lexicon: Lexicon = EMPTY
         self.second = (
             SecondReader(self.options.ocr.threads) if self.options.second_reading.enabled else None
         )
 
     def _calibration(self, form_type: str) -> Calibration:
-        calibration = load_calibration(form_type)
+        applied = (
+            self.options.calibration_dir / f"{form_type}.json"
+            if self.options.calibration_dir is not None
+            else None
+        )
+        if applied is not None and applied.is_file():
+            # Read afresh: `formscan calibrate --apply` replaces it between runs.
+            calibration = read_calibration.__wrapped__(applied)
+        else:
+            calibration = load_calibration(form_type)
         if (below := self.options.review_below) is None:
             return calibration
         return calibration.model_copy(
@@ -149,6 +180,8 @@ class Reader:
             form.issues.extend(result.page_errors)
             with _timed(result.seconds, "check"):
                 check_form(self.templates[form.form_type], form)
+            with _timed(result.seconds, "lexicon"):
+                apply_lexicon(form, self.templates[form.form_type], self.lexicon)
             with _timed(result.seconds, "confidence"):
                 self._score(form)
         if self.second is not None and forms:

@@ -22,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 from pipeline.ingest import ScanFile
+from pipeline.lexicon import Lexicon
 from pipeline.pages import FileResult
 
 PARENT_CHECK_SECONDS = 1.0
@@ -116,8 +117,18 @@ def _heap_trimmer() -> Callable[[], None]:
     return trim_heap
 
 
-def _worker_main(connection: Connection, options: Any, recycle_after: int, parent: int) -> None:
-    """A worker's life: load the models, read files until told to stop or retired."""
+def _worker_main(
+    connection: Connection,
+    options: Any,
+    recycle_after: int,
+    parent: int,
+    lexicon: Lexicon | None,
+) -> None:
+    """A worker's life: load the models, read files until told to stop or retired.
+
+    Besides files, the parent may send the run's lexicon (`pipeline.lexicon.Lexicon`), before
+    any file; `lexicon` is the one a worker started in the middle of a run reads with.
+    """
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     trim_heap = _heap_trimmer()
     import cv2
@@ -127,12 +138,17 @@ def _worker_main(connection: Connection, options: Any, recycle_after: int, paren
     # One worker per core: OpenCV's own thread pool would only fight the other workers.
     cv2.setNumThreads(1)
     reader = Reader(options)
+    if lexicon is not None:
+        reader.lexicon = lexicon
     connection.send(("ready", reader.versions))
     done = 0
     while True:
         task = connection.recv()
         if task is None:
             return
+        if isinstance(task, Lexicon):
+            reader.lexicon = task
+            continue
         key, scan = task
         result = reader.read_file(scan)
         trim_heap()
@@ -152,6 +168,7 @@ class ReaderPool:
         self._context = multiprocessing.get_context("spawn")  # no forked model runtimes
         self._options = options
         self._recycle_after = recycle_after
+        self._lexicon: Lexicon | None = None
         self._slots = [self._start() for _ in range(workers)]
         self.started = len(self._slots)
 
@@ -159,15 +176,30 @@ class ReaderPool:
         mine, theirs = self._context.Pipe()
         process = self._context.Process(
             target=_worker_main,
-            args=(theirs, self._options, self._recycle_after, os.getpid()),
+            args=(theirs, self._options, self._recycle_after, os.getpid(), self._lexicon),
             daemon=True,
         )
         process.start()
         theirs.close()
         return _Slot(process, mine)
 
+    def use_lexicon(self, lexicon: Lexicon) -> None:
+        """Have every worker read with `lexicon` from now on.
+
+        Sent ahead of any file, so a run reads all its documents with the one snapshot; a
+        worker started later (recycled, or replacing one that died) gets it when it starts.
+        """
+        self._lexicon = lexicon
+        for slot in self._slots:
+            try:
+                slot.connection.send(lexicon)
+            except OSError:
+                pass  # a worker that died loading its models is reported where it is waited on
+
     def versions(self) -> dict[str, str]:
         """The versions stamped on records, from the first worker to finish loading.
+
+        With a lexicon, its version too: which known values the run read with.
 
         Raises:
             WorkerStartError: Every worker died while loading.
@@ -176,7 +208,9 @@ class ReaderPool:
         while True:
             for slot in self._slots:
                 if slot.versions:
-                    return slot.versions
+                    if self._lexicon is None:
+                        return slot.versions
+                    return {**slot.versions, "lexicon": self._lexicon.version}
             self._wait_ready()
 
     @property

@@ -39,7 +39,9 @@ FORMSCAN = Path(sys.executable).parent / "formscan"
 REVIEWER = "simulated-reviewer"
 
 
-def _truths(corpus: Path, records: Path) -> tuple[dict[tuple[str, int, str], str | None], int, int]:
+def truths_of(
+    corpus: Path, records: Path
+) -> tuple[dict[tuple[str, int, str], str | None], int, int]:
     """The truth of every output field, by (file, form order, path); straight-through, wrong.
 
     The last two count the fields that went straight through, and those wrong by that truth.
@@ -119,7 +121,7 @@ def simulate(
     read = work / "read.jsonl"  # the records as read, before any person answered
     shutil.copy(out / "records.jsonl", read)
     scored = evaluate(load_gold_set(corpus), load_predictions(read))
-    truths, straight, wrong = _truths(corpus, read)
+    truths, straight, wrong = truths_of(corpus, read)
     store = Store.open(store_url(out, None))
     try:
         answered = review_from_truth(store, truths)

@@ -69,8 +69,9 @@ def test_records_carry_source_pages_boxes_and_versions(samples_run: Path) -> Non
     for record in records:
         by_file.setdefault(record.source.file, []).append(record.source.pages)
         extra = record.model_extra or {}
-        assert set(extra["versions"]) == {"formscan", "ocr", "template", "calibration"}
+        assert set(extra["versions"]) == {"formscan", "ocr", "template", "calibration", "lexicon"}
         assert "PP-OCRv6" in extra["versions"]["ocr"]
+        assert extra["versions"]["lexicon"] == "empty"  # a new store has learnt nothing yet
         for field in record.fields.values():
             assert 0.0 <= field.confidence <= 1.0
     manifest = [json.loads(line) for line in (SAMPLES / "manifest.jsonl").read_text().splitlines()]

@@ -6,15 +6,14 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from pipeline.calibration_fit import choose_threshold, fit_logistic, upper_bound
 from pipeline.check import check_form, normalise_text
 from pipeline.confidence import (
-    FEATURES,
     NO_FORM_SIGNALS,
     UNFITTED,
     Calibration,
     GroupModel,
     condition_of,
-    fit_logistic,
     form_signals,
     load_calibration,
     model_names,
@@ -222,17 +221,16 @@ def test_logistic_fit_recovers_a_known_model() -> None:
 
 
 def test_the_review_threshold_holds_the_silent_rate_at_its_upper_bound() -> None:
-    from fit_calibration import _threshold, upper_bound
-
     assert upper_bound(0, 1000, 1.645) > 0.002  # no error in 1000 is not proof of under 0.2%
     assert upper_bound(20, 10000, 1.645) > 0.002 > 20 / 10000 - 0.0001
     rng = np.random.default_rng(1)
     p = rng.random(20000)
     ok = rng.random(20000) < p  # a calibrated score: right with probability p
-    scored = list(zip(p.tolist(), ok.tolist(), strict=True))
-    plain, bounded = _threshold(scored, 0.002, 0.0), _threshold(scored, 0.002, 1.645)
+    scored = [(q, right, 1.0) for q, right in zip(p.tolist(), ok.tolist(), strict=True)]
+    plain = choose_threshold(scored, 0.002, 0.0)
+    bounded = choose_threshold(scored, 0.002, 1.645)
     assert bounded > plain  # the bound asks for a stricter threshold than the count
-    through = [(q, right) for q, right in scored if q >= bounded]
+    through = [(q, right) for q, right, _ in scored if q >= bounded]
     assert sum(not right for _, right in through) / len(scored) <= 0.002
 
 
@@ -330,7 +328,7 @@ def test_a_damaged_form_has_its_own_stricter_review_threshold() -> None:
     # Both conditions score the field the same; damaged forms hold back more of it.
     calibration = _whole_and_damaged().model_copy(
         update={
-            "groups": {"default": GroupModel(weights=[2.5] + [0.0] * (len(FEATURES) - 1))},
+            "groups": {"default": GroupModel(weights=[2.5] + [0.0] * (len(UNFITTED.features) - 1))},
             "thresholds": {"damaged": 0.95},
         }
     )

@@ -61,6 +61,8 @@ def _task_page(
         "task.html",
         {
             "task": task,
+            # The lexicon's offer, shown beside what was read.
+            "suggestion": store.suggestion(task.field_id),
             "neighbours": neighbours,
             "held_by": held_by,
             "notice": notice,

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Engine, func, select
 
 from pipeline.store import schema as t
 from pipeline.store.review import latest_correction
-from pipeline.store.rows import AuditTask, FieldCount
+from pipeline.store.rows import AnsweredTask, AuditTask, FieldCount
 
 
 def _current() -> list[ColumnElement[bool]]:
@@ -63,3 +63,35 @@ class AuditMethods:
         )
         with self.engine.connect() as c:
             return [FieldCount.model_validate(r._mapping) for r in c.execute(query)]
+
+    def answered_tasks(self) -> list[AnsweredTask]:
+        """Every task of a current form a reviewer answered (closed `done`), audits included.
+
+        What `formscan calibrate` learns from: a task closed as unreadable labels nothing,
+        and a field fixed on the form page without a task was not drawn at random.
+        """
+        query = (
+            select(
+                t.review_tasks.c.field_id,
+                t.review_tasks.c.form_id,
+                t.forms.c.document_id,
+                t.forms.c.form_type,
+                t.fields.c.key,
+                t.fields.c.row,
+                t.fields.c.value,
+                t.review_tasks.c.audit,
+                t.review_tasks.c.audit_rate.label("rate"),
+                latest_correction().label("corrected"),
+            )
+            .join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
+            .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
+            .join(t.documents, t.documents.c.id == t.forms.c.document_id)
+            .where(t.review_tasks.c.state == "done", *_current())
+            .order_by(t.review_tasks.c.id)
+        )
+        with self.engine.connect() as c:
+            return [
+                AnsweredTask.model_validate(r._mapping)
+                for r in c.execute(query)
+                if r.corrected is not None
+            ]

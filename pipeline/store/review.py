@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, or_, select, update
 
-from pipeline.readings import field_path
+from pipeline.readings import LexiconChange, field_path
 from pipeline.store import schema as t
 from pipeline.store.errors import StoreError
+from pipeline.store.lexicon import learn
 from pipeline.store.rows import FieldView, FormView, PageView, Progress, ReviewTask
 
 CLAIM_TTL = timedelta(minutes=10)  # long enough to read a hard field, short for a closed tab
@@ -125,6 +126,15 @@ class ReviewMethods:
             row = c.execute(_task_query().where(t.review_tasks.c.id == task_id)).first()
         return ReviewTask.model_validate(row._mapping) if row else None
 
+    def suggestion(self, field_id: int) -> LexiconChange | None:
+        """The known value the lexicon offered for a field in place of what was read, if any."""
+        with self.engine.connect() as c:
+            evidence = c.execute(
+                select(t.fields.c.evidence).where(t.fields.c.id == field_id)
+            ).scalar()
+        found = (evidence or {}).get("lexicon")
+        return LexiconChange.model_validate(found) if found else None
+
     def crop(self, task_id: int) -> bytes | None:
         """The PNG of a review task's field as scanned, upright; None when none was cut."""
         with self.engine.connect() as c:
@@ -195,7 +205,8 @@ class ReviewMethods:
     def correct(self, field_id: int, new_value: str, reviewer: str) -> None:
         """Record a reviewer's value for a field beside the OCR value, and close its task.
 
-        A value equal to the OCR value is recorded too: it says who checked the field.
+        A value equal to the OCR value is recorded too: it says who checked the field. The
+        value of a field its form type keeps a lexicon of counts in that lexicon.
 
         Raises:
             StoreError: No such field.
@@ -228,6 +239,8 @@ class ReviewMethods:
                 update(t.fields).where(t.fields.c.id == field_id).values(review_state="corrected")
             )
             self._close(c, field_id, "done", reviewer, now)
+            # A person's value of a repeating field (a unit's name) is a known value now.
+            learn(c, field_id, latest[0] if latest else None, new_value, now)
 
     def mark_unreadable(self, field_id: int, reviewer: str) -> None:
         """Close a field's task as unreadable: the field stays in review in every export."""

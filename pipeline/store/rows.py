@@ -88,6 +88,23 @@ class AuditTask(BaseModel):
     corrected: str | None = Field(default=None, description="The latest reviewer's value.")
 
 
+class AnsweredTask(BaseModel):
+    """A review or audit task a reviewer answered: what its field read and what they said."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    field_id: int
+    form_id: int
+    document_id: int
+    form_type: str
+    key: str
+    row: int | None
+    value: str = Field(description="The value as read: what the answer labels.")
+    audit: bool
+    rate: float | None = Field(default=None, description="An audit's chance of being drawn.")
+    corrected: str = Field(description="The latest reviewer's value.")
+
+
 class FieldCount(BaseModel):
     """How many current fields of one form type and key were, or were not, sent to review."""
 
@@ -98,6 +115,21 @@ class FieldCount(BaseModel):
     indicator: bool
     review: bool
     count: int
+
+
+class LexiconEntry(BaseModel):
+    """A known value of one form type's field, from one source, and how often it was given."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: int
+    form_type: str
+    key: str = Field(description="`KEY`, or `indicators.KEY` for a row's.")
+    value: str
+    source: str  # review | import
+    seen: int
+    first_seen: datetime
+    last_seen: datetime
 
 
 class User(BaseModel):

@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 
@@ -177,4 +178,22 @@ sessions = Table(
     Column("user_id", Integer, ForeignKey("users.id"), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+# Added by migration 0006: the values of the fields a form type marks `lexicon` (names of
+# units and projects, 三级 names), as reviewers confirmed or corrected them (`review`) or an
+# admin imported them from an official list (`import`). A field's latest answer counts once:
+# a reviewer who changes an answer takes the count from the old value.
+lexicon = Table(
+    "lexicon",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("form_type", String(80), nullable=False),
+    Column("key", String(60), nullable=False, doc="`KEY`, or `indicators.KEY` for a row's."),
+    Column("value", Text, nullable=False, doc="In the spec's comparison form (`normalise_text`)."),
+    Column("source", String(16), nullable=False),  # review | import
+    Column("seen", Integer, nullable=False, doc="Answers (or imports) that gave this value."),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("form_type", "key", "value", "source", name="uq_lexicon_value"),
 )

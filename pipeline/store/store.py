@@ -28,6 +28,7 @@ from pipeline.store import schema as t
 from pipeline.store.audits import AuditMethods
 from pipeline.store.errors import StoreError
 from pipeline.store.forms import current_corrections, insert_form, stored_forms
+from pipeline.store.lexicon import LexiconMethods
 from pipeline.store.lock import lock_schema, run_lock, schema_file_lock
 from pipeline.store.review import ReviewMethods
 from pipeline.store.rows import Document, StoredForm
@@ -90,11 +91,12 @@ def open_engine(url: str) -> Engine:
 
 
 @dataclass
-class Store(ReviewMethods, AuditMethods, UserMethods, SessionMethods):
+class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMethods):
     """Documents, their forms and fields, the review queue, corrections, runs and reviewers.
 
     The review queue's methods are in `review.py`, its audit tasks in `audits.py`, the
-    reviewers' accounts in `users.py`, their sessions in `sessions.py`.
+    lexicon of known values in `lexicon.py`, the reviewers' accounts in `users.py`, their
+    sessions in `sessions.py`.
     """
 
     engine: Engine
