@@ -280,8 +280,7 @@ def _change(
             continue
         if not sent_before[label.place]:
             silent_before += field.weight
-        cut = after.thresholds.get(field.condition, after.threshold)
-        if not forced[label.place] and p >= cut:
+        if not forced[label.place] and p >= field.threshold(after):
             silent_after += field.weight
     return Change(
         fields=total,

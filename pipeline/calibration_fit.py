@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +33,7 @@ from pipeline.confidence import (
     condition_of,
     features,
     model_names,
+    sent_whatever_its_score,
 )
 from pipeline.readings import FieldReading
 
@@ -83,6 +84,12 @@ class LabelledField:
     correct: bool
     document: tuple[int, str]  # fields of one document share a fold: (set or id, file)
     weight: float = 1.0
+    group: str = "default"  # `Template.group_of`
+    forced: bool = False  # sent to review whatever its score (`sent_whatever_its_score`)
+
+    def threshold(self, calibration: Calibration) -> float:
+        """The threshold `calibration` holds this field to."""
+        return calibration.threshold_in(self.condition, self.group)
 
 
 def labelled(
@@ -101,6 +108,8 @@ def labelled(
         correct=correct,
         document=document,
         weight=weight,
+        group=group,
+        forced=sent_whatever_its_score(reading.evidence),
     )
 
 
@@ -117,7 +126,7 @@ class Fit:
         sent = sum(
             f.weight
             for f, p in zip(fields, self.held_out, strict=True)
-            if p < self.calibration.thresholds.get(f.condition, self.calibration.threshold)
+            if f.forced or p < f.threshold(self.calibration)
         )
         return sent / total if total else 0.0
 
@@ -127,8 +136,7 @@ class Fit:
         silent = sum(
             f.weight
             for f, p in zip(fields, self.held_out, strict=True)
-            if not f.correct
-            and p >= self.calibration.thresholds.get(f.condition, self.calibration.threshold)
+            if not f.correct and not f.forced and p >= f.threshold(self.calibration)
         )
         return silent / total if total else 0.0
 
@@ -161,10 +169,7 @@ def fit_calibration(
     names = fitted_features(fields)
     columns = [FEATURES.index(name) for name in names]
     # The models see only the features fitted; the held-out scores, the same.
-    fields = [
-        LabelledField(f.names, f.condition, f.x[columns], f.correct, f.document, f.weight)
-        for f in fields
-    ]
+    fields = [replace(f, x=f.x[columns]) for f in fields]
     groups = _fit_groups(fields, names, options, prior, say)
     documents = sorted({f.document for f in fields})
     fold_of = {document: i % options.folds for i, document in enumerate(documents)}
@@ -176,31 +181,66 @@ def fit_calibration(
         for index, field in enumerate(fields):
             if fold_of[field.document] == fold:
                 held_out[index] = _probability(fitted, field)
-    scored = [(p, f.correct, f.weight) for p, f in zip(held_out, fields, strict=True)]
+    # A field that goes to review whatever its score is no threshold's to let through: the
+    # thresholds are chosen on the others.
+    scored = [
+        (p, f.correct, f.weight) for p, f in zip(held_out, fields, strict=True) if not f.forced
+    ]
+    kept = [f for f in fields if not f.forced]
     threshold = choose_threshold(scored, options.target_silent, options.z)
     # The target holds for each condition of form, not only over all fields: damaged forms
     # are few beside whole ones, and would otherwise carry most of the silent errors; and a
-    # condition whose fields separate better than the pool's needs less review. A condition
-    # with too few fields for the bound to let any through on its own takes the pooled one.
-    by_condition: dict[str, list[tuple[float, bool, float]]] = defaultdict(list)
-    for item, field in zip(scored, fields, strict=True):
-        by_condition[field.condition].append(item)
-    thresholds = {}
-    for condition, items in sorted(by_condition.items()):
-        size = effective_size([w for _, _, w in items])
-        if len(items) >= options.min_group and size >= options.fields_needed:
-            thresholds[condition] = choose_threshold(items, options.target_silent, options.z)
-        own = thresholds.get(condition, threshold)
-        say(f"{condition:16} {len(items):6} fields: threshold {own:.4f}")
+    # condition whose fields separate better than the pool's needs less review. So it does
+    # for each field group on forms of a condition: a figure read surely is seldom wrong, a
+    # long prose cell often by a mark, and one threshold for both sends the figures to
+    # review for the prose's sake. Where too few fields are there for the bound to let any
+    # through, the broader threshold holds.
+    thresholds = _thresholds_by(
+        kept, scored, lambda f: f.condition, options, lambda _: threshold, say
+    )
+    group_thresholds = _thresholds_by(
+        kept,
+        scored,
+        lambda f: f"{f.group}|{f.condition}",
+        options,
+        lambda key: thresholds.get(key.split("|")[-1], threshold),
+        say,
+    )
     calibration = Calibration(
         version=version,
         features=names,
         groups=groups,
         threshold=threshold,
         thresholds=thresholds,
+        group_thresholds=group_thresholds,
         notes=notes,
     )
     return Fit(calibration, held_out)
+
+
+def _thresholds_by(
+    fields: Sequence[LabelledField],
+    scored: Sequence[tuple[float, bool, float]],
+    key: Callable[[LabelledField], str],
+    options: FitOptions,
+    broader: Callable[[str], float],
+    say: Callable[[str], None],
+) -> dict[str, float]:
+    """Thresholds of the fields by `key`, for each key with fields enough of its own.
+
+    A key with too few for the bound to let any through keeps the `broader` threshold.
+    """
+    by_key: dict[str, list[tuple[float, bool, float]]] = defaultdict(list)
+    for item, field in zip(scored, fields, strict=True):
+        by_key[key(field)].append(item)
+    thresholds = {}
+    for name, items in sorted(by_key.items()):
+        size = effective_size([w for _, _, w in items])
+        if len(items) >= options.min_group and size >= options.fields_needed:
+            thresholds[name] = choose_threshold(items, options.target_silent, options.z)
+        own = thresholds.get(name, broader(name))
+        say(f"{name:28} {len(items):6} fields: threshold {own:.4f}")
+    return thresholds
 
 
 def _fit_groups(

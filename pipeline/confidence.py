@@ -239,11 +239,22 @@ class Calibration(BaseModel):
         description="Thresholds of the form conditions (`condition_of`) with fields enough "
         "to have their own; the others take `threshold`.",
     )
+    group_thresholds: dict[str, float] = Field(
+        default_factory=dict,
+        description="Thresholds of a field group on forms of one condition (`GROUP|CONDITION`, "
+        "as `model_names` names its model) with fields enough to have their own; the others "
+        "take their condition's.",
+    )
     notes: str = ""
 
-    def threshold_of(self, form: FormSignals) -> float:
-        """The review threshold of a field on a form of this condition."""
-        return self.thresholds.get(condition_of(form), self.threshold)
+    def threshold_of(self, form: FormSignals, group: str | None = None) -> float:
+        """The review threshold of a field of `group` on a form of this condition."""
+        return self.threshold_in(condition_of(form), group)
+
+    def threshold_in(self, condition: str, group: str | None = None) -> float:
+        """The review threshold of a field of `group` on forms of `condition`."""
+        own = self.group_thresholds.get(f"{group}|{condition}") if group is not None else None
+        return own if own is not None else self.thresholds.get(condition, self.threshold)
 
 
 # Before a model is fitted: trust only what the recogniser is sure of, send the rest.
@@ -324,23 +335,18 @@ def score_form(
     """Set each field's confidence and review flag in place; `template` is the form's type."""
     calibration = calibration or load_calibration(template.form_type)
     signals = form_signals(form, template)
-    threshold = calibration.threshold_of(signals)
     for key, reading in form.all_fields():
         evidence = reading.evidence
-        confidence = probability(calibration, template.group_of(key), reading, signals)
-        # Nothing on the page vouches for the value, or the page says its cell may not be
-        # its own: never taken as read.
-        doubted = unsupported(evidence) or evidence.second_disagrees or evidence.grid_doubtful
-        if doubted:
+        group = template.group_of(key)
+        confidence = probability(calibration, group, reading, signals)
+        if doubted(evidence):
             confidence = min(confidence, NO_EVIDENCE)
         reading.confidence = round(confidence, 4)
-        # A broken sum says one of its fields is wrong, however sure each reading looks; so
-        # does a second reading that differs from the first. A value the lexicon offered is
-        # taken as read only by models that have weighed such offers.
+        # A value the lexicon offered is taken as read only by models that have weighed
+        # such offers.
         reading.review = (
-            reading.confidence < threshold
-            or evidence.contradicted
-            or doubted
+            reading.confidence < calibration.threshold_of(signals, group)
+            or sent_whatever_its_score(evidence)
             or unfitted_change(evidence, calibration)
         )
     spec = template.indicators
@@ -378,6 +384,24 @@ def _doubt_row_of_doubtful_name(
         return
     for reading in row.values():
         reading.review = True
+
+
+def doubted(evidence: Evidence) -> bool:
+    """Whether a value has nothing behind it: never taken as read.
+
+    Nothing on the page vouches for it (`unsupported`), a second reading differs, or the
+    page says its cell may not be its own.
+    """
+    return unsupported(evidence) or evidence.second_disagrees or evidence.grid_doubtful
+
+
+def sent_whatever_its_score(evidence: Evidence) -> bool:
+    """Whether a field goes to review however sure its reading looks.
+
+    A broken rule says one of the fields it ties is wrong; a doubted field has nothing
+    behind it. No threshold decides these, so none is chosen on them (`calibration_fit`).
+    """
+    return evidence.contradicted or doubted(evidence)
 
 
 def unsupported(evidence: Evidence) -> bool:

@@ -62,17 +62,19 @@ def main() -> int:
         form = form_of(record)
         template = load_template(record.form_type)
         signals = form_signals(form, template)
-        threshold = calibration.threshold_of(signals)
         exported = [
             *record.fields.values(),
             *(f for row in record.indicators for f in row.values()),
         ]
         for result, (key, reading) in zip(exported, form.all_fields(), strict=True):
             evidence = reading.evidence
-            p = probability(calibration, template.group_of(key), reading, signals)
+            group = template.group_of(key)
+            p = probability(calibration, group, reading, signals)
             first[id(result)] = FirstPass(
                 confidence=p,
-                reviewed=p < threshold or evidence.contradicted or unsupported(evidence),
+                reviewed=p < calibration.threshold_of(signals, group)
+                or evidence.contradicted
+                or unsupported(evidence),
                 disagrees=evidence.second_reading is not None and evidence.second_disagrees,
                 level=record.source.file.split("/")[0],
                 what=f"{record.source.file} {key} {reading.value!r} "

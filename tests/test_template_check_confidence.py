@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from pipeline.calibration_fit import choose_threshold, fit_logistic, upper_bound
+from pipeline.calibration_fit import (
+    LabelledField,
+    choose_threshold,
+    fit_calibration,
+    fit_logistic,
+    upper_bound,
+)
 from pipeline.check import check_form, normalise_text
 from pipeline.confidence import (
+    FEATURES,
     NO_FORM_SIGNALS,
     UNFITTED,
     Calibration,
@@ -340,6 +349,61 @@ def test_a_damaged_form_has_its_own_stricter_review_threshold() -> None:
     name, damaged_name = whole.fields["project_name"], damaged.fields["project_name"]
     assert name.confidence == damaged_name.confidence == pytest.approx(0.924, abs=1e-3)
     assert not name.review and damaged_name.review
+
+
+def test_a_field_group_with_a_threshold_of_its_own_is_held_to_it() -> None:
+    # Text and amounts score alike; amounts on whole forms have a laxer threshold of their own.
+    calibration = _whole_and_damaged().model_copy(
+        update={
+            "groups": {"default": GroupModel(weights=[2.5] + [0.0] * (len(UNFITTED.features) - 1))},
+            "threshold": 0.95,
+            "group_thresholds": {"amount|whole": 0.9},
+        }
+    )
+    form = FormReading(
+        file="f",
+        form_type="t",
+        fields={"project_name": _reading("项目"), "funds_total": _reading("12.5")},
+    )
+    score_form(form, NO_BLOCKS, calibration)
+    name, total = form.fields["project_name"], form.fields["funds_total"]
+    assert name.confidence == total.confidence == pytest.approx(0.924, abs=1e-3)
+    assert name.review and not total.review
+    assert calibration.threshold_in("damaged", "amount") == 0.95  # another condition's
+
+
+def test_thresholds_are_chosen_on_the_fields_no_score_sends_to_review() -> None:
+    """A field a broken rule sends to review is never let through, however high it scores:
+    counted, such fields once held every threshold at 1.0 and sent everything to review."""
+    rng = np.random.default_rng(2)
+    rec = FEATURES.index("rec_logit")
+
+    def field(score: float, correct: bool, forced: bool, index: int) -> LabelledField:
+        x = np.zeros(len(FEATURES))
+        x[0], x[rec] = 1.0, score
+        return LabelledField(
+            names=("text|whole", "whole", "text", "default"),
+            condition="whole",
+            x=x,
+            correct=correct,
+            document=(0, f"d{index % 40}"),
+            group="text",
+            forced=forced,
+        )
+
+    scores = rng.normal(4.0, 2.0, 6000)
+    fields = [
+        field(float(s), bool(rng.random() < 1 / (1 + np.exp(-s))), False, i)
+        for i, s in enumerate(scores)
+    ]
+    # Sure-looking fields a rule found wrong: each goes to review whatever it scores.
+    fields += [field(9.0, False, True, i) for i in range(60)]
+    fit = fit_calibration(fields, "test", "")
+    counted = [replace(f, forced=False) for f in fields]
+    unforced = fit_calibration(counted, "test", "")
+    assert fit.calibration.threshold < unforced.calibration.threshold
+    assert fit.review_load(fields) < 0.8 < 0.99 < unforced.review_load(counted)
+    assert fit.silent_error(fields) <= 0.002
 
 
 def test_a_form_read_from_photos_is_scored_by_photo_models_first() -> None:
