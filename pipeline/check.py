@@ -161,9 +161,10 @@ def _sum_rule(template: Template, form: FormReading, rule: SumRule) -> None:
     parts = [form.fields.get(p) for p in rule.parts]
     if total_field is None or any(p is None for p in parts):
         return
-    total = decimal_of(total_field.value)
+    # A blank counts as nothing: a total over blank parts, or parts under a blank total, is
+    # a slip or a lost cell.
+    total = decimal_of(total_field.value) if total_field.value else Decimal(0)
     values = [decimal_of(p.value) if p and p.value else Decimal(0) for p in parts]
-    # Blank parts count as nothing: a total printed over blank parts is a slip or a lost cell.
     if total is None or any(v is None for v in values):
         return
     if sum(v for v in values if v is not None) != total:

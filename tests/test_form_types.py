@@ -330,6 +330,11 @@ def _contradicted(form: FormReading) -> set[str]:
             {"funds_fiscal_executed": ""},
             {"funds_total_executed", "funds_fiscal_executed", "funds_carryover_executed"},
         ),
+        # And so is a total read blank.
+        (
+            {"funds_total_budget": ""},
+            {"funds_total_budget", "funds_fiscal_budget", "funds_carryover_budget"},
+        ),
         # 执行率 = 全年执行数 / 全年预算数, to the places printed.
         ({"funds_rate": "96.00%"}, {"funds_rate", "funds_total_executed"}),
         # A row's 得分 is not above its 分值.
