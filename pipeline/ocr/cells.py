@@ -383,7 +383,7 @@ def crop_line(
     """A text line's box cut from the page with the white round it the recogniser expects.
 
     The crop stops at `right` where it is given (the cell's ruling line, which would read
-    as a 丨) and is made up to its margin with white.
+    as a 丨) and is made up to its margin with white; `TRAIL_MM` of white follows.
     """
     pad = max(2, round(LINE_PAD_MM * mm))
     x0, y0, x1, y1 = box
