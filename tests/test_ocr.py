@@ -350,7 +350,7 @@ def test_our_recogniser_reads_exactly_what_rapidocrs_does() -> None:
     # the pipeline sends), one crop a run: the two batch crops differently.
     from rapidocr.ch_ppocr_rec import TextRecInput
 
-    engine = OnnxEngine(OcrOptions(kind="onnx", threads=2, rec_batch=1))
+    engine = OnnxEngine(OcrOptions(kind="onnx", threads=2, rec_batch=1, hanzi="any"))
     lines = [render_line(text, face) for face in FACES for text in FORM_LINES]
     crops = [to_bgr(c) for c in lines] + [
         to_bgr(c[:, : max(8, c.shape[1] * k // 5)]) for c in lines for k in (1, 2, 3)
@@ -527,3 +527,17 @@ def test_text_crossing_a_cell_s_edge_is_told_from_a_line_along_it() -> None:
     above = np.zeros_like(mask)
     above[70:96, 40:160] = 255  # text that ends 0.5 mm above the edge
     assert not text_cut_at_edge(above, box, grid)
+
+
+@pytest.mark.parametrize("face", FACES)
+def test_hanzi_outside_simplified_print_are_read_as_the_likeliest_inside_it(face: str) -> None:
+    """The recogniser knows traditional forms too, and reads 將 in a worn 将 now and then.
+    These forms are printed in simplified Chinese: held to GB 2312, even a traditional form
+    printed on purpose reads as its simplified one, at no higher a probability."""
+    crops = [render_line(text, face) for text in ("下一步將加强项目管理", "確保按期完成")]
+    anything = load_engine(OcrOptions(hanzi="any")).recognize(crops)
+    simplified = load_engine(OcrOptions()).recognize(crops)
+    assert [line.text for line in anything] == ["下一步將加强项目管理", "確保按期完成"]
+    assert [line.text for line in simplified] == ["下一步将加强项目管理", "确保按期完成"]
+    for held, free in zip(simplified, anything, strict=True):
+        assert held.score <= free.score

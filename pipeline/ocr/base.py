@@ -108,6 +108,13 @@ class OcrOptions(BaseModel):
         "aspect ratio and pads each batch to its widest. The padding changes the output a "
         "little: a crop can read differently in another batch.",
     )
+    hanzi: Literal["gb2312", "any"] = Field(
+        default="gb2312",
+        description="Which Chinese characters the onnx engine reads. 'gb2312': the 6,763 of "
+        "simplified print, these forms' script; where the model's likeliest character is a "
+        "traditional or rare one (將 for 将), the likeliest of those is read, at its own lower "
+        "probability. 'any': every character the model knows, as rapidocr reads.",
+    )
     rec_width_spread: float = Field(
         default=1.1,
         ge=1.0,

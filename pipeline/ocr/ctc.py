@@ -11,12 +11,25 @@ one crop at a time, the two give the same output (`tests/test_ocr.py` holds them
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+
+
+def in_gb2312(character: str) -> bool:
+    """Whether a character is no hanzi, or one of the 6,763 of GB 2312 (simplified print)."""
+    if len(character) == 1 and ord(character) >= 0x20000:
+        return False  # the supplementary planes hold rare hanzi only
+    if not ("\u3400" <= character <= "\u9fff" or "\uf900" <= character <= "\ufaff"):
+        return True
+    try:
+        character.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class Recognised(NamedTuple):
@@ -38,11 +51,13 @@ class CtcRecogniser:
         min_width: int,
         width_spread: float = 1.0,
         height: int = 48,
+        allowed: Callable[[str], bool] | None = None,
     ) -> None:
         """Load `model`; `threads` intra-op threads, runs of up to `batch` crops.
 
         Crops narrower than `min_width` are padded to it; a run holds crops whose widths
-        differ by at most the factor `width_spread`.
+        differ by at most the factor `width_spread`. Where `allowed` is given, a step whose
+        likeliest character it refuses reads the likeliest it allows.
         """
         from onnxruntime import GraphOptimizationLevel, InferenceSession, SessionOptions
 
@@ -61,6 +76,11 @@ class CtcRecogniser:
         # CTC's blank first, the space last, as the model was trained.
         self.characters = ["", *meta["character"].splitlines(), " "]
         self.batch, self.min_width, self.height = batch, min_width, height
+        self._allowed = (
+            None
+            if allowed is None
+            else np.array([allowed(c) for c in self.characters], dtype=np.float32)
+        )
         self.width_spread = width_spread
         self._input = self.session.get_inputs()[0].name
 
@@ -114,7 +134,9 @@ class CtcRecogniser:
     def _decode(self, steps: np.ndarray) -> Recognised:
         """Greedy CTC: each step's likeliest token, repeats merged, blanks dropped."""
         tokens = steps.argmax(axis=1)
-        probabilities = steps.max(axis=1)
+        if self._allowed is not None and (refused := self._allowed[tokens] == 0).any():
+            tokens[refused] = (steps[refused] * self._allowed).argmax(axis=1)
+        probabilities = steps[np.arange(len(tokens)), tokens]
         keep = np.ones(len(tokens), bool)
         keep[1:] = tokens[1:] != tokens[:-1]
         keep &= tokens != 0

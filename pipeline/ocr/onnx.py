@@ -29,7 +29,7 @@ from pipeline.ocr.base import (
     to_quad,
     unit_score,
 )
-from pipeline.ocr.ctc import CtcRecogniser
+from pipeline.ocr.ctc import CtcRecogniser, in_gb2312
 
 if TYPE_CHECKING:
     from rapidocr import RapidOCR
@@ -116,12 +116,14 @@ class OnnxEngine(OcrEngine):
             options.rec_batch,
             options.min_rec_width,
             options.rec_width_spread,
+            allowed=in_gb2312 if options.hanzi == "gb2312" else None,
         )
         self._ocr: RapidOCR | None = None
         models_used = [DET_MODEL, REC_MODEL] + ([CLS_MODEL] if options.textline_orientation else [])
         self.version = (
             f"rapidocr {metadata.version('rapidocr')}, "
-            f"onnxruntime {metadata.version('onnxruntime')}; {', '.join(models_used)}"
+            f"onnxruntime {metadata.version('onnxruntime')}; {', '.join(models_used)}; "
+            f"hanzi {options.hanzi}"
         )
 
     def _full_page(self) -> RapidOCR:
