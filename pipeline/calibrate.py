@@ -20,12 +20,10 @@ version is on every record it scores.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,6 +36,7 @@ from pipeline.calibration_fit import (
     effective_size,
     fit_calibration,
     labelled,
+    labels_version,
 )
 from pipeline.confidence import (
     Calibration,
@@ -139,7 +138,7 @@ def refit_store(
             continue
         fit = fit_calibration(
             found,
-            version=_version(found),
+            version=labels_version("store", found),
             notes=f"refitted on {len(found)} reviewed fields of {store.url} ({audits} audits, "
             f"weighted 1/rate), from {before.version}; thresholds on {options.folds}-fold "
             f"held-out scores, target silent error {options.target_silent} at its upper "
@@ -239,15 +238,6 @@ def _too_few(fields: Sequence[LabelledField], audits: int, options: FitOptions) 
             "--audit-rate, or allow a higher --target-silent"
         )
     return None
-
-
-def _version(fields: Sequence[LabelledField]) -> str:
-    """`store-DATE-N-DIGEST`: the same labels on one day give the same version."""
-    digest = hashlib.sha256()
-    for field in fields:
-        digest.update(f"{field.document}\t{field.correct}\t{field.weight}\t".encode())
-        digest.update(field.x.tobytes())
-    return f"store-{date.today().isoformat()}-{len(fields)}-{digest.hexdigest()[:6]}"
 
 
 def _change(

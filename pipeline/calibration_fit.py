@@ -16,10 +16,12 @@ of the weights) stays within the target; the models kept are then fitted on all 
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -111,6 +113,19 @@ def labelled(
         group=group,
         forced=sent_whatever_its_score(reading.evidence),
     )
+
+
+def labels_version(prefix: str, fields: Sequence[LabelledField]) -> str:
+    """A calibration's version, `PREFIX-DATE-N-DIGEST`, from the fields it is fitted on.
+
+    The same fields on one day give the same version, and other fields another, even as
+    many of them on the same day: records name it, and a run reads older ones again.
+    """
+    digest = hashlib.sha256()
+    for field in fields:
+        digest.update(f"{field.document}\t{field.correct}\t{field.weight}\t".encode())
+        digest.update(field.x.tobytes())
+    return f"{prefix}-{date.today().isoformat()}-{len(fields)}-{digest.hexdigest()[:6]}"
 
 
 @dataclass(frozen=True)

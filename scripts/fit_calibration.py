@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import date
 from pathlib import Path
 
-from pipeline.calibration_fit import FitOptions, LabelledField, fit_calibration, labelled
+from pipeline.calibration_fit import (
+    FitOptions,
+    LabelledField,
+    fit_calibration,
+    labelled,
+    labels_version,
+)
 from pipeline.confidence import FALLBACK_FORM_TYPE, FormSignals, calibration_path, form_signals
 from pipeline.evaluate import calibration_error, label_outputs, load_gold_set, load_predictions
 from pipeline.export import form_of
@@ -90,7 +95,7 @@ def main() -> int:
     options = FitOptions(target_silent=args.target_silent, z=args.z, folds=args.folds, l2=args.l2)
     fit = fit_calibration(
         fields,
-        version=f"fit-{date.today().isoformat()}-{len(fields)}",
+        version=labels_version("fit", fields),
         notes=f"fitted on {', '.join(map(str, args.gold))} ({len(fields)} fields), "
         f"thresholds on {args.folds}-fold held-out scores, target silent error "
         f"{args.target_silent} at its upper bound (z {args.z})",

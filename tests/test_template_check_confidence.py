@@ -13,6 +13,7 @@ from pipeline.calibration_fit import (
     choose_threshold,
     fit_calibration,
     fit_logistic,
+    labels_version,
     upper_bound,
 )
 from pipeline.check import check_form, normalise_text
@@ -241,6 +242,22 @@ def test_the_review_threshold_holds_the_silent_rate_at_its_upper_bound() -> None
     assert bounded > plain  # the bound asks for a stricter threshold than the count
     through = [(q, right) for q, right, _ in scored if q >= bounded]
     assert sum(not right for _, right in through) / len(scored) <= 0.002
+
+
+def test_a_calibration_fitted_on_other_fields_of_as_many_is_versioned_apart() -> None:
+    """Two fits of one day on as many fields were both `fit-DATE-19583`: records could not
+    tell which scored them, and a rerun would not read them again."""
+
+    def fields(correct: bool) -> list[LabelledField]:
+        return [
+            LabelledField(("default",), "whole", np.ones(len(FEATURES)), correct, (0, "d"))
+            for _ in range(3)
+        ]
+
+    right, wrong = labels_version("fit", fields(True)), labels_version("fit", fields(False))
+    assert right == labels_version("fit", fields(True))
+    assert right != wrong
+    assert right.startswith("fit-") and right.split("-")[-2] == "3"
 
 
 def test_scoring_sends_doubtful_fields_to_review() -> None:
