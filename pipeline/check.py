@@ -58,15 +58,13 @@ def check_form(template: Template, form: FormReading) -> None:
         if spec.required and not reading.value:
             # No rightly read form has it empty: a blank here is a value lost (its text run
             # into a neighbour's cell, or out of the cell), however sure the empty cell looks.
-            reading.evidence.rule_failures.append("a field every form fills read empty")
-            reading.evidence.contradicted = True
+            reading.evidence.contradict("a field every form fills read empty")
         if spec.pattern and reading.value and not re.fullmatch(spec.pattern, reading.value):
             reading.evidence.rule_failures.append(f"not like a {spec.key}")
     if "year" in form.fields:
         _normalise(form.fields["year"])
         if not form.fields["year"].value:
-            form.fields["year"].evidence.rule_failures.append("no year read above the table")
-            form.fields["year"].evidence.contradicted = True
+            form.fields["year"].evidence.contradict("no year read above the table")
     for row in form.indicators:
         for reading in row.values():
             _tidy(reading, template)
@@ -77,8 +75,7 @@ def check_form(template: Template, form: FormReading) -> None:
             reading = row.get(column.key)
             if column.required and reading is not None and not reading.value:
                 # A thin lone digit lost as dust, or a cell cut away: never a printed blank.
-                reading.evidence.rule_failures.append("a column every row fills read empty")
-                reading.evidence.contradicted = True
+                reading.evidence.contradict("a column every row fills read empty")
     for rule in template.rules:
         RULES[rule.kind](template, form, rule)
     if template.indicators.line_label is not None:
@@ -142,8 +139,7 @@ def _number(reading: FieldReading, unit: str, rate: bool = False) -> None:
     reading.value = value
     if value and not (RATE_RE if rate else AMOUNT_RE).match(value):
         # No rightly read number breaks this (a seal's or a pen's scrap glued to it: `名286`).
-        reading.evidence.rule_failures.append("not a number")
-        reading.evidence.contradicted = True
+        reading.evidence.contradict("not a number")
 
 
 def decimal_of(text: str) -> Decimal | None:
@@ -193,8 +189,7 @@ def _cost_rule(template: Template, form: FormReading, rule: CostRule) -> None:
 def _contradict(readings: list[FieldReading], failure: str) -> None:
     """A rule that holds on every rightly printed form broke: each field it ties to review."""
     for reading in readings:
-        reading.evidence.rule_failures.append(failure)
-        reading.evidence.contradicted = True
+        reading.evidence.contradict(failure)
 
 
 def _ratio_rule(template: Template, form: FormReading, rule: RatioRule) -> None:

@@ -88,6 +88,14 @@ class Evidence(BaseModel):
         "entry; None where it changed nothing.",
     )
 
+    def contradict(self, failure: str) -> None:
+        """Record a failed check that no rightly read form fails.
+
+        The field goes to review, however sure its reading looks.
+        """
+        self.rule_failures.append(failure)
+        self.contradicted = True
+
 
 class FieldReading(BaseModel):
     """One field as read from the page, before and after normalising."""

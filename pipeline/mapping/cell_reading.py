@@ -50,5 +50,4 @@ def reading_of(page: PageRead, cell: CellText | None, anchor: float = 100.0) -> 
 def doubt_cut_text(reading: FieldReading) -> None:
     """A cell that reads blank while text crosses its edge holds half a cut text: no reading."""
     reading.evidence.blank = False
-    reading.evidence.rule_failures.append("text cut by a line across its cell")
-    reading.evidence.contradicted = True
+    reading.evidence.contradict("text cut by a line across its cell")

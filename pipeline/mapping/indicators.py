@@ -665,6 +665,5 @@ def _vocab_field(
     ):
         # A block begun at the page's foot prints its name at the middle of its whole span,
         # which may fall on the next page: the blank cell need not be the block above.
-        reading.evidence.rule_failures.append("blank block cell at the page's foot")
-        reading.evidence.contradicted = True
+        reading.evidence.contradict("blank block cell at the page's foot")
     return reading

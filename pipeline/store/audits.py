@@ -6,7 +6,9 @@ superseded count, as in every export: the estimate is of the store as it would b
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Engine, func, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Engine, Select, func, select
 
 from pipeline.store import schema as t
 from pipeline.store.review import latest_correction
@@ -17,6 +19,17 @@ def _current() -> list[ColumnElement[bool]]:
     return [t.forms.c.current.is_(True), t.documents.c.state != "superseded"]
 
 
+def _tasks_of_current_forms(which: ColumnElement[bool], columns: Select[Any]) -> Select[Any]:
+    """`columns` of the review tasks `which` picks, of current forms, with their fields."""
+    return (
+        columns.join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
+        .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
+        .join(t.documents, t.documents.c.id == t.forms.c.document_id)
+        .where(which, *_current())
+        .order_by(t.review_tasks.c.id)
+    )
+
+
 class AuditMethods:
     """Audit tasks and field counts, for the silent error estimate (`pipeline.audit`)."""
 
@@ -24,7 +37,8 @@ class AuditMethods:
 
     def audit_tasks(self) -> list[AuditTask]:
         """Every audit task of a current form, open or closed, with its latest correction."""
-        query = (
+        query = _tasks_of_current_forms(
+            t.review_tasks.c.audit.is_(True),
             select(
                 t.review_tasks.c.id,
                 t.forms.c.form_type,
@@ -35,12 +49,7 @@ class AuditMethods:
                 t.review_tasks.c.audit_stratum.label("stratum"),
                 t.review_tasks.c.state,
                 latest_correction().label("corrected"),
-            )
-            .join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
-            .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
-            .join(t.documents, t.documents.c.id == t.forms.c.document_id)
-            .where(t.review_tasks.c.audit.is_(True), *_current())
-            .order_by(t.review_tasks.c.id)
+            ),
         )
         with self.engine.connect() as c:
             return [AuditTask.model_validate(r._mapping) for r in c.execute(query)]
@@ -70,7 +79,8 @@ class AuditMethods:
         What `formscan calibrate` learns from: a task closed as unreadable labels nothing,
         and a field fixed on the form page without a task was not drawn at random.
         """
-        query = (
+        query = _tasks_of_current_forms(
+            t.review_tasks.c.state == "done",
             select(
                 t.review_tasks.c.field_id,
                 t.review_tasks.c.form_id,
@@ -82,12 +92,7 @@ class AuditMethods:
                 t.review_tasks.c.audit,
                 t.review_tasks.c.audit_rate.label("rate"),
                 latest_correction().label("corrected"),
-            )
-            .join(t.fields, t.fields.c.id == t.review_tasks.c.field_id)
-            .join(t.forms, t.forms.c.id == t.review_tasks.c.form_id)
-            .join(t.documents, t.documents.c.id == t.forms.c.document_id)
-            .where(t.review_tasks.c.state == "done", *_current())
-            .order_by(t.review_tasks.c.id)
+            ),
         )
         with self.engine.connect() as c:
             return [
