@@ -116,7 +116,7 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     binary = faint_strokes(page.ink_depth)
     min_across = max(10, round(options.min_across_mm * px_per_mm))
     min_down = max(10, round(options.min_down_mm * px_per_mm))
-    worn = worn_lines(page.ink, px_per_mm, options)
+    worn = worn_lines(page.ink, px_per_mm, options, glyphs=glyph_boxes(binary, px_per_mm))
     worn_across, worn_down = worn.across, worn.down
     # A dashed or dotted line (a spreadsheet's border style) is no run of ink, but it is a
     # ridge: its long stretches count as lines as solid ones do.
@@ -203,20 +203,69 @@ class WornLines:
 
 
 def worn_lines(
-    gray: np.ndarray, px_per_mm: float, options: GridOptions, beside_text: bool = True
+    gray: np.ndarray,
+    px_per_mm: float,
+    options: GridOptions,
+    beside_text: bool = True,
+    glyphs: GlyphBoxes | None = None,
 ) -> WornLines:
     """The ruling lines of both directions, and with `beside_text` the rows beside text.
 
     Both horizontal masks come of one pass (`_ridge`): they share its sums and paper bands.
+    Given `glyphs` (`glyph_boxes`), no worn line runs through the middle of a glyph.
     """
     contrast = options.ridge_contrast
     across, rows = _ridge(gray, px_per_mm, contrast, horizontal=True, beside_text=beside_text)
     down, _ = _ridge(gray, px_per_mm, contrast, horizontal=False, beside_text=False)
+    if glyphs is not None:
+        across = cv2.bitwise_and(across, cv2.bitwise_not(glyphs.across))
+        down = cv2.bitwise_and(down, cv2.bitwise_not(glyphs.down))
     return WornLines(
         across=_open_along(across, px_per_mm, options, True),
         down=_open_along(down, px_per_mm, options, False),
         rows_beside_text=None if rows is None else _open_along(rows, px_per_mm, options, True),
     )
+
+
+# A glyph's ink is a blob this size or so both ways; a line, or a dash or piece of one, is
+# thinner than the least of it across and a line is longer than the most along.
+GLYPH_MM = (1.0, 8.0)
+# A ruling line that text or a crossing line joins into a blob runs along its side; a ridge
+# through a column of glyphs runs through their middles, this far in from their sides.
+GLYPH_INSIDE_MM = 0.4
+
+
+@dataclass(frozen=True)
+class GlyphBoxes:
+    """The insides of the ink blobs of a glyph's size, 255 on 0 (see `glyph_boxes`).
+
+    `across` is each box less its top and bottom, where a row line may run; `down`, less its
+    sides, where a column line may.
+    """
+
+    across: np.ndarray
+    down: np.ndarray
+
+
+def glyph_boxes(binary: np.ndarray, px_per_mm: float) -> GlyphBoxes:
+    """Where a worn line is not sought: inside the boxes of glyph-sized blobs of ink.
+
+    Monospaced CJK text stacks its glyphs in columns and rows, and at 150 dpi a glyph is a
+    blob with paper beside it; smoothed along, a column of them is a ridge like a worn
+    line's, the paper between text lines bridged. A worn line is too faint or broken to be
+    a blob of ink itself, or it is a long one, or thin dashes; where text or a crossing
+    line touches it, it runs along the blob's side.
+    """
+    stats, _ = _components(binary)
+    least, most = (round(mm * px_per_mm) for mm in GLYPH_MM)
+    inset = max(1, round(GLYPH_INSIDE_MM * px_per_mm))
+    width, height = stats[:, 2], stats[:, 3]
+    glyph = (width >= least) & (height >= least) & (width <= most) & (height <= most)
+    across, down = np.zeros_like(binary), np.zeros_like(binary)
+    for x, y, w, h in stats[glyph, :4].tolist():
+        across[y + inset : y + h - inset, x : x + w] = 255
+        down[y : y + h, x + inset : x + w - inset] = 255
+    return GlyphBoxes(across=across, down=down)
 
 
 def _open_along(

@@ -215,11 +215,19 @@ def _outline_edges(rgb: np.ndarray, scale: float) -> np.ndarray:
     return edges
 
 
+SHEET_PART_AREA = 0.05  # share of the picture: a part of the sheet a fold's crease marks off
+SHEET_PARTS_FILL = 0.9  # share of their joint hull that parts of one sheet fill (the crease between)
+
+
 def _largest_hull(edges: np.ndarray) -> np.ndarray | None:
     """Convex hull of the largest region that edges close all round: the sheet's inside.
 
     The inside of the outline, not the outline, because texture touching the sheet's edge
-    from outside would pull the outline's hull out of shape.
+    from outside would pull the outline's hull out of shape. A fold's crease is an edge
+    across the sheet too, and parts it into regions; the parts beside the largest that
+    fill a convex hull with it, but for the crease between, are the same sheet. Taken
+    alone, the part below a crease across was rectified to the whole page, the form's top
+    half lost.
     """
     joined = cv2.dilate(edges, np.ones((5, 5), np.uint8))
     contours, hierarchy = cv2.findContours(joined, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
@@ -228,7 +236,16 @@ def _largest_hull(edges: np.ndarray) -> np.ndarray | None:
     holes = [c for c, links in zip(contours, hierarchy[0], strict=True) if links[3] >= 0]
     if not holes:
         return None
-    return cv2.convexHull(max(holes, key=cv2.contourArea))
+    holes.sort(key=cv2.contourArea, reverse=True)
+    sheet, area = holes[0], cv2.contourArea(holes[0])
+    for part in holes[1:]:
+        part_area = cv2.contourArea(part)
+        if part_area < SHEET_PART_AREA * edges.size:
+            break
+        joint = cv2.convexHull(np.concatenate([sheet, part]))
+        if area + part_area >= SHEET_PARTS_FILL * cv2.contourArea(joint):
+            sheet, area = joint, area + part_area
+    return cv2.convexHull(sheet)
 
 
 def _order_corners(quad: np.ndarray) -> np.ndarray:

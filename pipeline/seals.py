@@ -42,15 +42,20 @@ class Seal(NamedTuple):
         """Whether a line segment (x0, y0, x1, y1) is a stroke of the seal, not a ruling line.
 
         It lies on the disc, and it is short (the star, the characters round the edge) or on
-        the ring. A long stroke well inside the ring is a ruling line the seal was pressed on.
+        the ring. The ring runs straight only where it turns along the stroke's direction,
+        so a stroke of it lies that far out across that direction: a long line well inside,
+        or one crossing the ring's band aslant, is a ruling line the seal was pressed on.
         """
         x0, y0, x1, y1 = segment
         reach = self.radius * (1 + RING_SLACK)
         if any(math.hypot(x - self.x, y - self.y) > reach for x, y in ((x0, y0), (x1, y1))):
             return False
-        middle = math.hypot((x0 + x1) / 2 - self.x, (y0 + y1) / 2 - self.y)
         length = math.hypot(x1 - x0, y1 - y0)
-        return length <= SEAL_STROKE * self.radius or middle >= RING_FROM * self.radius
+        if length <= SEAL_STROKE * self.radius:
+            return True
+        # the centre's distance from the line the stroke runs along
+        across = abs((x1 - x0) * (self.y - y0) - (y1 - y0) * (self.x - x0)) / length
+        return across >= RING_FROM * self.radius
 
 
 def find_seals(gray: np.ndarray, px_per_mm: float) -> tuple[Seal, ...]:

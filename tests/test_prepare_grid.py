@@ -100,6 +100,28 @@ def test_sheet_is_found_on_a_desk_in_shadow_and_not_on_a_scan() -> None:
     assert _sheet_corners(scan) is None
 
 
+def test_a_sheet_folded_across_is_found_whole() -> None:
+    # A fold's crease is an edge across the sheet, the paper a shade darker past it: the part
+    # below it, the larger, was taken alone for the sheet and the form's top cut off.
+    rng = np.random.default_rng(1)
+    desk = rng.normal(110, 20, (1200, 900)).clip(0, 255)
+    corners = np.array([[150, 120], [760, 160], [720, 1080], [120, 1040]], np.float32)
+    photo = desk.copy()
+    cv2.fillConvexPoly(photo, corners.astype(np.int32), (235,))
+    below = np.zeros_like(photo, np.uint8)
+    fold = np.array([[100, 420], [800, 440], [800, 1150], [100, 1150]], np.int32)
+    cv2.fillConvexPoly(below, fold, (1,))
+    sheet = np.zeros_like(below)
+    cv2.fillConvexPoly(sheet, corners.astype(np.int32), (1,))
+    photo[(below == 1) & (sheet == 1)] = 200  # the part past the crease, turned from the light
+    rgb = np.repeat(photo.astype(np.uint8)[..., None], 3, axis=2)
+
+    found = _sheet_corners(rgb)
+
+    assert found is not None
+    assert np.abs(found - corners).max() < 8
+
+
 def test_lines_cluster_into_positions() -> None:
     # Two pieces of one broken line at y≈100 and one line at y=140; a glyph stroke is too short.
     segments = [(0, 100, 50, 100), (60, 101, 120, 101), (0, 140, 120, 140), (30, 170, 34, 170)]
@@ -465,6 +487,8 @@ def test_a_seals_ring_and_star_strokes_are_its_own_and_a_long_line_under_it_is_n
     assert not seal.covers((420, 380, 420, 620))  # a column line under the seal: long, inside
     assert not seal.covers((300, 380, 300, 620))  # a line off the disc
     assert not seal.covers((340, 500, 900, 500))  # a row line running on past it
+    # a column line under the ring's lower band: its middle there, but crossing it upright
+    assert not seal.covers((400, 520, 400, 640))
 
 
 def _fax(image: np.ndarray, paper: int, noise: float, rng: np.random.Generator) -> np.ndarray:
