@@ -418,7 +418,7 @@ def run_load(url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _numbers(kind: type) -> Any:
-    return lambda s: [kind(x) for x in s.split(",")]
+    return lambda s: [kind(x) for x in s.split(",") if x.strip()]  # '' for none
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -427,7 +427,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", help="a PostgreSQL URL; default: a throwaway server of its own")
     parser.add_argument("--writers", type=int, default=4)
     parser.add_argument("--batches", type=_numbers(int), default=[1, 16, 64])
-    parser.add_argument("--rates", type=_numbers(float), default=[10, 20, 50, 100, 200, 400, 800])
+    parser.add_argument(
+        "--rates",
+        type=_numbers(float),
+        default=[10, 20, 50, 100, 200, 400, 800],
+        help="pages/s offered, rising; '' for the floods alone",
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="each step's length")
     parser.add_argument("--flood-pages", type=int, default=1000, help="the last step's pages")
     parser.add_argument("--resend", type=float, default=0.02, help="share of documents sent twice")
