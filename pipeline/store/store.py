@@ -275,8 +275,9 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
         batch retried after a crash or a lost connection, or twice in this one) is left as
         it is, so storing a batch again writes nothing, and a document never gets two sets
         of forms, fields or review tasks from one run. Otherwise each reading is stored as
-        `save_reading` stores one, with its result's crops. Concurrent writers may share
-        documents: the second writer of one waits for the first's commit, then leaves it.
+        `save_reading` stores one, with its result's crops. Concurrent PostgreSQL writers
+        may share documents: the second writer of one waits for the first's commit, then
+        leaves it (a SQLite store has one writer, the run that holds its lock).
 
         Args:
             run_id: The run that read them (`start_run`).
