@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.pages import FileResult
 from pipeline.readings import Evidence, FieldReading, FormReading, field_path
 
 
@@ -204,6 +205,14 @@ class Progress(BaseModel):
     done_today: int
     by_reviewer: dict[str, int]
     done_total: int
+
+
+@dataclass(frozen=True)
+class FinishedDocument:
+    """A document read and ready to store: its content key and what reading it gave."""
+
+    sha256: str
+    result: FileResult
 
 
 @dataclass(frozen=True)

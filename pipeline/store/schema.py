@@ -95,6 +95,9 @@ forms = Table(
     Column("versions", JSON, nullable=False),
     Column("current", Boolean, nullable=False),
     Column("run_id", String(40), ForeignKey("runs.id"), nullable=False),
+    # Added by migration 0007: a run reads a document once, so a retried write can never
+    # leave two copies of its forms (`Store.save_documents`).
+    Index("uq_forms_reading", "document_id", "run_id", "seq", unique=True),
 )
 
 fields = Table(

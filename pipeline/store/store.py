@@ -1,7 +1,8 @@
 """`Store`: the one interface to what batch runs keep, over SQLite or PostgreSQL.
 
 Opening a store brings its schema to the newest migration. Only the batch run's parent
-process writes documents and readings, one transaction per document, under the run lock.
+process writes documents and readings, under the run lock: one transaction per document
+(`save_reading`), or per batch of documents (`save_documents`, idempotent).
 """
 
 from __future__ import annotations
@@ -27,13 +28,14 @@ from pipeline.readings import field_path
 from pipeline.store import schema as t
 from pipeline.store.audits import AuditMethods
 from pipeline.store.errors import StoreError
-from pipeline.store.forms import current_corrections, insert_form, stored_forms
+from pipeline.store.forms import stored_forms
 from pipeline.store.lexicon import LexiconMethods
 from pipeline.store.lock import lock_schema, run_lock, schema_file_lock
 from pipeline.store.review import ReviewMethods
-from pipeline.store.rows import Document, StoredForm
+from pipeline.store.rows import Document, FinishedDocument, StoredForm
 from pipeline.store.sessions import SessionMethods
 from pipeline.store.users import UserMethods
+from pipeline.store.writes import ToWrite, write_readings
 
 if TYPE_CHECKING:
     from pipeline.pages import FileResult
@@ -256,61 +258,64 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
         The document's earlier forms stay, no longer current; a correction made on them is
         carried to the same field of the new reading, since a person's answer outranks any
         reading. A document with a file error is quarantined (`failed`) with its reason;
-        the forms of any pages read before the error are kept all the same.
+        the forms of any pages read before the error are kept all the same. A second
+        reading of one document by one run is refused (the forms' key, `uq_forms_reading`);
+        `save_documents` leaves it instead.
         """
         with self.engine.begin() as c:
-            old = current_corrections(c, document_id)
-            c.execute(
-                update(t.forms)
-                .where(t.forms.c.document_id == document_id, t.forms.c.current.is_(True))
-                .values(current=False)
-            )
-            c.execute(t.pages.delete().where(t.pages.c.document_id == document_id))
-            for number, seconds in enumerate(result.page_seconds, start=1):
-                view = result.page_views.get(number)
-                c.execute(
-                    t.pages.insert().values(
-                        document_id=document_id,
-                        number=number,
-                        seconds=seconds,
-                        error=_page_error(number, result),
-                        run_id=run_id,
-                        image_jpeg=view.jpeg if view else None,
-                        image_transform=view.placement() if view else None,
-                    )
+            write_readings(c, run_id, versions, [ToWrite(document_id, result, crops)])
+
+    def save_documents(
+        self, run_id: str, versions: Mapping[str, str], documents: Sequence[FinishedDocument]
+    ) -> int:
+        """Store many documents' readings in one transaction; returns how many it wrote.
+
+        Idempotent: a reading is known by its document's content key (SHA-256) and the run
+        that read it. A document this run has stored already (in an earlier batch, in this
+        batch retried after a crash or a lost connection, or twice in this one) is left as
+        it is, so storing a batch again writes nothing, and a document never gets two sets
+        of forms, fields or review tasks from one run. Otherwise each reading is stored as
+        `save_reading` stores one, with its result's crops. Concurrent PostgreSQL writers
+        may share documents: the second writer of one waits for the first's commit, then
+        leaves it (a SQLite store has one writer, the run that holds its lock).
+
+        Args:
+            run_id: The run that read them (`start_run`).
+            versions: What read them (the record's versions).
+            documents: Each document's content key and reading; the store must know every
+                key (the run's plan records them with `add_document`).
+
+        Raises:
+            StoreError: A content key the store does not know; nothing of the batch is stored.
+
+        """
+        keys = sorted({d.sha256 for d in documents})
+        if not keys:
+            return 0
+        with self.engine.begin() as c:
+            # Row locks taken in one order, so writers of overlapping batches never deadlock.
+            known = {
+                sha256: (document_id, read_by)
+                for document_id, sha256, read_by in c.execute(
+                    select(t.documents.c.id, t.documents.c.sha256, t.documents.c.read_run_id)
+                    .where(t.documents.c.sha256.in_(keys))
+                    .order_by(t.documents.c.sha256)
+                    .with_for_update()
                 )
-            for seq, form in enumerate(result.forms):
-                insert_form(c, document_id, run_id, seq, form, versions, crops, old, result.audits)
-            reason = result.error
-            if reason is not None:
-                # The file's name is the document's, and can change: keep only the why.
-                reason = reason.removeprefix(f"{result.name}: ")
-            c.execute(
-                update(t.documents)
-                .where(t.documents.c.id == document_id)
-                .values(
-                    state="failed" if result.error else "done",
-                    reason=reason,
-                    pages=result.pages,
-                    versions=dict(versions),
-                    read_run_id=run_id,
-                    seconds={k: round(v, 3) for k, v in result.seconds.items()},
-                    updated_at=_now(),
+            }
+            unknown = [k for k in keys if k not in known]
+            if unknown:
+                raise StoreError(
+                    f"{len(unknown)} documents to store are not in the store (first "
+                    f"{unknown[0]}): record each with add_document before reading it"
                 )
-            )
-            replaced, path = c.execute(
-                select(t.documents.c.replaces_id, t.documents.c.path).where(
-                    t.documents.c.id == document_id
-                )
-            ).one()
-            if replaced is not None:
-                # Only while the old content is still the one at this path: it may have been
-                # found renamed since this document was planned.
-                c.execute(
-                    update(t.documents)
-                    .where(t.documents.c.id == replaced, t.documents.c.path == path)
-                    .values(state="superseded", updated_at=_now())
-                )
+            to_write: dict[str, ToWrite] = {}
+            for d in documents:
+                document_id, read_by = known[d.sha256]
+                if read_by != run_id and d.sha256 not in to_write:
+                    to_write[d.sha256] = ToWrite(document_id, d.result, d.result.crops)
+            write_readings(c, run_id, versions, list(to_write.values()))
+        return len(to_write)
 
     # Forms
 
@@ -398,13 +403,3 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
             "corrections": int(corrections or 0),
             "runs": int(runs or 0),
         }
-
-
-def _page_error(number: int, result: FileResult) -> str | None:
-    """Why a page gave no form: it failed, or it is of no known form type."""
-    failed = next((e for e in result.page_errors if f", page {number}:" in e), None)
-    if failed is not None:
-        return failed.removeprefix(f"{result.name}, page {number}: ")
-    if number in result.unrecognised:
-        return f"{UNRECOGNISED}: {result.unrecognised[number]}"
-    return None
