@@ -10,7 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
 from pipeline.pages import UNRECOGNISED
@@ -101,6 +101,7 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
 
     engine: Engine
     url: str = field(init=False)
+    _together: Connection | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.url = self.engine.url.render_as_string()
@@ -243,6 +244,35 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
                 .values(**values, updated_at=_now())
             )
 
+    @contextmanager
+    def saving_together(self) -> Iterator[None]:
+        """Make every `save_reading` in the block one transaction, committed at its end.
+
+        A batch run stores what its readers handed back together this way: one commit for
+        many documents. Saving a document again only makes its earlier forms not current,
+        so a batch stored twice (a run killed before its commit, then run again) still
+        leaves one current reading per document.
+        """
+        with self.engine.begin() as c:
+            self._together = c
+            try:
+                yield
+            finally:
+                self._together = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        if self._together is not None:
+            yield self._together
+            return
+        with self.engine.begin() as c:
+            yield c
+
+    def record_progress(self, run_id: str, counts: Mapping[str, object]) -> None:
+        """Bring a running run's counts up to date, for `formscan status` to show."""
+        with self.engine.begin() as c:
+            c.execute(update(t.runs).where(t.runs.c.id == run_id).values(counts=dict(counts)))
+
     def save_reading(
         self,
         document_id: int,
@@ -256,9 +286,10 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
         The document's earlier forms stay, no longer current; a correction made on them is
         carried to the same field of the new reading, since a person's answer outranks any
         reading. A document with a file error is quarantined (`failed`) with its reason;
-        the forms of any pages read before the error are kept all the same.
+        the forms of any pages read before the error are kept all the same. Inside
+        `saving_together`, the transaction is that block's.
         """
-        with self.engine.begin() as c:
+        with self._transaction() as c:
             old = current_corrections(c, document_id)
             c.execute(
                 update(t.forms)
