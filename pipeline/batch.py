@@ -118,16 +118,25 @@ def plan_run(
         else:
             hashes[key.where] = key.sha256
     planned: set[int] = set()
+    # Asked of the store in bulk, not file by file; a document this plan adds or changes is
+    # asked again, fresh.
+    stored = store.documents_by_hash(hashes.values())
+    changed: set[str] = set()
+
+    def document_by_hash(digest: str) -> Document | None:
+        return store.document_by_hash(digest) if digest in changed else stored.get(digest)
+
     known_first = sorted(
         (scan for scan in scans if where[scan] in hashes),
         # Files the store knows go first: a rename must move its document off the old path
         # before a new file at that path is taken for a change of the old document.
-        key=lambda scan: store.document_by_hash(hashes[where[scan]]) is None,
+        key=lambda scan: hashes[where[scan]] not in stored,
     )
     for scan in known_first:
         path = where[scan]
         digest = hashes[path]
-        known = store.document_by_hash(digest)
+        known = document_by_hash(digest)
+        changed.add(digest)  # whatever follows may add or change its document
         if known is None:
             previous = store.current_document_at(path)
             document_id = store.add_document(
@@ -206,8 +215,9 @@ def run_batch(
     options = store_options(options or RunOptions(), out)
     batch = batch or BatchOptions()
     out.mkdir(parents=True, exist_ok=True)
-    # The workers load their models while the store opens and the files are hashed; a run
-    # that finds nothing new has spent a worker's start on nothing, and says so in the log.
+    # The readers load their models while the store opens (local workers: while the files
+    # are hashed too; Ray actors hash once loaded); a run that finds nothing new has spent a
+    # reader's start on nothing, and says so in the log.
     pool = pool or start_pool(options, batch)
     try:
         store = Store.open(store_url(out, batch.db))

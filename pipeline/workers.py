@@ -58,6 +58,15 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+@dataclass(frozen=True)
+class _Lost:
+    """A worker that ended while reading a file: how, before the tries left are counted."""
+
+    key: int
+    scan: ScanFile
+    how: str
+
+
 @dataclass
 class _Slot:
     process: BaseProcess
@@ -274,7 +283,7 @@ class ReaderPool:
                     if isinstance(outcome, Done):
                         outcomes.append(outcome)
                         continue
-                    key, scan, how = outcome.key, outcome.scan, outcome.reason
+                    key, scan, how = outcome.key, outcome.scan, outcome.how
                     tries[key] += 1
                     if tries[key] < self._tries:
                         outcomes.append(Retried(key, scan, died_reason(how, 1)))
@@ -284,8 +293,7 @@ class ReaderPool:
             if outcomes:
                 yield outcomes
 
-    def _handle(self, index: int, slot: _Slot) -> Iterator[Done | Died]:
-        """A worker's message, or its death; a `Died` here holds only how it died."""
+    def _handle(self, index: int, slot: _Slot) -> Iterator[Done | _Lost]:
         try:
             message = slot.connection.recv()
         except EOFError:
@@ -298,7 +306,7 @@ class ReaderPool:
             key, scan = slot.task
             code = slot.process.exitcode
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            yield Died(key, scan, how)
+            yield _Lost(key, scan, how)
             self._replace(index)
             return
         if message[0] == "ready":

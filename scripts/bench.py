@@ -178,6 +178,13 @@ def main() -> int:
         help="with --executor ray: the reader counts to time both executors at",
     )
     parser.add_argument(
+        "--ray-worker-niceness",
+        type=int,
+        default=0,
+        help="with --executor ray: the niceness of the cluster's workers (Ray's own default "
+        "is 15; 0 is the local workers')",
+    )
+    parser.add_argument(
         "--price-second-reading",
         action="store_true",
         help="also run formscan with no second reading (`once`), to see what it costs",
@@ -189,7 +196,9 @@ def main() -> int:
     files = _scan_files(pages)
     if args.executor == "ray":
         counts = [int(n) for n in args.executor_counts.split(",") if n]
-        compared = compare(pages, args.work, counts, args.runs, _run_formscan)
+        compared = compare(
+            pages, args.work, counts, args.runs, _run_formscan, args.ray_worker_niceness
+        )
         (args.work / "bench-executors.json").write_text(
             json.dumps(compared, indent=2) + "\n", encoding="utf-8"
         )

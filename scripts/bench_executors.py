@@ -7,11 +7,17 @@ is not timed); then, for each count in `--executor-counts` (default 1,2), `forms
 pages, each into a fresh store, in an order that turns round from run to run. Each is timed
 whole, file in and records out: its readers' start and model loading are included, worker
 processes for one and actors for the other.
+
+Ray runs its workers at niceness 15 unless told otherwise (`RAY_worker_niceness`): on a
+machine shared with other work, its actors would yield the CPU to everything else while
+local workers, at 0, compete for it. The bench starts its cluster with `niceness` (default
+0, the local workers' standing), so it compares the executors, not their priorities.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,7 +28,12 @@ OBJECT_STORE_BYTES = 200 * 2**20  # results pass through it one file at a time
 
 
 def compare(
-    pages: Path, work: Path, counts: Sequence[int], runs: int, run_formscan: RunFormscan
+    pages: Path,
+    work: Path,
+    counts: Sequence[int],
+    runs: int,
+    run_formscan: RunFormscan,
+    niceness: int = 0,
 ) -> dict[str, Any]:
     """Time both executors at each count, `runs` times; the medians, ratios, and a check.
 
@@ -30,6 +41,7 @@ def compare(
     """
     import ray
 
+    os.environ["RAY_worker_niceness"] = str(niceness)  # read by the cluster ray.init starts
     ray.init(
         num_cpus=max(counts),
         object_store_memory=OBJECT_STORE_BYTES,
@@ -64,6 +76,7 @@ def compare(
              for name, results in timed.items()}  # fmt: skip
     return {
         "runs": runs,
+        "ray_worker_niceness": niceness,
         "pages": timed[_name("local", counts[0])][0]["pages"],
         "pages_per_second": {name: round(rate, 3) for name, rate in rates.items()},
         "load_seconds": {
@@ -82,7 +95,8 @@ def print_comparison(summary: dict[str, Any], machine: str) -> None:
     """The medians, and Ray's pages/s as a share of local's at each count."""
     print(
         f"\nmedian of {summary['runs']} runs over {summary['pages']} pages on {machine}; "
-        "readers: worker processes (local) or actors (ray), one thread each"
+        "readers: worker processes (local) or actors (ray), one thread each; Ray's workers "
+        f"at niceness {summary['ray_worker_niceness']}"
     )
     print(f"{'executor':10} {'pages/s':>8} {'load s':>7}")
     for name, rate in summary["pages_per_second"].items():

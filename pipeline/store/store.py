@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 DB_NAME = "formscan.db"
 SQLITE_BUSY_MS = 30_000  # a reader waits this long for a writer's commit
 FORMS_PER_QUERY = 500  # forms whose fields an export fetches at once: a few MB
+HASHES_PER_QUERY = 1000  # content hashes a plan looks up at once: 64 kB of query text
 
 
 def store_url(out: Path | None, db: str | None) -> str:
@@ -189,6 +190,23 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
         with self.engine.connect() as c:
             row = c.execute(select(t.documents).where(t.documents.c.sha256 == sha256)).first()
         return Document.model_validate(row._mapping) if row else None
+
+    def documents_by_hash(self, hashes: Iterable[str]) -> dict[str, Document]:
+        """The documents of these contents that the store has seen, by hash.
+
+        `HASHES_PER_QUERY` to a query: planning a night of a million files asks the store
+        a thousand times, not a million.
+        """
+        wanted = list(dict.fromkeys(hashes))
+        found: dict[str, Document] = {}
+        with self.engine.connect() as c:
+            for start in range(0, len(wanted), HASHES_PER_QUERY):
+                chunk = wanted[start : start + HASHES_PER_QUERY]
+                rows = c.execute(select(t.documents).where(t.documents.c.sha256.in_(chunk)))
+                for row in rows:
+                    document = Document.model_validate(row._mapping)
+                    found[document.sha256] = document
+        return found
 
     def current_document_at(self, path: str) -> Document | None:
         """The document last seen at `path` and not yet replaced by newer content."""
