@@ -26,7 +26,7 @@ from pipeline.export import write_jsonl, write_summary
 from pipeline.hashing import ContentKey
 from pipeline.ingest import ScanFile, find_scans
 from pipeline.lexicon import Lexicon
-from pipeline.pool import Died, Done, ReadingPool, Retried, start_pool
+from pipeline.pool import Died, Done, PoolSettings, ReadingPool, Retried, start_pool
 from pipeline.progress import Progress
 from pipeline.report import RunReport, SlowPage, WorkerMemory, write_report
 from pipeline.run import RunOptions, store_options
@@ -84,6 +84,12 @@ class BatchOptions(BaseModel):
         description="Read again documents read by older model, template or calibration versions.",
     )
     db: str | None = Field(default=None, description="Store URL; default OUT/formscan.db.")
+
+    def pool_settings(self) -> PoolSettings:
+        """How the run's readers are started (`pipeline.pool.start_pool`)."""
+        return PoolSettings(
+            self.executor, self.workers, self.recycle_after, self.tries, self.ray_address
+        )
 
 
 @dataclass
@@ -218,7 +224,7 @@ def run_batch(
     # The readers load their models while the store opens (local workers: while the files
     # are hashed too; Ray actors hash once loaded); a run that finds nothing new has spent a
     # reader's start on nothing, and says so in the log.
-    pool = pool or start_pool(options, batch)
+    pool = pool or start_pool(options, batch.pool_settings())
     try:
         store = Store.open(store_url(out, batch.db))
         try:

@@ -254,7 +254,8 @@ def _run(args: argparse.Namespace) -> int:
     )
     try:
         # The readers load their models while the run opens the store and plans.
-        report = run_batch(args.paths, args.out, options, batch, start_pool(options, batch))
+        pool = start_pool(options, batch.pool_settings())
+        report = run_batch(args.paths, args.out, options, batch, pool)
     except StoreBusyError as error:
         print(f"formscan run: {error}", file=sys.stderr)
         return EXIT_BUSY

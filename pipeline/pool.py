@@ -20,11 +20,21 @@ from pipeline.lexicon import Lexicon
 from pipeline.pages import FileResult
 
 if TYPE_CHECKING:
-    from pipeline.batch import BatchOptions
     from pipeline.run import RunOptions
 
 # Each executor's module, and the extra to install where it is not there.
 EXECUTORS = {"local": ("pipeline.workers", None), "ray": ("pipeline.ray_pool", "cluster")}
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """How a run's readers are started (`pipeline.batch.BatchOptions` says, for a batch)."""
+
+    executor: str = "local"  # a key of EXECUTORS
+    workers: int = 0  # 0: the executor's own count, of cores or of the cluster's CPUs
+    recycle_after: int = 100
+    tries: int | None = None  # None: the executor's own
+    ray_address: str | None = None
 
 
 class WorkerStartError(RuntimeError):
@@ -116,20 +126,20 @@ class ReadingPool(Protocol):
         """Stop the readers."""
 
 
-def start_pool(options: RunOptions, batch: BatchOptions) -> ReadingPool:
-    """Start the readers of `batch.executor` (they load their models while the run plans).
+def start_pool(options: RunOptions, settings: PoolSettings) -> ReadingPool:
+    """Start the readers of `settings.executor` (they load their models while the run plans).
 
     Raises:
         WorkerStartError: The executor's package is not installed, or it cannot start.
 
     """
-    module_name, extra = EXECUTORS[batch.executor]
+    module_name, extra = EXECUTORS[settings.executor]
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise WorkerStartError(
-            f"the {batch.executor} executor needs an optional part of formscan: "
+            f"the {settings.executor} executor needs an optional part of formscan: "
             f"pip install 'formscan[{extra}]' ({error})"
         ) from error
-    start: Callable[[RunOptions, BatchOptions], ReadingPool] = module.start_pool
-    return start(options, batch)
+    start: Callable[[RunOptions, PoolSettings], ReadingPool] = module.start_pool
+    return start(options, settings)

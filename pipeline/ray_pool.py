@@ -33,6 +33,7 @@ from pipeline.pool import (
     Died,
     Done,
     Outcome,
+    PoolSettings,
     Retried,
     WorkerStartError,
     WorkerStats,
@@ -41,7 +42,6 @@ from pipeline.pool import (
 from pipeline.workers import heap_trimmer, rss_mb
 
 if TYPE_CHECKING:
-    from pipeline.batch import BatchOptions
     from pipeline.run import RunOptions
 
 log = logging.getLogger(__name__)
@@ -110,10 +110,11 @@ class _Actor:
     reading: Any = None  # the ObjectRef of its `read` call in flight
 
 
-def start_pool(options: RunOptions, batch: BatchOptions) -> RayReaderPool:
-    """The Ray executor's readers for a batch run (`pipeline.pool.start_pool`)."""
+def start_pool(options: RunOptions, settings: PoolSettings) -> RayReaderPool:
+    """The Ray executor's readers for a run (`pipeline.pool.start_pool`)."""
+    tries = settings.tries or RAY_TRIES
     return RayReaderPool(
-        options, batch.workers, batch.recycle_after, batch.tries or RAY_TRIES, batch.ray_address
+        options, settings.workers, settings.recycle_after, tries, settings.ray_address
     )
 
 

@@ -32,6 +32,7 @@ from pipeline.pool import (
     Died,
     Done,
     Outcome,
+    PoolSettings,
     Retried,
     WorkerStartError,
     WorkerStats,
@@ -39,7 +40,6 @@ from pipeline.pool import (
 )
 
 if TYPE_CHECKING:
-    from pipeline.batch import BatchOptions
     from pipeline.run import RunOptions
 
 __all__ = ["Died", "Done", "ReaderPool", "WorkerStartError", "WorkerStats", "start_pool"]
@@ -160,10 +160,10 @@ def _worker_main(
             return
 
 
-def start_pool(options: RunOptions, batch: BatchOptions) -> ReaderPool:
-    """The local executor's readers for a batch run (`pipeline.pool.start_pool`)."""
-    workers = batch.workers or usable_cores()
-    return ReaderPool(options, workers, batch.recycle_after, batch.tries or LOCAL_TRIES)
+def start_pool(options: RunOptions, settings: PoolSettings) -> ReaderPool:
+    """The local executor's readers for a run (`pipeline.pool.start_pool`)."""
+    workers = settings.workers or usable_cores()
+    return ReaderPool(options, workers, settings.recycle_after, settings.tries or LOCAL_TRIES)
 
 
 class ReaderPool:
