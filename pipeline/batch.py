@@ -1,43 +1,40 @@
 """The nightly batch: find new and changed scans by content, read them, keep every result.
 
-    hash every file → plan against the store → take the lexicon's snapshot → read in
-    worker processes → store each document in one transaction → export `records.jsonl`
-    → write the run report
+    hash every file → plan against the store → take the lexicon's snapshot → read in the
+    readers (`pipeline.pool`: worker processes, or Ray actors) → store what came in together
+    in one transaction → export `records.jsonl` → write the run report
 
 A document is its file's SHA-256: a renamed or copied file is not read again, a changed file
 is. Killed at any moment, a run loses nothing (each document is committed whole, with its
 state) and the next run reads again whatever was left unfinished. Only this process writes
-the store, and only while it holds the store's run lock.
+the store, and only while it holds the store's run lock; the readers only hash and read.
 """
 
 from __future__ import annotations
 
-import errno
-import hashlib
 import logging
-import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.export import write_jsonl, write_summary
-from pipeline.ingest import ScanFile, find_scans, path_text
+from pipeline.hashing import ContentKey
+from pipeline.ingest import ScanFile, find_scans
 from pipeline.lexicon import Lexicon
-from pipeline.pages import FileResult
+from pipeline.pool import Died, Done, PoolSettings, ReadingPool, Retried, start_pool
 from pipeline.progress import Progress
 from pipeline.report import RunReport, SlowPage, WorkerMemory, write_report
 from pipeline.run import RunOptions, store_options
 from pipeline.store import Store, store_url
 from pipeline.store.rows import Document
-from pipeline.workers import Died, Done, ReaderPool
 
 log = logging.getLogger(__name__)
 
-HASH_CHUNK = 1 << 20
 # Keys of a record's versions that change what is read; `formscan` alone does not. Nor does
 # `lexicon`, which records say they were read with: it grows with every night's answers,
 # and reading the whole archive again each time it did would be reading everything nightly.
@@ -45,6 +42,7 @@ HASH_CHUNK = 1 << 20
 # the new known values applied to old documents says `--reread-older` after importing a list
 # or refitting the calibration, whose version does count.
 READING_VERSIONS = ("ocr", "template", "calibration")
+PROGRESS_SECONDS = 5.0  # how often a run's counts in the store are brought up to date
 
 
 class BatchOptions(BaseModel):
@@ -52,7 +50,28 @@ class BatchOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    workers: int = Field(default=1, ge=1, description="Reading processes.")
+    workers: int = Field(
+        default=1,
+        ge=0,
+        description="Readers: worker processes (local) or actors (Ray); 0: one for each core "
+        "this process may use (local) or each CPU of the cluster (Ray).",
+    )
+    executor: Literal["local", "ray"] = Field(
+        default="local",
+        description="Where files are hashed and read: worker processes on this machine, or "
+        "actors on a Ray cluster (`pipeline.pool`).",
+    )
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster to join (`ray start --head` prints it); None: the "
+        "RAY_ADDRESS environment variable, else a one-machine cluster started for the run.",
+    )
+    tries: int | None = Field(
+        default=None,
+        ge=1,
+        description="Readers a file may kill before it is quarantined; None: the executor's "
+        "own (local 1, Ray 3: an actor also dies with its node).",
+    )
     recycle_after: int = Field(
         default=100,
         ge=0,
@@ -66,34 +85,11 @@ class BatchOptions(BaseModel):
     )
     db: str | None = Field(default=None, description="Store URL; default OUT/formscan.db.")
 
-
-def _content_key(path: Path, where: str) -> str:
-    """What the store knows a file by: the SHA-256 of its bytes.
-
-    Every empty file has the same bytes; keyed by them, a second one would pass for a copy
-    of the first and never be named. An empty file is keyed by its place instead, and is
-    quarantined like any file that cannot be read.
-
-    Raises:
-        OSError: the path is a folder, a link to nothing or round in a loop, or unreadable.
-
-    """
-    if path.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "a folder, not a file")
-    if not path.is_file():
-        raise FileNotFoundError(errno.ENOENT, "a link to nothing, or round in a loop")
-    if path.stat().st_size == 0:
-        return hashlib.sha256(f"empty file at {where}".encode()).hexdigest()
-    return sha256_of(path)
-
-
-def sha256_of(path: Path) -> str:
-    """The SHA-256 of a file's bytes, read in chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+    def pool_settings(self) -> PoolSettings:
+        """How the run's readers are started (`pipeline.pool.start_pool`)."""
+        return PoolSettings(
+            self.executor, self.workers, self.recycle_after, self.tries, self.ray_address
+        )
 
 
 @dataclass
@@ -108,33 +104,45 @@ class Plan:
 def plan_run(
     store: Store,
     scans: Sequence[ScanFile],
+    keys: Sequence[ContentKey],
     run_id: str,
     options: BatchOptions,
     versions: Mapping[str, str] | None,
 ) -> Plan:
-    """Decide, file by file, what to read; record new documents and new paths in the store."""
+    """Decide, file by file, what to read; record new documents and new paths in the store.
+
+    `keys` are the scans' places and content keys, in order (`ReadingPool.content_keys`).
+    """
     plan = Plan()
     # The store knows a file by the text of its full path (`path_text`: a name that is not
     # UTF-8 is escaped, not refused).
-    # realpath, not Path.resolve: a link round in a loop is a path to name, not a crash.
-    where = {scan: path_text(os.path.realpath(scan.path)) for scan in scans}
+    where = {scan: key.where for scan, key in zip(scans, keys, strict=True)}
     hashes: dict[str, str] = {}
-    for scan in scans:
-        try:
-            hashes[where[scan]] = _content_key(scan.path, where[scan])
-        except OSError as error:
-            plan.hash_errors[scan.name] = f"{scan.name}: cannot be read ({error.strerror})"
+    for scan, key in zip(scans, keys, strict=True):
+        if key.sha256 is None:
+            plan.hash_errors[scan.name] = f"{scan.name}: cannot be read ({key.error})"
+        else:
+            hashes[key.where] = key.sha256
     planned: set[int] = set()
+    # Asked of the store in bulk, not file by file; a document this plan adds or changes is
+    # asked again, fresh.
+    stored = store.documents_by_hash(hashes.values())
+    changed: set[str] = set()
+
+    def document_by_hash(digest: str) -> Document | None:
+        return store.document_by_hash(digest) if digest in changed else stored.get(digest)
+
     known_first = sorted(
         (scan for scan in scans if where[scan] in hashes),
         # Files the store knows go first: a rename must move its document off the old path
         # before a new file at that path is taken for a change of the old document.
-        key=lambda scan: store.document_by_hash(hashes[where[scan]]) is None,
+        key=lambda scan: hashes[where[scan]] not in stored,
     )
     for scan in known_first:
         path = where[scan]
         digest = hashes[path]
-        known = store.document_by_hash(digest)
+        known = document_by_hash(digest)
+        changed.add(digest)  # whatever follows may add or change its document
         if known is None:
             previous = store.current_document_at(path)
             document_id = store.add_document(
@@ -196,26 +204,27 @@ def run_batch(
     out: Path,
     options: RunOptions | None = None,
     batch: BatchOptions | None = None,
-    pool: ReaderPool | None = None,
+    pool: ReadingPool | None = None,
 ) -> RunReport:
     """Read what is new under `paths` into the store; write `records.jsonl`, the report.
 
-    `pool`, when given, is workers already started with `options` and `batch`'s worker
-    settings; it is closed with the run.
+    `pool`, when given, is readers already started with `options` and `batch`'s reader
+    settings (`pipeline.pool.start_pool`); it is closed with the run.
 
     Raises:
         StoreBusyError: Another run holds the store.
         StoreError: The store cannot be opened.
-        WorkerStartError: The reading workers cannot load the models.
+        WorkerStartError: The readers cannot load the models, or start at all.
 
     """
     started = time.perf_counter()
     options = store_options(options or RunOptions(), out)
     batch = batch or BatchOptions()
     out.mkdir(parents=True, exist_ok=True)
-    # The workers load their models while the store opens and the files are hashed; a run
-    # that finds nothing new has spent a worker's start on nothing, and says so in the log.
-    pool = pool or ReaderPool(options, batch.workers, batch.recycle_after)
+    # The readers load their models while the store opens (local workers: while the files
+    # are hashed too; Ray actors hash once loaded); a run that finds nothing new has spent a
+    # reader's start on nothing, and says so in the log.
+    pool = pool or start_pool(options, batch.pool_settings())
     try:
         store = Store.open(store_url(out, batch.db))
         try:
@@ -240,7 +249,7 @@ def run(
 
 def _run_locked(
     store: Store,
-    pool: ReaderPool,
+    pool: ReadingPool,
     paths: Sequence[Path],
     out: Path,
     options: RunOptions,
@@ -298,7 +307,7 @@ def biggest_first(tasks: Sequence[tuple[int, ScanFile]]) -> list[tuple[int, Scan
 
 def _read_new(
     store: Store,
-    pool: ReaderPool,
+    pool: ReadingPool,
     paths: Sequence[Path],
     batch: BatchOptions,
     run_id: str,
@@ -306,9 +315,10 @@ def _read_new(
 ) -> None:
     clock = time.perf_counter()
     scans = find_scans(paths)
+    keys = pool.content_keys([scan.path for scan in scans])
     if batch.reread_older:
         report.versions = pool.versions()
-    plan = plan_run(store, scans, run_id, batch, report.versions or None)
+    plan = plan_run(store, scans, keys, run_id, batch, report.versions or None)
     report.files = len(scans)
     report.decisions = dict(plan.decisions)
     report.errors.update(plan.hash_errors)
@@ -327,41 +337,61 @@ def _read_new(
 
 
 def _read_and_store(
-    store: Store, pool: ReaderPool, plan: Plan, run_id: str, report: RunReport
+    store: Store, pool: ReadingPool, plan: Plan, run_id: str, report: RunReport
 ) -> None:
     progress = Progress(len(plan.to_read))
     names = {key: scan.name for key, scan in plan.to_read}
     stages: Counter[str] = Counter()
     storing = 0.0
+    shown = time.monotonic()
 
     def reading(key: int) -> None:
         store.update_document(key, state="reading")
 
-    for outcome in pool.read(biggest_first(plan.to_read), on_start=reading):
+    report.start_reading()
+    for outcomes in pool.read(biggest_first(plan.to_read), on_start=reading):
         clock = time.perf_counter()
-        if isinstance(outcome, Died):
-            store.update_document(outcome.key, state="failed", reason=outcome.reason)
-            report.errors[outcome.scan.name] = f"{outcome.scan.name}: {outcome.reason}"
-            progress.file_done(outcome.scan.name, 0, failed=True)
-            continue
-        assert isinstance(outcome, Done)
-        result: FileResult = outcome.result
-        store.save_reading(outcome.key, run_id, result, report.versions, result.crops)
+        done = [o for o in outcomes if isinstance(o, Done)]
+        # What came in together is stored together: one transaction, however many readers.
+        with store.saving_together():
+            for read in done:
+                result = read.result
+                store.save_reading(read.key, run_id, result, report.versions, result.crops)
         storing += time.perf_counter() - clock
-        stages.update(result.seconds)
-        report.add_file(result)
-        report.slowest.extend(
-            SlowPage(file=result.name, page=n, seconds=round(s, 2))
-            for n, s in enumerate(result.page_seconds, start=1)
-        )
-        report.slowest = sorted(report.slowest, key=lambda p: -p.seconds)[:10]
-        stats = outcome.worker
-        memory = report.workers.setdefault(
-            str(stats.pid), WorkerMemory(first_rss_mb=round(stats.rss_mb, 1))
-        )
-        memory.documents = stats.documents
-        memory.last_rss_mb = round(stats.rss_mb, 1)
-        memory.peak_rss_mb = round(stats.peak_rss_mb, 1)
-        progress.file_done(names[outcome.key], result.pages, failed=result.error is not None)
+        for outcome in outcomes:
+            if isinstance(outcome, Retried):
+                log.warning("%s: %s; read again", outcome.scan.name, outcome.reason)
+                report.retried.setdefault(outcome.scan.name, []).append(outcome.reason)
+            elif isinstance(outcome, Died):
+                store.update_document(outcome.key, state="failed", reason=outcome.reason)
+                report.errors[outcome.scan.name] = f"{outcome.scan.name}: {outcome.reason}"
+                progress.file_done(outcome.scan.name, 0, failed=True)
+        for read in done:
+            _count(report, read, stages)
+            progress.file_done(
+                names[read.key], read.result.pages, failed=read.result.error is not None
+            )
+        if time.monotonic() - shown > PROGRESS_SECONDS:
+            # `formscan status` shows how far the run is, node by node, while it goes.
+            store.record_progress(run_id, report.counts())
+            shown = time.monotonic()
     report.seconds.update({k: round(v, 2) for k, v in stages.items()})
     report.seconds["store"] = round(storing, 2)
+
+
+def _count(report: RunReport, outcome: Done, stages: Counter[str]) -> None:
+    result = outcome.result
+    stages.update(result.seconds)
+    report.add_file(result, node=outcome.worker.node)
+    report.slowest.extend(
+        SlowPage(file=result.name, page=n, seconds=round(s, 2))
+        for n, s in enumerate(result.page_seconds, start=1)
+    )
+    report.slowest = sorted(report.slowest, key=lambda p: -p.seconds)[:10]
+    stats = outcome.worker
+    memory = report.workers.setdefault(
+        stats.name, WorkerMemory(first_rss_mb=round(stats.rss_mb, 1))
+    )
+    memory.documents = stats.documents
+    memory.last_rss_mb = round(stats.rss_mb, 1)
+    memory.peak_rss_mb = round(stats.peak_rss_mb, 1)

@@ -72,7 +72,26 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=int,
-        help="processes reading files at once (default: one for each core this process may use)",
+        help="readers at once: processes (default: one for each core this process may use), "
+        "or Ray actors (default: one for each CPU of the cluster)",
+    )
+    run.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="where files are hashed and read: worker processes here (default), or actors on "
+        "a Ray cluster, reading paths every node can reach (pip install 'formscan[cluster]')",
+    )
+    run.add_argument(
+        "--ray-address",
+        metavar="ADDR",
+        help="the Ray cluster to join (default: RAY_ADDRESS, else a cluster of this machine)",
+    )
+    run.add_argument(
+        "--tries",
+        type=int,
+        metavar="N",
+        help="quarantine a file after its reader dies N times reading it (default: local 1, Ray 3)",
     )
     run.add_argument(
         "--recycle-after",
@@ -176,9 +195,10 @@ def _run(args: argparse.Namespace) -> int:
 
     from pipeline.audit import DEFAULT_RATE
     from pipeline.ocr.base import OcrOptions
+    from pipeline.pool import WorkerStartError, start_pool
+    from pipeline.report import node_lines
     from pipeline.run import RunOptions, store_options
     from pipeline.second_reading import SecondReadingOptions
-    from pipeline.workers import ReaderPool, WorkerStartError, usable_cores
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
@@ -189,6 +209,12 @@ def _run(args: argparse.Namespace) -> int:
     audit_rate = DEFAULT_RATE if args.audit_rate is None else args.audit_rate
     if not 0 <= audit_rate <= 1:
         print(f"formscan run: --audit-rate is a share, 0 to 1, not {audit_rate}", file=sys.stderr)
+        return 2
+    if args.ray_address is not None and args.executor != "ray":
+        print("formscan run: --ray-address goes with --executor ray", file=sys.stderr)
+        return 2
+    if (args.tries is not None and args.tries < 1) or (args.workers or 0) < 0:
+        print("formscan run: --tries and --workers are counts, 1 or more", file=sys.stderr)
         return 2
     from pipeline.form_spec import known_form_types, load_templates
 
@@ -213,22 +239,22 @@ def _run(args: argparse.Namespace) -> int:
         else SecondReadingOptions(enabled=args.read_again_below > 0, below=args.read_again_below),
     )
     options = store_options(options, args.out)
-    workers = max(1, args.workers or usable_cores())
-    recycle_after = max(0, args.recycle_after)
-    # The workers load their models while this process imports the store and the batch.
-    pool = ReaderPool(options, workers, recycle_after)
-
     from pipeline.batch import BatchOptions, run_batch
     from pipeline.store import StoreBusyError, StoreError
 
     batch = BatchOptions(
-        workers=workers,
-        recycle_after=recycle_after,
+        workers=args.workers or 0,  # 0: the executor's own count, of cores or of CPUs
+        executor=args.executor,
+        ray_address=args.ray_address,
+        tries=args.tries,
+        recycle_after=max(0, args.recycle_after),
         retry_failed=args.retry_failed,
         reread_older=args.reread_older,
         db=args.db,
     )
     try:
+        # The readers load their models while the run opens the store and plans.
+        pool = start_pool(options, batch.pool_settings())
         report = run_batch(args.paths, args.out, options, batch, pool)
     except StoreBusyError as error:
         print(f"formscan run: {error}", file=sys.stderr)
@@ -248,6 +274,10 @@ def _run(args: argparse.Namespace) -> int:
         )
     for reason in report.errors.values():
         print(f"  not read: {reason}")
+    for name, reasons in report.retried.items():
+        print(f"  read again after its reader died ({len(reasons)}x): {name}")
+    for line in node_lines(report.nodes):
+        print(f"  {line}")
     for page in report.unrecognised:
         print(f"  no known form type: {page}")
     print(f"  records: {args.out / 'records.jsonl'} ({report.forms_in_store} forms in the store)")
@@ -258,6 +288,7 @@ def _run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     import json
 
+    from pipeline.report import node_lines
     from pipeline.store_figures import figures_lines, store_figures
 
     store = open_store(args, "status")
@@ -276,7 +307,11 @@ def _status(args: argparse.Namespace) -> int:
         given = {
             "store": url,
             "counts": counts,
-            "runs": {"count": len(runs), "last": runs[-1]["id"] if runs else None},
+            "runs": {
+                "count": len(runs),
+                "last": runs[-1]["id"] if runs else None,
+                "last_by_node": (runs[-1]["counts"] or {}).get("nodes", {}) if runs else {},
+            },
             "quarantined": {d.name: d.reason for d in failed},
             "unrecognised_pages": [
                 {"file": name, "page": page, "why": why} for name, page, why in unrecognised
@@ -293,6 +328,8 @@ def _status(args: argparse.Namespace) -> int:
     if runs:
         last = runs[-1]
         print(f"runs: {len(runs)}, last {last['id']} ({last['state']})")
+        for line in node_lines((last["counts"] or {}).get("nodes", {})):
+            print(f"  {line}")
     for line in figures_lines(figures):
         print(line)
     if failed:

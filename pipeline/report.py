@@ -10,7 +10,7 @@ import html
 import json
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -70,6 +70,17 @@ _SPAN_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1200, 1800, 3600)
 MAX_SPANS = 30
 
 
+class NodeProgress(BaseModel):
+    """What the readers of one node (a host; on a Ray cluster, a Ray node) stored in a run."""
+
+    files: int = 0
+    pages: int = 0
+    last_at_seconds: float = Field(default=0.0, description="Its last file stored, from the start.")
+    pages_per_minute: float = Field(
+        default=0.0, description="Its pages over the time from reading's start to its last file."
+    )
+
+
 class WorkerMemory(BaseModel):
     """A worker process's resident memory after its first and its last document."""
 
@@ -112,7 +123,19 @@ class RunReport(BaseModel):
         description="Pages of no known form type, read as no form: `FILE, page N: why`.",
     )
     slowest: list[SlowPage] = Field(default_factory=list)
-    workers: dict[str, WorkerMemory] = Field(default_factory=dict, description="By pid.")
+    workers: dict[str, WorkerMemory] = Field(
+        default_factory=dict, description="By pid, and node where it has one (`WorkerStats.name`)."
+    )
+    nodes: dict[str, NodeProgress] = Field(
+        default_factory=dict, description="By node: host, and Ray node id on a cluster."
+    )
+    retried: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Files whose reader died while reading them, why, each time; read again.",
+    )
+    reading_started_seconds: float | None = Field(
+        default=None, description="When the first file was handed out, from the start."
+    )
     workers_started: int = 0
     seconds: dict[str, float] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
@@ -132,8 +155,12 @@ class RunReport(BaseModel):
     )
     _clock: float = PrivateAttr(default_factory=time.monotonic)
 
-    def add_file(self, result: FileResult, at_seconds: float | None = None) -> None:
-        """Count one file read, stored `at_seconds` after the run began (by default, now)."""
+    def start_reading(self) -> None:
+        """Mark the moment files begin to be handed out: each node's rate counts from it."""
+        self.reading_started_seconds = round(time.monotonic() - self._clock, 2)
+
+    def add_file(self, result: FileResult, at_seconds: float | None = None, node: str = "") -> None:
+        """Count one file read by `node`, stored `at_seconds` after the run began (default now)."""
         self.read += 1
         self.pages += result.pages
         self.forms += len(result.forms)
@@ -153,12 +180,22 @@ class RunReport(BaseModel):
         self.files_done.append(
             FileDone(file=result.name, pages=result.pages, at_seconds=round(at, 2))
         )
+        if node:
+            self._count_node(node, result.pages, at)
         if result.error:
             self.errors[result.name] = result.error
         self.page_errors.extend(result.page_errors)
         self.unrecognised.extend(
             f"{result.name}, page {number}: {why}" for number, why in result.unrecognised.items()
         )
+
+    def _count_node(self, node: str, pages: int, at: float) -> None:
+        progress = self.nodes.setdefault(node, NodeProgress())
+        progress.files += 1
+        progress.pages += pages
+        progress.last_at_seconds = round(at, 2)
+        reading = at - (self.reading_started_seconds or 0.0)
+        progress.pages_per_minute = round(progress.pages * 60 / reading, 2) if reading > 0 else 0.0
 
     def finish(self) -> None:
         """Stamp the end time; work out the pages-per-minute series."""
@@ -176,6 +213,8 @@ class RunReport(BaseModel):
             "review": self.review,
             "audit": self.audit,
             "failed": len(self.errors),
+            "retried": sum(map(len, self.retried.values())),
+            "nodes": {name: node.model_dump() for name, node in self.nodes.items()},
         }
 
     def summary(self) -> dict[str, object]:
@@ -198,6 +237,18 @@ class RunReport(BaseModel):
             "seconds": self.seconds,
             "versions": self.versions,
         }
+
+
+def node_lines(nodes: Mapping[str, NodeProgress | Mapping[str, object]]) -> list[str]:
+    """One line a node, as `formscan run` and `formscan status` print them."""
+    lines = []
+    for name, given in sorted(nodes.items()):
+        node = NodeProgress.model_validate(given)
+        lines.append(
+            f"node {name}: {node.files} files, {node.pages} pages, "
+            f"{node.pages_per_minute:.1f} pages/min"
+        )
+    return lines
 
 
 def rate_spans(done: Sequence[FileDone], run_seconds: float) -> list[RateSpan]:
@@ -355,9 +406,19 @@ def report_html(report: RunReport) -> str:
         _table(["file", "page", "seconds"], [[p.file, p.page, p.seconds] for p in report.slowest]),
         "<h2>Time by stage (seconds)</h2>",
         _table(["stage", "seconds"], [[k, v] for k, v in report.seconds.items()]),
+        "<h2>Nodes</h2>",
+        _table(
+            ["node", "files", "pages", "pages per minute", "last file at (s)"],
+            [
+                [name, n.files, n.pages, n.pages_per_minute, n.last_at_seconds]
+                for name, n in report.nodes.items()
+            ],
+        ),
+        f"<h2>Files read again after their reader died ({len(report.retried)})</h2>",
+        _table(["file", "why, each time"], [[k, "; ".join(v)] for k, v in report.retried.items()]),
         "<h2>Workers</h2>",
         _table(
-            ["pid", "documents", "first MB", "last MB", "peak MB"],
+            ["worker", "documents", "first MB", "last MB", "peak MB"],
             [
                 [pid, w.documents, w.first_rss_mb, w.last_rss_mb, w.peak_rss_mb]
                 for pid, w in report.workers.items()

@@ -1,7 +1,8 @@
-"""Worker processes that read files, each loading the models once.
+"""The local executor: worker processes that read files, each loading the models once.
 
 A worker is replaced after a set number of documents, and a worker that dies is blamed on
-the one file it was reading.
+the one file it was reading: the file goes to another worker while it has tries left, else
+it is quarantined.
 
 Workers only read; they send each `FileResult` back to the parent, which alone writes the
 store. A worker whose parent is gone (kill -9) ends itself instead of lingering.
@@ -13,19 +14,40 @@ import ctypes
 import multiprocessing
 import os
 import resource
+import socket
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from pipeline.hashing import ContentKey, key_files
 from pipeline.ingest import ScanFile
 from pipeline.lexicon import Lexicon
-from pipeline.pages import FileResult
+from pipeline.pool import (
+    Died,
+    Done,
+    Outcome,
+    PoolSettings,
+    Retried,
+    WorkerStartError,
+    WorkerStats,
+    died_reason,
+)
+
+if TYPE_CHECKING:
+    from pipeline.run import RunOptions
+
+__all__ = ["Died", "Done", "ReaderPool", "WorkerStartError", "WorkerStats", "start_pool"]
 
 PARENT_CHECK_SECONDS = 1.0
+# One try: on one machine a worker that dies is the file's doing (or the machine's memory
+# running out) far more often than anything a second try would escape.
+LOCAL_TRIES = 1
 
 
 def usable_cores() -> int:
@@ -36,36 +58,13 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-class WorkerStartError(RuntimeError):
-    """A worker died before it could read anything: the models do not load."""
-
-
 @dataclass(frozen=True)
-class WorkerStats:
-    """A worker's memory when it handed back a document, for the run report."""
-
-    pid: int
-    documents: int
-    rss_mb: float
-    peak_rss_mb: float
-
-
-@dataclass(frozen=True)
-class Done:
-    """A file read by a worker."""
-
-    key: int
-    result: FileResult
-    worker: WorkerStats
-
-
-@dataclass(frozen=True)
-class Died:
-    """A worker that ended while reading one file: the file is blamed, the run goes on."""
+class _Lost:
+    """A worker that ended while reading a file: how, before the tries left are counted."""
 
     key: int
     scan: ScanFile
-    reason: str
+    how: str
 
 
 @dataclass
@@ -79,7 +78,7 @@ class _Slot:
     load_seconds: float = 0.0
 
 
-def _rss_mb() -> tuple[float, float]:
+def rss_mb() -> tuple[float, float]:
     """Resident memory now and at peak, in MB, from /proc (Linux) and getrusage."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
@@ -97,7 +96,7 @@ def _watch_parent(parent: int) -> None:
             os._exit(3)
 
 
-def _heap_trimmer() -> Callable[[], None]:
+def heap_trimmer() -> Callable[[], None]:
     """A call that gives the worker's freed heap back to the system (glibc), else does nothing.
 
     A page's arrays are freed when the file is done, but glibc keeps the heap they were in;
@@ -130,7 +129,7 @@ def _worker_main(
     any file; `lexicon` is the one a worker started in the middle of a run reads with.
     """
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
-    trim_heap = _heap_trimmer()
+    trim_heap = heap_trimmer()
     import cv2
 
     from pipeline.run import Reader
@@ -153,21 +152,31 @@ def _worker_main(
         result = reader.read_file(scan)
         trim_heap()
         done += 1
-        rss, peak = _rss_mb()
+        rss, peak = rss_mb()
         retire = recycle_after > 0 and done >= recycle_after
-        connection.send(("done", key, result, WorkerStats(os.getpid(), done, rss, peak), retire))
+        stats = WorkerStats(os.getpid(), done, rss, peak, socket.gethostname())
+        connection.send(("done", key, result, stats, retire))
         if retire:
             return
 
 
-class ReaderPool:
-    """N reading processes; `read` hands them files and yields `Done` or `Died` per file."""
+def start_pool(options: RunOptions, settings: PoolSettings) -> ReaderPool:
+    """The local executor's readers for a run (`pipeline.pool.start_pool`)."""
+    workers = settings.workers or usable_cores()
+    return ReaderPool(options, workers, settings.recycle_after, settings.tries or LOCAL_TRIES)
 
-    def __init__(self, options: Any, workers: int, recycle_after: int) -> None:
+
+class ReaderPool:
+    """N reading processes; `read` hands them files and yields what each gave."""
+
+    def __init__(
+        self, options: Any, workers: int, recycle_after: int, tries: int = LOCAL_TRIES
+    ) -> None:
         """Start `workers` processes, each loading the models (spawned, never forked)."""
         self._context = multiprocessing.get_context("spawn")  # no forked model runtimes
         self._options = options
         self._recycle_after = recycle_after
+        self._tries = tries
         self._lexicon: Lexicon | None = None
         self._slots = [self._start() for _ in range(workers)]
         self.started = len(self._slots)
@@ -218,6 +227,10 @@ class ReaderPool:
         """How long the slowest worker that is ready took to start: imports and models."""
         return max((s.load_seconds for s in self._slots if s.ready), default=0.0)
 
+    def content_keys(self, paths: Sequence[Path]) -> list[ContentKey]:
+        """Hashed here, in the run's process, while the workers load their models."""
+        return key_files(paths)
+
     def _wait_ready(self) -> None:
         pending = [s for s in self._slots if not s.ready]
         if not pending:
@@ -240,13 +253,15 @@ class ReaderPool:
         self,
         tasks: Iterable[tuple[int, ScanFile]],
         on_start: Callable[[int], None] | None = None,
-    ) -> Iterator[Done | Died]:
-        """Read every (key, file), yielding as each finishes, in no fixed order.
+    ) -> Iterator[list[Outcome]]:
+        """Read every (key, file), yielding what finished together, in no fixed order.
 
-        `on_start(key)` is called as a file is handed to a worker.
+        `on_start(key)` is called as a file is handed to a worker. A file whose worker died
+        goes to the next free worker while it has tries left.
         """
         queue = list(tasks)
         queue.reverse()
+        tries: Counter[int] = Counter()
         while True:
             for slot in self._slots:
                 if slot.ready and slot.task is None and queue:
@@ -260,12 +275,25 @@ class ReaderPool:
                 return
             waitables: list[Any] = [s.connection for s in busy] + [s.process.sentinel for s in busy]
             signalled = wait(waitables)
+            outcomes: list[Outcome] = []
             for index, slot in enumerate(self._slots):
                 if slot.connection not in signalled and slot.process.sentinel not in signalled:
                     continue
-                yield from self._handle(index, slot)
+                for outcome in self._handle(index, slot):
+                    if isinstance(outcome, Done):
+                        outcomes.append(outcome)
+                        continue
+                    key, scan, how = outcome.key, outcome.scan, outcome.how
+                    tries[key] += 1
+                    if tries[key] < self._tries:
+                        outcomes.append(Retried(key, scan, died_reason(how, 1)))
+                        queue.append((key, scan))  # the next to be handed out
+                    else:
+                        outcomes.append(Died(key, scan, died_reason(how, self._tries)))
+            if outcomes:
+                yield outcomes
 
-    def _handle(self, index: int, slot: _Slot) -> Iterator[Done | Died]:
+    def _handle(self, index: int, slot: _Slot) -> Iterator[Done | _Lost]:
         try:
             message = slot.connection.recv()
         except EOFError:
@@ -278,7 +306,7 @@ class ReaderPool:
             key, scan = slot.task
             code = slot.process.exitcode
             how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-            yield Died(key, scan, f"the reading worker died ({how}) while reading this file")
+            yield _Lost(key, scan, how)
             self._replace(index)
             return
         if message[0] == "ready":

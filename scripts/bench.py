@@ -3,6 +3,7 @@
     python scripts/bench.py                          # samples + 50+ generated pages per level
     python scripts/bench.py --runs 1 --docs 4        # a quick look
     python scripts/bench.py --workers 1 --threads 1  # one core each
+    python scripts/bench.py --executor ray --docs 4  # Ray actors against local workers
 
 The pages are the committed samples plus a generated set (`--seed`, `--docs` documents per
 level, made once into `WORK/corpus`; at least 50 pages per level unless `--docs` is lowered),
@@ -21,6 +22,11 @@ Each peer runs in one process with `--threads` threads (default: one per core; 0
 engine's own default, which for PaddleOCR is more threads than this machine has cores);
 formscan runs `--workers` processes of one thread each (default: one per core). The order
 of the systems turns round from run to run, so drift in the machine's speed favours none.
+
+With `--executor ray`, the systems are instead formscan's two executors at 1 and 2 readers
+(`--executor-counts`), on the same pages: local worker processes, and actors on a Ray cluster
+of this machine (`scripts/bench_executors.py`); it prints each one's pages/s and Ray's as a
+share of local's at each count, and writes them to `WORK/bench-executors.json`.
 
 Prints the median of `--runs` runs: pages/s, formscan's ratio to each peer, model load time,
 peak memory (formscan: its largest worker), formscan's time by stage, and formscan's field
@@ -43,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_batch import _rss_mb, _workers_of, run_report
+from bench_executors import compare, print_comparison
 from synth.documents import write_corpus
 
 from pipeline.evaluate import evaluate, load_gold_set, load_predictions
@@ -160,6 +167,24 @@ def main() -> int:
     )
     parser.add_argument("--peers", default="rapidocr,paddle")
     parser.add_argument(
+        "--executor",
+        choices=["peers", "ray"],
+        default="peers",
+        help="ray: time formscan's Ray executor against its local one instead of the peers",
+    )
+    parser.add_argument(
+        "--executor-counts",
+        default="1,2",
+        help="with --executor ray: the reader counts to time both executors at",
+    )
+    parser.add_argument(
+        "--ray-worker-niceness",
+        type=int,
+        default=0,
+        help="with --executor ray: the niceness of the cluster's workers (Ray's own default "
+        "is 15; 0 is the local workers')",
+    )
+    parser.add_argument(
         "--price-second-reading",
         action="store_true",
         help="also run formscan with no second reading (`once`), to see what it costs",
@@ -169,6 +194,16 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     pages = _gather_pages(args.work, args.corpus, args.seed, args.docs)
     files = _scan_files(pages)
+    if args.executor == "ray":
+        counts = [int(n) for n in args.executor_counts.split(",") if n]
+        compared = compare(
+            pages, args.work, counts, args.runs, _run_formscan, args.ray_worker_niceness
+        )
+        (args.work / "bench-executors.json").write_text(
+            json.dumps(compared, indent=2) + "\n", encoding="utf-8"
+        )
+        print_comparison(compared, f"{os.cpu_count()} cores")
+        return 0
     peers = [p for p in args.peers.split(",") if p]
     systems = ["formscan", *(["once"] if args.price_second_reading else []), *peers]
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in systems}

@@ -29,7 +29,8 @@ python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null || python=python3
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[dev,postgres]'
+# cluster: Ray, for `--executor ray`; its tests start a one-machine Ray cluster.
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[dev,postgres,cluster]'
 # The three OpenCV distributions share one cv2 folder; put the contrib build back on top so
 # the module is whole whatever order pip unpacked them in.
 .venv/bin/python -m pip install -q --no-deps --force-reinstall -c constraints.txt opencv-contrib-python

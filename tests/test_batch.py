@@ -220,6 +220,32 @@ def test_a_worker_killed_mid_file_quarantines_that_file_and_the_run_goes_on(
     assert record_lines(out) == record_lines(reference)
 
 
+def test_with_tries_a_file_whose_worker_was_killed_is_read_again_by_a_fresh_one(
+    scans: Path, reference: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run = start("run", scans, "--out", out, "--workers", "1", "--tries", "2")
+    wait_until(
+        lambda: (
+            query(out, "SELECT name FROM documents WHERE state = 'reading'")
+            == [("a/clean-0019.jpg",)]
+        ),
+        "the first file handed to a worker",
+    )
+    [worker] = _workers_of(run.pid)
+    os.kill(worker, signal.SIGKILL)
+    stdout, stderr = run.communicate(timeout=600)
+    assert run.returncode == 0, stderr
+    assert "read again after its reader died (1x): a/clean-0019.jpg" in stdout
+    assert query(out, "SELECT state, count(*) FROM documents GROUP BY state") == [("done", 3)]
+    [report] = (out / "runs").glob("*.json")
+    retried = json.loads(report.read_text(encoding="utf-8"))["retried"]
+    assert retried == {
+        "a/clean-0019.jpg": ["the reading worker died (signal 9) while reading this file"]
+    }
+    assert record_lines(out) == record_lines(reference)
+
+
 def _bad_inputs(folder: Path) -> dict[str, str]:
     """The bad inputs of the reading issue, each with a word its reason must hold."""
     from pypdf import PdfReader, PdfWriter

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
 from pipeline.pages import UNRECOGNISED
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 DB_NAME = "formscan.db"
 SQLITE_BUSY_MS = 30_000  # a reader waits this long for a writer's commit
 FORMS_PER_QUERY = 500  # forms whose fields an export fetches at once: a few MB
+HASHES_PER_QUERY = 1000  # content hashes a plan looks up at once: 64 kB of query text
 
 
 def store_url(out: Path | None, db: str | None) -> str:
@@ -103,6 +104,7 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
 
     engine: Engine
     url: str = field(init=False)
+    _together: Connection | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.url = self.engine.url.render_as_string()
@@ -191,6 +193,23 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
             row = c.execute(select(t.documents).where(t.documents.c.sha256 == sha256)).first()
         return Document.model_validate(row._mapping) if row else None
 
+    def documents_by_hash(self, hashes: Iterable[str]) -> dict[str, Document]:
+        """The documents of these contents that the store has seen, by hash.
+
+        `HASHES_PER_QUERY` to a query: planning a night of a million files asks the store
+        a thousand times, not a million.
+        """
+        wanted = list(dict.fromkeys(hashes))
+        found: dict[str, Document] = {}
+        with self.engine.connect() as c:
+            for start in range(0, len(wanted), HASHES_PER_QUERY):
+                chunk = wanted[start : start + HASHES_PER_QUERY]
+                rows = c.execute(select(t.documents).where(t.documents.c.sha256.in_(chunk)))
+                for row in rows:
+                    document = Document.model_validate(row._mapping)
+                    found[document.sha256] = document
+        return found
+
     def current_document_at(self, path: str) -> Document | None:
         """The document last seen at `path` and not yet replaced by newer content."""
         with self.engine.connect() as c:
@@ -245,6 +264,35 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
                 .values(**values, updated_at=_now())
             )
 
+    @contextmanager
+    def saving_together(self) -> Iterator[None]:
+        """Make every `save_reading` in the block one transaction, committed at its end.
+
+        A batch run stores what its readers handed back together this way: one commit for
+        many documents. Saving a document again only makes its earlier forms not current,
+        so a batch stored twice (a run killed before its commit, then run again) still
+        leaves one current reading per document.
+        """
+        with self.engine.begin() as c:
+            self._together = c
+            try:
+                yield
+            finally:
+                self._together = None
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        if self._together is not None:
+            yield self._together
+            return
+        with self.engine.begin() as c:
+            yield c
+
+    def record_progress(self, run_id: str, counts: Mapping[str, object]) -> None:
+        """Bring a running run's counts up to date, for `formscan status` to show."""
+        with self.engine.begin() as c:
+            c.execute(update(t.runs).where(t.runs.c.id == run_id).values(counts=dict(counts)))
+
     def save_reading(
         self,
         document_id: int,
@@ -260,9 +308,10 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
         reading. A document with a file error is quarantined (`failed`) with its reason;
         the forms of any pages read before the error are kept all the same. A second
         reading of one document by one run is refused (the forms' key, `uq_forms_reading`);
-        `save_documents` leaves it instead.
+        `save_documents` leaves it instead. Inside `saving_together`, the transaction is
+        that block's.
         """
-        with self.engine.begin() as c:
+        with self._transaction() as c:
             write_readings(c, run_id, versions, [ToWrite(document_id, result, crops)])
 
     def save_documents(
