@@ -114,6 +114,15 @@ class RunReport(BaseModel):
         description="Straight-through fields of this run's forms drawn for audit: review "
         "tasks like any other, which measure the silent error rate.",
     )
+    lexicon_changed: int = Field(
+        default=0,
+        description="Fields of this run's forms whose value the lexicon changed: a known value "
+        "offered in place of a near reading (`pipeline.lexicon`).",
+    )
+    lexicon_review: int = Field(
+        default=0,
+        description="Of those, the ones sent to review: the others went through as offered.",
+    )
     review_open: int = Field(default=0, description="Open review tasks in the whole store.")
     forms_in_store: int = 0
     errors: dict[str, str] = Field(default_factory=dict, description="Files not read, why.")
@@ -169,6 +178,11 @@ class RunReport(BaseModel):
         self.fields += len(fields)
         self.review += sum(f.review for f in fields)
         self.audit += len(result.audits)
+        # Counted apart: an offer is a value no OCR read, and one let through unreviewed is
+        # what a wrong lexicon entry would cost.
+        offered = [f for f in fields if f.evidence.lexicon is not None]
+        self.lexicon_changed += len(offered)
+        self.lexicon_review += sum(f.review for f in offered)
         for form_type, key, f in keyed:
             load = self.review_by_field.setdefault(key, FieldLoad())
             load.fields += 1
@@ -212,6 +226,8 @@ class RunReport(BaseModel):
             "forms": self.forms,
             "review": self.review,
             "audit": self.audit,
+            "lexicon_changed": self.lexicon_changed,
+            "lexicon_review": self.lexicon_review,
             "failed": len(self.errors),
             "retried": sum(map(len, self.retried.values())),
             "nodes": {name: node.model_dump() for name, node in self.nodes.items()},
@@ -229,6 +245,8 @@ class RunReport(BaseModel):
             "fields": self.fields,
             "review": self.review,
             "audit": self.audit,
+            "lexicon_changed": self.lexicon_changed,
+            "lexicon_review": self.lexicon_review,
             "review_open": self.review_open,
             "forms_in_store": self.forms_in_store,
             "errors": self.errors,
@@ -379,6 +397,10 @@ def report_html(report: RunReport) -> str:
         ["fields read", report.fields],
         ["sent to review", f"{report.review} ({load:.1%})"],
         ["audit tasks (straight-through fields drawn)", f"{report.audit} ({audited:.1%})"],
+        [
+            "changed by the lexicon (a known value offered)",
+            f"{report.lexicon_changed} ({report.lexicon_review} sent to review)",
+        ],
         ["open review tasks in the store", report.review_open],
         ["forms in the store", report.forms_in_store],
     ]

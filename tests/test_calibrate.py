@@ -16,10 +16,11 @@ from pathlib import Path
 import pytest
 
 from pipeline.calibrate import CANDIDATES, in_use, refit_store
-from pipeline.calibration_fit import FitOptions
-from pipeline.confidence import read_calibration
+from pipeline.calibration_fit import MIN_SEEN, FitOptions
+from pipeline.confidence import read_calibration, score_form
+from pipeline.form_spec import load_template
 from pipeline.pages import FileResult
-from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading
+from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading, LexiconChange
 from pipeline.run import CALIBRATION_FOLDER, RunOptions, store_options
 from pipeline.store import Store
 
@@ -31,8 +32,32 @@ RATE = 0.5
 FORMS = 120
 
 
-def _filled(url: str) -> tuple[Store, int, int]:
-    """A store of read forms with every task answered; (store, tasks answered, audits)."""
+def _reading(key: str, n: int, score: float, offered: bool = False) -> FieldReading:
+    """Form `n`'s field `key` read at `score`; `offered`: a value the lexicon offered.
+
+    An offer goes to review, as a calibration that never weighed one sends it.
+    """
+    value = f"{key}{n}"
+    evidence = Evidence(rec_score=score, char_min=score)
+    if offered:
+        evidence.lexicon = LexiconChange(
+            read=value + "x", offered=value, edits=1, sources=["review"], seen=1, lexicon="v"
+        )
+    return FieldReading(
+        value=value,
+        raw=value,
+        page=1,
+        evidence=evidence,
+        confidence=score,
+        review=score < 0.9 or offered,
+    )
+
+
+def _filled(url: str, offers: int = 0) -> tuple[Store, int, int]:
+    """A store of read forms with every task answered; (store, tasks answered, audits).
+
+    The first `offers` forms' implementing unit is a value the lexicon offered.
+    """
     rng = random.Random(7)
     store = Store.open(url)
     run = store.start_run(["/scans"], {})
@@ -43,16 +68,10 @@ def _filled(url: str) -> tuple[Store, int, int]:
         audits = {}
         for key in KEYS:
             score = rng.choice([0.5, 0.8, 0.95, 0.99, 0.999])
-            fields[key] = FieldReading(
-                value=f"{key}{n}",
-                raw=f"{key}{n}",
-                page=1,
-                evidence=Evidence(rec_score=score, char_min=score),
-                confidence=score,
-                review=score < 0.9,
-            )
+            offered = key == "implementing_unit" and n < offers
+            fields[key] = _reading(key, n, score, offered)
             truth[(name, key)] = rng.random() < score
-            if score >= 0.9 and rng.random() < RATE:
+            if not fields[key].review and rng.random() < RATE:
                 audits[(0, f"fields.{key}")] = AuditDraw(stratum=f"{APPROVAL}:text", rate=RATE)
         form = FormReading(file=name, pages=[1], form_type=APPROVAL, fields=fields)
         document = store.add_document(f"{n:064d}", f"/scans/{name}", name, 10, run)
@@ -92,6 +111,30 @@ def test_a_refit_learns_from_answered_tasks_and_says_what_it_would_change(
     # The self-evaluation has no answered field at all: refused, with the reason.
     assert refits["performance_self_evaluation"].refused is not None
     assert "too few labelled fields: 0" in refits["performance_self_evaluation"].refused
+
+
+@pytest.mark.parametrize("offers", [MIN_SEEN - 1, MIN_SEEN])
+def test_an_offer_goes_to_review_until_a_refit_has_weighed_answered_offers(
+    tmp_path: Path, offers: int
+) -> None:
+    store, _, _ = _filled(f"sqlite:///{tmp_path / 'formscan.db'}", offers)
+    folder = tmp_path / CALIBRATION_FOLDER
+    shipped = in_use(folder, APPROVAL)
+    options = FitOptions(target_silent=0.02, min_group=100)
+    refit = next(r for r in refit_store(store, folder, options) if r.form_type == APPROVAL)
+    store.close()
+    assert refit.calibration is not None, refit.refused
+    # A new form whose implementing unit the lexicon offered, read as surely as any field.
+    template = load_template(APPROVAL)
+    read = {key: _reading(key, FORMS, 0.999, key == "implementing_unit") for key in KEYS}
+    for calibration, weighed in ((shipped, False), (refit.calibration, offers >= MIN_SEEN)):
+        form = FormReading(file="new.jpg", pages=[1], form_type=APPROVAL, fields=read)
+        score_form(form, template, calibration)
+        offer, plain = form.fields["implementing_unit"], form.fields["department"]
+        assert ("lexicon_distance" in calibration.features) is weighed
+        assert not plain.review  # the same reading, not offered: through
+        # Sent whatever its score until the models have weighed offers; then theirs to decide.
+        assert offer.review is not weighed
 
 
 def _formscan(*args: object) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline.pages import FileResult
 from pipeline.progress import Progress
-from pipeline.readings import AuditDraw, FieldReading, FormReading
+from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading, LexiconChange
 from pipeline.report import (
     CONFIDENCE_BINS,
     MAX_SPANS,
@@ -74,6 +74,39 @@ def test_the_report_and_summary_count_the_run_s_audit_tasks(tmp_path: Path) -> N
     assert "<tr><td>audit tasks (straight-through fields drawn)</td><td>1 (33.3%)</td></tr>" in (
         as_html.read_text(encoding="utf-8")
     )
+
+
+def test_the_report_and_summary_count_the_fields_the_lexicon_changed(tmp_path: Path) -> None:
+    def field(value: str, review: bool, read: str | None = None) -> FieldReading:
+        evidence = Evidence()
+        if read is not None:
+            evidence.lexicon = LexiconChange(
+                read=read, offered=value, edits=1, sources=["review"], seen=2, lexicon="3 values x"
+            )
+        return FieldReading(value=value, raw=read or value, review=review, evidence=evidence)
+
+    unit, name = "原州区南关街道办事处", "社区工作者工资发放及时率"
+    form = FormReading(
+        file="a.jpg",
+        form_type="budget_performance_approval",
+        fields={
+            "implementing_unit": field(unit, True, read="原州区南关街遭办事处"),
+            "department": field("固原市原州区", False),
+        },
+        indicators=[{"name": field(name, False, read="社区工作者工资发放及时卒")}],
+    )
+    report = RunReport(run_id="r1", store="sqlite:///x.db", state="done")
+    report.add_file(FileResult("a.jpg", pages=1, forms=[form]))
+    # Two offers, one of them let through as offered.
+    assert (report.fields, report.lexicon_changed, report.lexicon_review) == (3, 2, 1)
+    for counted in (report.summary(), report.counts()):
+        assert (counted["lexicon_changed"], counted["lexicon_review"]) == (2, 1)
+    as_json, as_html = write_report(tmp_path, report)
+    assert json.loads(as_json.read_text(encoding="utf-8"))["lexicon_changed"] == 2
+    assert (
+        "<tr><td>changed by the lexicon (a known value offered)</td>"
+        "<td>2 (1 sent to review)</td></tr>"
+    ) in as_html.read_text(encoding="utf-8")
 
 
 def test_the_report_keeps_and_draws_pages_per_minute_confidence_and_review_load(

@@ -64,7 +64,7 @@ def test_the_figures_are_printed_before_and_after(
         figures = result[name]
         assert 0 < figures["accuracy"] <= 1 and 0 <= figures["silent_error_rate"] < 1
         assert figures["fields"] > 0
-    found, true = result["batch_a"]["estimate"], result["batch_a"]["true_silent_error_rate"]
+    found, true = result["batch_a"]["estimate"], result["batch_a"]["silent_error_rate"]
     assert 0 <= true < 1
     assert found["audited"] == result["batch_a"]["audits_answered"] > 0
     assert found["low"] <= found["rate"] <= found["high"]
@@ -102,6 +102,9 @@ def test_the_lexicon_learnt_from_the_answers_and_batch_b_was_read_with_it(
     ]
     assert len(offered) == after["lexicon_changed"]
     assert all(f.review for f in offered)
+    # The run's own summary counts them, and that they went to review.
+    said = after["run_summary"]
+    assert (said["lexicon_changed"], said["lexicon_review"]) == (len(offered), len(offered))
     for field in offered:
         change = (field.model_extra or {})["evidence"]["lexicon"]
         assert change["offered"] == field.value != change["read"]  # the reading is kept
@@ -126,3 +129,7 @@ def test_calibrate_wrote_a_calibration_that_batch_b_was_scored_with_and_records_
     assert "store-" not in named["a"]
     assert any(version in c for c in result["batch_b_after"]["calibrations"])
     assert not any(version in c for c in result["batch_b_before"]["calibrations"])
+    # Batch A was read with an empty lexicon: no offer to weigh, so none is weighed.
+    applied = result["calibration_applied"]["budget_performance_approval"]
+    assert result["offers_answered"] == 0 and result["batch_a"]["lexicon_changed"] == 0
+    assert (applied["version"], applied["weighs_offers"]) == (version, False)
