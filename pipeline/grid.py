@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from pipeline.ink import across_lines, down_lines, faint_strokes, where_lines_end
+from pipeline.ink import across_lines, down_lines, faint_strokes, strokes, where_lines_end
 from pipeline.prepare import PAGE_WIDTH_MM, PreparedPage
 
 
@@ -116,7 +116,8 @@ def find_grid(page: PreparedPage, options: GridOptions | None = None) -> Grid | 
     binary = faint_strokes(page.ink_depth)
     min_across = max(10, round(options.min_across_mm * px_per_mm))
     min_down = max(10, round(options.min_down_mm * px_per_mm))
-    worn = worn_lines(page.ink, px_per_mm, options, glyphs=glyph_boxes(binary, px_per_mm))
+    glyphs = glyph_boxes(strokes(page.ink_depth), px_per_mm)
+    worn = worn_lines(page.ink, px_per_mm, options, glyphs=glyphs)
     worn_across, worn_down = worn.across, worn.down
     # A dashed or dotted line (a spreadsheet's border style) is no run of ink, but it is a
     # ridge: its long stretches count as lines as solid ones do.
@@ -212,17 +213,19 @@ def worn_lines(
     """The ruling lines of both directions, and with `beside_text` the rows beside text.
 
     Both horizontal masks come of one pass (`_ridge`): they share its sums and paper bands.
-    Given `glyphs` (`glyph_boxes`), no worn line runs through the middle of a glyph.
+    Given `glyphs` (`glyph_boxes`), a stretch that runs through glyphs' middles alone is none.
     """
     contrast = options.ridge_contrast
     across, rows = _ridge(gray, px_per_mm, contrast, horizontal=True, beside_text=beside_text)
     down, _ = _ridge(gray, px_per_mm, contrast, horizontal=False, beside_text=False)
+    across = _open_along(across, px_per_mm, options, True)
+    down = _open_along(down, px_per_mm, options, False)
     if glyphs is not None:
-        across = cv2.bitwise_and(across, cv2.bitwise_not(glyphs.across))
-        down = cv2.bitwise_and(down, cv2.bitwise_not(glyphs.down))
+        across = _outside(across, glyphs.across, px_per_mm, horizontal=True)
+        down = _outside(down, glyphs.down, px_per_mm, horizontal=False)
     return WornLines(
-        across=_open_along(across, px_per_mm, options, True),
-        down=_open_along(down, px_per_mm, options, False),
+        across=across,
+        down=down,
         rows_beside_text=None if rows is None else _open_along(rows, px_per_mm, options, True),
     )
 
@@ -248,13 +251,15 @@ class GlyphBoxes:
 
 
 def glyph_boxes(binary: np.ndarray, px_per_mm: float) -> GlyphBoxes:
-    """Where a worn line is not sought: inside the boxes of glyph-sized blobs of ink.
+    """The insides of the glyph-sized blobs of a page's `strokes`, where text lies.
 
     Monospaced CJK text stacks its glyphs in columns and rows, and at 150 dpi a glyph is a
     blob with paper beside it; smoothed along, a column of them is a ridge like a worn
-    line's, the paper between text lines bridged. A worn line is too faint or broken to be
-    a blob of ink itself, or it is a long one, or thin dashes; where text or a crossing
-    line touches it, it runs along the blob's side.
+    line's, the paper between text lines bridged (`_outside` drops such ridges). A worn
+    line is too faint to be among the strokes, or it is a long one, or thin dashes; where
+    text or a crossing line touches it, it runs along the blob's side. Blobs of the fainter
+    `faint_strokes` would not do: a noisy page's grain glues itself and a worn line's
+    pieces into blobs of a glyph's size.
     """
     stats, _ = _components(binary)
     least, most = (round(mm * px_per_mm) for mm in GLYPH_MM)
@@ -266,6 +271,31 @@ def glyph_boxes(binary: np.ndarray, px_per_mm: float) -> GlyphBoxes:
         across[y + inset : y + h - inset, x : x + w] = 255
         down[y : y + h, x + inset : x + w - inset] = 255
     return GlyphBoxes(across=across, down=down)
+
+
+# Of a stretch of ridge, the share inside glyphs that makes it a column of glyphs: a worn
+# line runs through paper for most of its length. The glyphs are stretched along by the
+# ridge's smoothing (`RIDGE_ALONG_MM`), which bridges the paper between text lines and
+# carries the ridge past the last glyph; a line-end comma is too small to count as one.
+INSIDE_GLYPHS = 0.8
+
+
+def _outside(
+    ridge: np.ndarray, glyphs: np.ndarray, px_per_mm: float, horizontal: bool
+) -> np.ndarray:
+    """The stretches of a ridge mask that do not run through glyphs (`glyph_boxes`) alone."""
+    gap = max(1, round(RIDGE_ALONG_MM * px_per_mm))
+    bridged = cv2.dilate(glyphs, np.ones((1, gap) if horizontal else (gap, 1), np.uint8))
+    count, labels = cv2.connectedComponents(ridge, connectivity=8)
+    if count < 2:
+        return ridge
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    inside = np.bincount(labels[bridged > 0], minlength=count)
+    glyph_columns = inside >= INSIDE_GLYPHS * np.maximum(sizes, 1)
+    glyph_columns[0] = False
+    kept = ridge.copy()
+    kept[glyph_columns[labels]] = 0
+    return kept
 
 
 def _open_along(
