@@ -216,7 +216,7 @@ def _outline_edges(rgb: np.ndarray, scale: float) -> np.ndarray:
 
 
 SHEET_PART_AREA = 0.05  # share of the picture: a part of the sheet a fold's crease marks off
-SHEET_PARTS_FILL = 0.9  # share of their joint hull that parts of one sheet fill (the crease between)
+SHEET_PARTS_FILL = 0.9  # share of their joint hull that a sheet's parts fill (the crease between)
 
 
 def _largest_hull(edges: np.ndarray) -> np.ndarray | None:
