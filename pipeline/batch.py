@@ -13,6 +13,7 @@ the store, and only while it holds the store's run lock; the readers only hash a
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -24,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.export import write_jsonl, write_summary
 from pipeline.hashing import ContentKey
-from pipeline.ingest import ScanFile, find_scans
+from pipeline.ingest import ScanFile, find_scans, path_text
 from pipeline.lexicon import Lexicon
 from pipeline.pool import Died, Done, PoolSettings, ReadingPool, Retried, start_pool
 from pipeline.progress import Progress
@@ -79,6 +80,11 @@ class BatchOptions(BaseModel):
         "in a model runtime cannot grow without bound.",
     )
     retry_failed: bool = Field(default=False, description="Read quarantined files again.")
+    rehash: bool = Field(
+        default=False,
+        description="Hash every file, also those at the place, of the size and the time the "
+        "store last saw them there (content changed under an unchanged time).",
+    )
     reread_older: bool = Field(
         default=False,
         description="Read again documents read by older model, template or calibration versions.",
@@ -101,6 +107,56 @@ class Plan:
     hash_errors: dict[str, str] = field(default_factory=dict)
 
 
+# A file's size and modification time in nanoseconds, as `os.stat` gives them.
+FileTime = tuple[int, int]
+
+
+def file_times(scans: Sequence[ScanFile]) -> dict[str, FileTime]:
+    """Each file's size and time by its place (`path_text` of its real path), where it has them."""
+    times: dict[str, FileTime] = {}
+    for scan in scans:
+        try:
+            stat = os.stat(scan.path)
+        except OSError:
+            continue  # hashing names why
+        times[path_text(os.path.realpath(scan.path))] = (stat.st_size, stat.st_mtime_ns)
+    return times
+
+
+def content_keys(
+    store: Store,
+    pool: ReadingPool,
+    scans: Sequence[ScanFile],
+    times: Mapping[str, FileTime],
+    rehash: bool = False,
+) -> tuple[list[ContentKey], int]:
+    """Each scan's content key, in order, and how many files were hashed for it.
+
+    A file at the place, of the size and the time that the store last saw there has the
+    content it had then (the quick check rsync makes): its key is the store's, and its bytes
+    are not read. The others are hashed by the readers. Planning a night's million files,
+    most of them known, is then a stat each, not a million files read through. With
+    `rehash`, every file is hashed.
+    """
+    wheres = [path_text(os.path.realpath(scan.path)) for scan in scans]
+    seen = {} if rehash else store.documents_at(where for where in wheres if where in times)
+    keys: list[ContentKey | None] = []
+    to_hash: list[int] = []
+    for index, where in enumerate(wheres):
+        known = seen.get(where)
+        # An empty file is keyed by its place, not by its bytes: it is always hashed.
+        unchanged = known is not None and (known.size, known.mtime_ns) == times.get(where)
+        if known is not None and unchanged and known.size > 0:
+            keys.append(ContentKey(where, known.sha256))
+        else:
+            keys.append(None)
+            to_hash.append(index)
+    hashed = pool.content_keys([scans[index].path for index in to_hash])
+    for index, key in zip(to_hash, hashed, strict=True):
+        keys[index] = key
+    return [key for key in keys if key is not None], len(to_hash)  # all are, by now
+
+
 def plan_run(
     store: Store,
     scans: Sequence[ScanFile],
@@ -108,12 +164,17 @@ def plan_run(
     run_id: str,
     options: BatchOptions,
     versions: Mapping[str, str] | None,
+    times: Mapping[str, FileTime] | None = None,
 ) -> Plan:
     """Decide, file by file, what to read; record new documents and new paths in the store.
 
-    `keys` are the scans' places and content keys, in order (`ReadingPool.content_keys`).
+    `keys` are the scans' places and content keys, in order (`content_keys`); `times` their
+    sizes and times by place (`file_times`), kept with each document seen at its own place
+    for the next run's quick check.
     """
     plan = Plan()
+    times = times or {}
+    stamps: dict[int, FileTime] = {}
     # The store knows a file by the text of its full path (`path_text`: a name that is not
     # UTF-8 is escaped, not refused).
     where = {scan: key.where for scan, key in zip(scans, keys, strict=True)}
@@ -145,13 +206,15 @@ def plan_run(
         changed.add(digest)  # whatever follows may add or change its document
         if known is None:
             previous = store.current_document_at(path)
+            size, mtime_ns = times.get(path, (scan.path.stat().st_size, None))
             document_id = store.add_document(
                 digest,
                 path,
                 scan.name,
-                scan.path.stat().st_size,
+                size,
                 run_id,
                 replaces_id=previous.id if previous else None,
+                mtime_ns=mtime_ns,
             )
             plan.decisions["changed" if previous else "new"] += 1
             plan.to_read.append((document_id, replace(scan, sha256=digest)))
@@ -168,6 +231,8 @@ def plan_run(
             continue
         if moved or known.name != scan.name:  # renamed, or the run was given another folder
             store.update_document(known.id, path=path, name=scan.name)
+        if path in times and times[path] != (known.size, known.mtime_ns):
+            stamps[known.id] = times[path]
         reason = _why_read(known, options, versions)
         if moved and reason == "known":
             reason = "renamed"
@@ -180,6 +245,7 @@ def plan_run(
                 store.update_document(known.id, state="new", replaces_id=replaces)
             plan.to_read.append((known.id, replace(scan, sha256=digest)))
             planned.add(known.id)
+    store.set_file_times(stamps)
     plan.to_read.sort(key=lambda task: task[1].name)  # read in the order files were found
     return plan
 
@@ -315,10 +381,11 @@ def _read_new(
 ) -> None:
     clock = time.perf_counter()
     scans = find_scans(paths)
-    keys = pool.content_keys([scan.path for scan in scans])
+    times = file_times(scans)
+    keys, report.hashed = content_keys(store, pool, scans, times, batch.rehash)
     if batch.reread_older:
         report.versions = pool.versions()
-    plan = plan_run(store, scans, keys, run_id, batch, report.versions or None)
+    plan = plan_run(store, scans, keys, run_id, batch, report.versions or None, times)
     report.files = len(scans)
     report.decisions = dict(plan.decisions)
     report.errors.update(plan.hash_errors)

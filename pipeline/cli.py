@@ -107,6 +107,11 @@ def _parser() -> argparse.ArgumentParser:
         help="read again documents read by older model, template or calibration versions",
     )
     run.add_argument(
+        "--rehash",
+        action="store_true",
+        help="hash every file, also those of the size and time the store last saw at their place",
+    )
+    run.add_argument(
         "--debug", type=Path, metavar="DIR", help="write what prepare and grid found on each page"
     )
     run.set_defaults(handler=_run)
@@ -250,6 +255,7 @@ def _run(args: argparse.Namespace) -> int:
         recycle_after=max(0, args.recycle_after),
         retry_failed=args.retry_failed,
         reread_older=args.reread_older,
+        rehash=args.rehash,
         db=args.db,
     )
     try:

@@ -101,6 +101,11 @@ class RunReport(BaseModel):
     started_at: str = Field(default_factory=_now)
     finished_at: str | None = None
     files: int = Field(default=0, description="Files found under the paths given.")
+    hashed: int = Field(
+        default=0,
+        description="Files whose bytes were hashed; the others were at the place, of the size "
+        "and the time the store last saw them, and taken for the same content.",
+    )
     decisions: dict[str, int] = Field(
         default_factory=dict, description="What was decided per file: new, known, renamed…"
     )
@@ -220,6 +225,7 @@ class RunReport(BaseModel):
         """The counts kept on the run's row in the store."""
         return {
             "files": self.files,
+            "hashed": self.hashed,
             **self.decisions,
             "read": self.read,
             "pages": self.pages,
@@ -238,6 +244,7 @@ class RunReport(BaseModel):
         return {
             "run_id": self.run_id,
             "files": self.files,
+            "hashed": self.hashed,
             "read": self.read,
             "decisions": self.decisions,
             "pages": self.pages,

@@ -435,6 +435,41 @@ def test_a_renamed_or_copied_file_is_not_read_again_and_a_changed_one_is(tmp_pat
     assert read_export(out / "records.jsonl")[1].fields == record.fields
 
 
+def test_a_file_of_the_size_and_time_last_seen_at_its_place_is_not_hashed_again(
+    tmp_path: Path,
+) -> None:
+    scans, out = tmp_path / "scans", tmp_path / "out"
+    scans.mkdir()
+    shutil.copy(SCANS["a/clean-0019.jpg"], scans / "first.jpg")
+    shutil.copy(SCANS["b/light-0000.jpg"], scans / "second.jpg")
+    assert formscan("run", scans, "--out", out).returncode == 0
+    assert summary(out)["hashed"] == 2
+
+    assert formscan("run", scans, "--out", out).returncode == 0
+    assert (summary(out)["hashed"], summary(out)["decisions"]) == (0, {"known": 2})
+
+    # Touched: the same bytes at a new time are hashed once, found known, and the new time
+    # kept for the next run's check.
+    first = (scans / "first.jpg").stat()
+    os.utime(scans / "first.jpg", ns=(first.st_atime_ns, first.st_mtime_ns + 10**9))
+    assert formscan("run", scans, "--out", out).returncode == 0
+    assert (summary(out)["hashed"], summary(out)["decisions"]) == (1, {"known": 2})
+    assert formscan("run", scans, "--out", out).returncode == 0
+    assert summary(out)["hashed"] == 0
+
+    # Bytes changed under the size and time the store saw: only --rehash finds it.
+    second = scans / "second.jpg"
+    seen = second.stat()
+    data = bytearray(second.read_bytes())
+    data[-200:-100] = bytes(100)
+    second.write_bytes(bytes(data))
+    os.utime(second, ns=(seen.st_atime_ns, seen.st_mtime_ns))
+    assert formscan("run", scans, "--out", out).returncode == 0
+    assert (summary(out)["hashed"], summary(out)["decisions"]) == (0, {"known": 2})
+    assert formscan("run", scans, "--out", out, "--rehash").returncode in (0, 1)
+    assert (summary(out)["hashed"], summary(out)["decisions"]) == (2, {"changed": 1, "known": 1})
+
+
 def test_a_correction_shows_in_all_three_export_formats(reference: Path, tmp_path: Path) -> None:
     out = copy_of(reference, tmp_path)
     store = Store.open(store_url(out, None))

@@ -35,7 +35,7 @@ from pipeline.store.schema import metadata
 from pipeline.store.store import open_engine, upgrade
 from pipeline.store_figures import store_figures
 
-HEAD = "0007"  # the newest migration
+HEAD = "0008"  # the newest migration
 VERSIONS = {"formscan": "0.1.0", "ocr": "o", "template": "t@1", "calibration": "c1"}
 
 

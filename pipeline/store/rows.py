@@ -23,6 +23,7 @@ class Document(BaseModel):
     path: str
     name: str
     size: int
+    mtime_ns: int | None = None
     pages: int | None
     state: str
     reason: str | None

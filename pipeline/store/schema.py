@@ -56,6 +56,8 @@ documents = Table(
     Column("path", Text, nullable=False, doc="Absolute path where the file was last seen."),
     Column("name", Text, nullable=False, doc="Path relative to the folder the run was given."),
     Column("size", BigInteger, nullable=False),
+    # Added by migration 0008: the file's modification time when last seen at `path`.
+    Column("mtime_ns", BigInteger),
     Column("pages", Integer),
     # new → reading → done | failed; superseded when the file at its path changed.
     Column("state", String(16), nullable=False),

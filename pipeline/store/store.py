@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
 from pipeline.pages import UNRECOGNISED
@@ -220,6 +220,42 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
             ).first()
         return Document.model_validate(row._mapping) if row else None
 
+    def documents_at(self, paths: Iterable[str]) -> dict[str, Document]:
+        """The documents last seen at these places and not replaced since, by place.
+
+        In bulk, `HASHES_PER_QUERY` places to a query, as `documents_by_hash`: the quick
+        check of a night's files asks the store a thousand times for a million.
+        """
+        wanted = list(dict.fromkeys(paths))
+        found: dict[str, Document] = {}
+        with self.engine.connect() as c:
+            for start in range(0, len(wanted), HASHES_PER_QUERY):
+                chunk = wanted[start : start + HASHES_PER_QUERY]
+                rows = c.execute(
+                    select(t.documents)
+                    .where(t.documents.c.path.in_(chunk), t.documents.c.state != "superseded")
+                    .order_by(t.documents.c.id)
+                )
+                for row in rows:  # the newest last, as `current_document_at` picks it
+                    document = Document.model_validate(row._mapping)
+                    found[document.path] = document
+        return found
+
+    def set_file_times(self, times: Mapping[int, tuple[int, int]]) -> None:
+        """Keep each document's file size and modification time (ns), in one transaction."""
+        if not times:
+            return
+        with self.engine.begin() as c:
+            c.execute(
+                update(t.documents)
+                .where(t.documents.c.id == bindparam("document_id"))
+                .values(size=bindparam("new_size"), mtime_ns=bindparam("new_mtime_ns")),
+                [
+                    {"document_id": key, "new_size": size, "new_mtime_ns": mtime_ns}
+                    for key, (size, mtime_ns) in times.items()
+                ],
+            )
+
     def documents(self, states: Sequence[str] | None = None) -> list[Document]:
         """Documents, by name, optionally only those in `states`."""
         query = select(t.documents).order_by(t.documents.c.name, t.documents.c.id)
@@ -236,6 +272,7 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
         size: int,
         run_id: str,
         replaces_id: int | None = None,
+        mtime_ns: int | None = None,
     ) -> int:
         """Record a document not seen before, to be read; returns its id."""
         with self.engine.begin() as c:
@@ -245,6 +282,7 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
                     path=path,
                     name=name,
                     size=size,
+                    mtime_ns=mtime_ns,
                     state="new",
                     replaces_id=replaces_id,
                     first_run_id=run_id,
