@@ -587,6 +587,18 @@ def test_bench_script_measures_a_small_run(tmp_path: Path) -> None:
     assert "ocr" in result["stage_share"]
 
 
+def test_planning_bench_hashes_nothing_known_and_everything_with_rehash() -> None:
+    done = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "bench_planning.py"), "--files", "30"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    hashed = [line.split("(")[1].split()[0] for line in done.stdout.splitlines()]
+    assert hashed == ["30", "0", "30"]  # all new, all known, --rehash
+
+
 def test_a_postgresql_store_works_as_the_sqlite_one(
     scans: Path, reference: Path, postgres_store: str, tmp_path: Path
 ) -> None:
