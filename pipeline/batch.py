@@ -1,8 +1,9 @@
 """The nightly batch: find new and changed scans by content, read them, keep every result.
 
-    hash every file → plan against the store → take the lexicon's snapshot → read in the
-    readers (`pipeline.pool`: worker processes, or Ray actors) → store what came in together
-    in one transaction → export `records.jsonl` → write the run report
+    hash every file not known by its size and time → plan against the store → take the
+    lexicon's snapshot → read in the readers (`pipeline.pool`: worker processes, or Ray
+    actors) → store what came in together in one transaction → export `records.jsonl` →
+    write the run report
 
 A document is its file's SHA-256: a renamed or copied file is not read again, a changed file
 is. Killed at any moment, a run loses nothing (each document is committed whole, with its
