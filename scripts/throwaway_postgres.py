@@ -34,13 +34,16 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def throwaway_server(fsync: bool = True, settings: tuple[str, ...] = ()) -> Iterator[str]:
-    """Start a server with an empty database; yields its SQLAlchemy URL.
+def running_server(
+    port: int = PORT, fsync: bool = True, settings: tuple[str, ...] = ()
+) -> Iterator[str]:
+    """Start a server in a temporary folder; yields its URL with `{}` for the database.
 
-    `settings` are more `-c NAME=VALUE` options for the server.
+    `settings` are more `-c NAME=VALUE` options for the server. The tests' server is this
+    one on its own port, with `fsync` off.
     """
     bin_dir = _pg_bin()
-    folder = Path(tempfile.mkdtemp(prefix="formscan-load-pg-"))
+    folder = Path(tempfile.mkdtemp(prefix="formscan-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres")
     data = folder / "data"
@@ -51,7 +54,7 @@ def throwaway_server(fsync: bool = True, settings: tuple[str, ...] = ()) -> Iter
     )
     options = " ".join(
         [
-            f"-k {folder} -c listen_addresses='' -p {PORT}",
+            f"-k {folder} -c listen_addresses='' -p {port}",
             f"-c fsync={'on' if fsync else 'off'}",
             *(f"-c {s}" for s in settings),
         ]
@@ -65,14 +68,23 @@ def throwaway_server(fsync: bool = True, settings: tuple[str, ...] = ()) -> Iter
         capture_output=True,
     )
     try:
-        server = f"postgresql+psycopg://formscan@/{{}}?host={folder}&port={PORT}"
-        engine = sqlalchemy.create_engine(server.format("postgres"), isolation_level="AUTOCOMMIT")
-        with engine.connect() as connection:
-            connection.exec_driver_sql(f"CREATE DATABASE {DATABASE}")
-        engine.dispose()
-        yield server.format(DATABASE)
+        yield f"postgresql+psycopg://formscan@/{{}}?host={folder}&port={port}"
     finally:
         subprocess.run(
             _as_postgres([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]), capture_output=True
         )
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_server(fsync: bool = True, settings: tuple[str, ...] = ()) -> Iterator[str]:
+    """Start a server with an empty database; yields its SQLAlchemy URL.
+
+    `settings` are more `-c NAME=VALUE` options for the server.
+    """
+    with running_server(PORT, fsync, settings) as server:
+        engine = sqlalchemy.create_engine(server.format("postgres"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f"CREATE DATABASE {DATABASE}")
+        engine.dispose()
+        yield server.format(DATABASE)

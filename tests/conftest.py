@@ -1,77 +1,31 @@
 """Store URLs for the store tests: SQLite always, PostgreSQL where a server can be started.
 
-The PostgreSQL server is a throwaway cluster: `initdb` into a temporary folder, listening
-only on a Unix socket there, stopped and removed after the session. It is skipped, with the
+The PostgreSQL server is a throwaway cluster (`scripts/throwaway_postgres.py`): `initdb`
+into a temporary folder, listening only on a Unix socket there, stopped and removed after the
+session. It is skipped, with the
 reason, where the `postgresql` package or the `psycopg` driver is missing.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from throwaway_postgres import running_server
 
 PG_PORT = 54329  # on a socket in its own folder: no clash with a server already running
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-    return found[-1].parent if found else None
-
-
-def _as_postgres(command: list[str]) -> list[str]:
-    # initdb and postgres refuse to run as root; Debian's package makes a `postgres` user.
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A PostgreSQL server for the session; yields its URL without a database name."""
     pytest.importorskip("psycopg", reason="PostgreSQL tests need psycopg (.[postgres])")
-    bin_dir = _pg_bin()
-    if bin_dir is None:
+    if not sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb")):
         pytest.skip("PostgreSQL tests need the postgresql package (scripts/setup.sh)")
-    folder = Path(tempfile.mkdtemp(prefix="formscan-pg-"))
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres")
-    data = folder / "data"
-    subprocess.run(
-        _as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "formscan"]),
-        check=True,
-        capture_output=True,
-    )
-    options = f"-k {folder} -c listen_addresses='' -p {PG_PORT} -c fsync=off"
-    subprocess.run(
-        _as_postgres(
-            [
-                str(bin_dir / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-w",
-                "-l",
-                str(folder / "log"),
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-    )
-    try:
-        yield f"postgresql+psycopg://formscan@/{{}}?host={folder}&port={PG_PORT}"
-    finally:
-        subprocess.run(
-            _as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"]),
-            capture_output=True,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
+    with running_server(PG_PORT, fsync=False) as server:
+        yield server
 
 
 _databases = itertools.count()
