@@ -12,23 +12,14 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from pipeline.form_spec import load_template
 from pipeline.pages import FileResult, PageView
 from pipeline.readings import AuditDraw, Evidence, FieldReading, FormReading, field_path
 
 FORM_TYPE = "budget_performance_approval"
-SCALAR_KEYS = (
-    "year",
-    "project_name",
-    "department",
-    "implementing_unit",
-    "project_attribute",
-    "project_period",
-    "funds_total",
-    "funds_fiscal",
-    "funds_other",
-    "overall_goal",
-)
-ROW_KEYS = ("level1", "level2", "name", "value", "seq")
+# The form type's own keys (its YAML), as a reading of it has them.
+SCALAR_KEYS = tuple(load_template(FORM_TYPE).scalar_keys)
+ROW_KEYS = tuple(load_template(FORM_TYPE).indicators.keys)
 # Pages per file of the samples, in their order: PDFs of 2-9 pages among single images.
 PAGES_PER_FILE = (5, 1, 9, 2, 1, 1, 2, 3, 1)
 

@@ -188,11 +188,11 @@ def _workers_of(pid: int) -> list[int]:
     return found
 
 
-def test_a_worker_killed_mid_file_quarantines_that_file_and_the_run_goes_on(
-    scans: Path, reference: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "out"
-    run = start("run", scans, "--out", out, "--workers", "1")  # one worker to kill
+def _kill_the_first_files_worker(
+    scans: Path, out: Path, *args: str
+) -> tuple[subprocess.Popen[str], str, str]:
+    """Run with one worker, kill it while it reads the first file; the run, its output."""
+    run = start("run", scans, "--out", out, "--workers", "1", *args)
     wait_until(
         lambda: (
             query(out, "SELECT name FROM documents WHERE state = 'reading'")
@@ -203,6 +203,14 @@ def test_a_worker_killed_mid_file_quarantines_that_file_and_the_run_goes_on(
     [worker] = _workers_of(run.pid)
     os.kill(worker, signal.SIGKILL)
     stdout, stderr = run.communicate(timeout=600)
+    return run, stdout, stderr
+
+
+def test_a_worker_killed_mid_file_quarantines_that_file_and_the_run_goes_on(
+    scans: Path, reference: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    run, stdout, stderr = _kill_the_first_files_worker(scans, out)
     assert run.returncode == 0, stderr
     assert "1 files not read" in stdout and "a/clean-0019.jpg" in stdout
     assert query(out, "SELECT name, state, reason FROM documents ORDER BY name") == [
@@ -224,17 +232,7 @@ def test_with_tries_a_file_whose_worker_was_killed_is_read_again_by_a_fresh_one(
     scans: Path, reference: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    run = start("run", scans, "--out", out, "--workers", "1", "--tries", "2")
-    wait_until(
-        lambda: (
-            query(out, "SELECT name FROM documents WHERE state = 'reading'")
-            == [("a/clean-0019.jpg",)]
-        ),
-        "the first file handed to a worker",
-    )
-    [worker] = _workers_of(run.pid)
-    os.kill(worker, signal.SIGKILL)
-    stdout, stderr = run.communicate(timeout=600)
+    run, stdout, stderr = _kill_the_first_files_worker(scans, out, "--tries", "2")
     assert run.returncode == 0, stderr
     assert "read again after its reader died (1x): a/clean-0019.jpg" in stdout
     assert query(out, "SELECT state, count(*) FROM documents GROUP BY state") == [("done", 3)]
