@@ -33,7 +33,7 @@ from pipeline.progress import Progress
 from pipeline.report import RunReport, SlowPage, WorkerMemory, write_report
 from pipeline.run import RunOptions, store_options
 from pipeline.store import Store, store_url
-from pipeline.store.rows import Document
+from pipeline.store.rows import Document, FinishedDocument
 
 log = logging.getLogger(__name__)
 
@@ -409,6 +409,7 @@ def _read_and_store(
 ) -> None:
     progress = Progress(len(plan.to_read))
     names = {key: scan.name for key, scan in plan.to_read}
+    hashes = {key: scan.sha256 for key, scan in plan.to_read}
     stages: Counter[str] = Counter()
     storing = 0.0
     shown = time.monotonic()
@@ -420,11 +421,13 @@ def _read_and_store(
     for outcomes in pool.read(biggest_first(plan.to_read), on_start=reading):
         clock = time.perf_counter()
         done = [o for o in outcomes if isinstance(o, Done)]
-        # What came in together is stored together: one transaction, however many readers.
-        with store.saving_together():
-            for read in done:
-                result = read.result
-                store.save_reading(read.key, run_id, result, report.versions, result.crops)
+        # What came in together is stored together: one transaction, however many readers,
+        # and a document this run stored already is left as it is.
+        store.save_documents(
+            run_id,
+            report.versions,
+            [FinishedDocument(str(hashes[read.key]), read.result) for read in done],
+        )
         storing += time.perf_counter() - clock
         for outcome in outcomes:
             if isinstance(outcome, Retried):

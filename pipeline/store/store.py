@@ -11,7 +11,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, bindparam, create_engine, event, func, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, select, update
 from sqlalchemy.engine import make_url
 
 from pipeline.pages import UNRECOGNISED
@@ -104,7 +104,6 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
 
     engine: Engine
     url: str = field(init=False)
-    _together: Connection | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.url = self.engine.url.render_as_string()
@@ -302,30 +301,6 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
                 .values(**values, updated_at=_now())
             )
 
-    @contextmanager
-    def saving_together(self) -> Iterator[None]:
-        """Make every `save_reading` in the block one transaction, committed at its end.
-
-        A batch run stores what its readers handed back together this way: one commit for
-        many documents. Saving a document again only makes its earlier forms not current,
-        so a batch stored twice (a run killed before its commit, then run again) still
-        leaves one current reading per document.
-        """
-        with self.engine.begin() as c:
-            self._together = c
-            try:
-                yield
-            finally:
-                self._together = None
-
-    @contextmanager
-    def _transaction(self) -> Iterator[Connection]:
-        if self._together is not None:
-            yield self._together
-            return
-        with self.engine.begin() as c:
-            yield c
-
     def record_progress(self, run_id: str, counts: Mapping[str, object]) -> None:
         """Bring a running run's counts up to date, for `formscan status` to show."""
         with self.engine.begin() as c:
@@ -346,10 +321,9 @@ class Store(ReviewMethods, AuditMethods, LexiconMethods, UserMethods, SessionMet
         reading. A document with a file error is quarantined (`failed`) with its reason;
         the forms of any pages read before the error are kept all the same. A second
         reading of one document by one run is refused (the forms' key, `uq_forms_reading`);
-        `save_documents` leaves it instead. Inside `saving_together`, the transaction is
-        that block's.
+        `save_documents` leaves it instead.
         """
-        with self._transaction() as c:
+        with self.engine.begin() as c:
             write_readings(c, run_id, versions, [ToWrite(document_id, result, crops)])
 
     def save_documents(
